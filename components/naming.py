@@ -1,0 +1,79 @@
+"""The one naming helper: every resource name and every data-target name is derived here.
+
+Pure Python (no Pulumi import), so devstack and the loaders derive exactly the names the stacks declare.
+"""
+
+from __future__ import annotations
+
+import re
+
+from schemas import load as load_schema
+
+#: The seed's project prefix (its buckets were `kde-landing`, its Mongo database `kde-db`).
+DEFAULT_PREFIX = "kde"
+
+S3_BUCKET_ROLES: tuple[str, ...] = ("landing", "staging", "persist", "artifact")
+GCS_BUCKET_ROLES: tuple[str, ...] = ("landing", "staging", "curated")
+BIGQUERY_DATASET_ROLES: tuple[str, ...] = ("silver", "gold")
+#: datasets that get a DynamoDB table (the three CSV datasets; the seed had `cards-data`)
+DYNAMODB_DATASETS: tuple[str, ...] = ("cards", "users", "transactions")
+S3_SINK_CONNECTOR = "s3-sink-kde"
+S3_SINK_PREFIX = "kafka/topics"
+
+_VALID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+def _check(part: str, what: str) -> str:
+    if not _VALID.match(part):
+        raise ValueError(f"{what} {part!r}: use lowercase letters, digits and '-' only")
+    return part
+
+
+def resource_name(prefix: str, stack: str, role: str) -> str:
+    """`<prefix>-<stack>-<role>`: logical and physical names of cloud resources (S3, DynamoDB, GCS)."""
+    return "-".join(_check(p, w) for p, w in ((prefix, "prefix"), (stack, "stack"), (role, "role")))
+
+
+def s3_bucket(prefix: str, stack: str, role: str) -> str:
+    return resource_name(prefix, stack, role)
+
+
+def gcs_bucket(prefix: str, stack: str, role: str) -> str:
+    # the seed's GCS buckets were kde_finance_<role>; GCS allows '-' too, and one style reads better
+    return resource_name(prefix, stack, f"finance-{role}")
+
+
+def bigquery_dataset(prefix: str, stack: str, role: str) -> str:
+    # BigQuery dataset ids allow letters, digits and underscores only
+    return resource_name(prefix, stack, f"finance-{role}").replace("-", "_")
+
+
+def dataset_title(dataset: str) -> str:
+    """The seed's hyphenated dataset name (`cards-data`): topic, Firestore collection, table suffix."""
+    return load_schema(dataset).title
+
+
+def dynamodb_table(prefix: str, stack: str, dataset: str) -> str:
+    return resource_name(prefix, stack, dataset_title(dataset))
+
+
+def kafka_topic(dataset: str) -> str:
+    return dataset_title(dataset)
+
+
+def schema_subject(topic: str) -> str:
+    """Confluent TopicNameStrategy: the value schema of `topic` lives under `<topic>-value`."""
+    return f"{topic}-value"
+
+
+def firestore_collection(dataset: str) -> str:
+    return dataset_title(dataset)
+
+
+def mongodb_database(prefix: str) -> str:
+    return f"{_check(prefix, 'prefix')}-db"
+
+
+def mongodb_collection(prefix: str, dataset: str) -> str:
+    """The seed's Mongo naming: `<prefix>-finance-<name>` (e.g. `kde-finance-cards-data`)."""
+    return f"{_check(prefix, 'prefix')}-finance-{dataset_title(dataset)}"

@@ -1,0 +1,54 @@
+"""The services devstack can run, in start order. Each entry: name -> "module:Class"."""
+
+from __future__ import annotations
+
+import importlib
+
+from devstack.config import DevstackConfig
+from devstack.service import Service
+
+SERVICES: dict[str, str] = {
+    "moto": "devstack.services.moto:Moto",
+    "gcs": "devstack.services.gcs:FakeGcs",
+    "firestore": "devstack.services.firestore:FirestoreEmulator",
+    "ferretdb": "devstack.services.ferretdb:FerretDB",
+    "kafka": "devstack.services.kafka:KafkaBroker",
+    "registry": "devstack.services.registry:SchemaRegistry",
+    "connect": "devstack.services.connect:KafkaConnect",
+    "airflow": "devstack.services.airflow:Airflow",
+}
+
+
+class UnknownServiceError(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown service {name!r}; known services: {', '.join(SERVICES)}")
+
+
+def service_class(name: str) -> type[Service]:
+    try:
+        target = SERVICES[name]
+    except KeyError:
+        raise UnknownServiceError(name) from None
+    module_name, class_name = target.split(":")
+    cls: type[Service] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def make(name: str, cfg: DevstackConfig) -> Service:
+    return service_class(name)(cfg)
+
+
+def with_dependencies(names: list[str]) -> list[str]:
+    """`names` plus everything they depend on, in start order."""
+    wanted: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in wanted:
+            return
+        for dep in service_class(name).depends_on:
+            add(dep)
+        wanted.add(name)
+
+    for n in names:
+        add(n)
+    return [n for n in SERVICES if n in wanted]
