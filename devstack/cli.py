@@ -1,0 +1,95 @@
+"""`python -m devstack`: run the platform's services as local processes (no Docker, no cloud)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from devstack import process
+from devstack.config import ConfigError
+from devstack.platform import Platform
+from devstack.service import ServiceError
+from devstack.services import SERVICES, UnknownServiceError
+
+EPILOG = """\
+examples:
+  python -m devstack up                      start everything (installs on first use, then cached)
+  python -m devstack up kafka registry       start only these (and what they depend on)
+  python -m devstack outputs > local.json    stack outputs for loaders: --outputs local.json
+  python -m devstack logs connect -n 100     last 100 log lines of Kafka Connect
+  python -m devstack down                    stop everything devstack started
+
+services: """ + ", ".join(SERVICES) + """
+environment: DEVSTACK_HOME (state folder, default .devstack), DEVSTACK_PORT_<SERVICE> (e.g. DEVSTACK_PORT_KAFKA)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description="The data platform as local processes: Kafka, Connect, schema registry, FerretDB (MongoDB), "
+        "moto (S3/DynamoDB), a GCS and a Firestore emulator, Airflow. Writes the same outputs as the Pulumi "
+        "`local` stack.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("install", "download/build services into the cache without starting them"),
+        ("up", "start services (idempotent: running ones are reused) and create buckets, tables, topics"),
+        ("down", "stop services devstack started (by PID file), children included"),
+    ):
+        sp = sub.add_parser(name, help=help_text)
+        sp.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
+    sub.add_parser("status", help="which services run, their PIDs and ports")
+    lp = sub.add_parser("logs", help="print a service's log")
+    lp.add_argument("service", metavar="SERVICE")
+    lp.add_argument("-n", "--lines", type=int, default=50)
+    op = sub.add_parser("outputs", help="print the stack outputs JSON (the shape of `pulumi stack output --json`)")
+    op.add_argument("--file", help="write to this file instead of stdout")
+    return p
+
+
+def _report(msg: str) -> None:
+    print(f"[devstack {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        platform = Platform()
+        if args.command == "install":
+            platform.install(args.services or None, _report)
+        elif args.command == "up":
+            t0 = time.monotonic()
+            platform.up(args.services or None, _report)
+            _report(f"up in {time.monotonic() - t0:.1f}s; `python -m devstack outputs` prints the endpoints")
+        elif args.command == "down":
+            stopped = platform.down(args.services or None, _report)
+            if not stopped:
+                _report("nothing was running")
+        elif args.command == "status":
+            for st in platform.status():
+                state = f"running (pid {st.pid})" if st.running else "stopped"
+                inst = "" if st.installed else "  [not installed]"
+                print(f"{st.name:10} {state:22} {st.ports:32} {st.description}{inst}")
+        elif args.command == "logs":
+            svc = platform.services([args.service], with_deps=False)[0]
+            print(process.tail(svc.log_file, args.lines))
+        elif args.command == "outputs":
+            from devstack.outputs import build_outputs
+
+            text = json.dumps(build_outputs(platform.cfg), indent=2)
+            if args.file:
+                with open(args.file, "w", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            else:
+                print(text)
+    except (ServiceError, ConfigError, UnknownServiceError) as exc:
+        _report(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

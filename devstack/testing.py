@@ -1,0 +1,31 @@
+"""pytest support: bring up exactly the services a test needs, once per session, and stop what we started.
+
+Use through the `devstack` fixture in tests/conftest.py:
+
+    def test_roundtrip(devstack):
+        outputs = devstack("moto", "ferretdb")   # starts them (and their dependencies) if not running
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from devstack.outputs import build_outputs
+from devstack.platform import Platform
+
+
+class SessionServices:
+    def __init__(self) -> None:
+        self.platform = Platform()
+        self.started: list[str] = []
+
+    def __call__(self, *names: str) -> dict[str, Any]:
+        self.started += self.platform.up(list(names), report=lambda msg: None)
+        return build_outputs(self.platform.cfg)
+
+    def teardown(self) -> None:
+        # DEVSTACK_KEEP=1 leaves services running for the next local test run
+        if self.started and os.environ.get("DEVSTACK_KEEP") != "1":
+            self.platform.down(self.started, report=lambda msg: None)
+        self.started = []
