@@ -13,7 +13,8 @@ from devstack.platform import Platform
 from devstack.service import ServiceError
 from devstack.services import SERVICES, UnknownServiceError
 
-EPILOG = """\
+EPILOG = (
+    """\
 examples:
   python -m devstack up                      start everything (installs on first use, then cached)
   python -m devstack up kafka registry       start only these (and what they depend on)
@@ -21,9 +22,12 @@ examples:
   python -m devstack logs connect -n 100     last 100 log lines of Kafka Connect
   python -m devstack down                    stop everything devstack started
 
-services: """ + ", ".join(SERVICES) + """
+services: """
+    + ", ".join(SERVICES)
+    + """
 environment: DEVSTACK_HOME (state folder, default .devstack), DEVSTACK_PORT_<SERVICE> (e.g. DEVSTACK_PORT_KAFKA)
 """
+)
 
 
 def _parser() -> argparse.ArgumentParser:

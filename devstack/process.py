@@ -125,7 +125,9 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5, alive: Callable[[], bool] | None = None) -> bool:
+def wait_until(
+    check: Callable[[], bool], timeout: float, interval: float = 0.5, alive: Callable[[], bool] | None = None
+) -> bool:
     """Poll `check` until it returns True; stop early (False) when `alive` says the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devstack import process
+from devstack.config import ConfigError, DevstackConfig
+from devstack.services import UnknownServiceError, with_dependencies
+
+
+def test_port_override_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEVSTACK_PORT_KAFKA", "abc")
+    with pytest.raises(ConfigError, match="DEVSTACK_PORT_KAFKA='abc'"):
+        DevstackConfig.from_env()
+    monkeypatch.setenv("DEVSTACK_PORT_KAFKA", "15000")  # moto's default
+    with pytest.raises(ConfigError, match="clash"):
+        DevstackConfig.from_env()
+
+
+def test_default_ports_are_distinct_and_on_loopback() -> None:
+    cfg = DevstackConfig.from_env()
+    assert len(set(cfg.ports.values())) == len(cfg.ports)
+    assert cfg.host == "127.0.0.1"
+
+
+def test_unknown_service_lists_the_known_ones() -> None:
+    with pytest.raises(UnknownServiceError, match="known services: moto"):
+        with_dependencies(["kafak"])
+
+
+def test_port_in_use_is_detected() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert not process.port_is_free("127.0.0.1", port)
+        assert process.port_accepts("127.0.0.1", port)
+
+
+def test_detached_process_and_its_children_are_stopped(tmp_path: Path) -> None:
+    # a parent that spawns a child which would outlive it: stop_pid must end the whole group
+    script = "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time; time.sleep(60)']); time.sleep(60)"
+    pid = process.start_detached([sys.executable, "-c", script], pid_file=tmp_path / "pid", log_file=tmp_path / "log")
+    assert process.read_pid(tmp_path / "pid") == pid
+    time.sleep(0.5)
+    import os
+
+    pgid = os.getpgid(pid)
+    process.stop_pid(pid, timeout=5)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pgid, 0)
+    assert process.read_pid(tmp_path / "pid") is None
