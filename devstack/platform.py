@@ -28,7 +28,7 @@ class Platform:
         self.cfg = cfg or DevstackConfig.from_env()
 
     def services(self, names: list[str] | None = None, with_deps: bool = True) -> list[Service]:
-        chosen = list(registry.SERVICES) if not names else names
+        chosen = names or list(registry.SERVICES)
         ordered = registry.with_dependencies(chosen) if with_deps else [n for n in registry.SERVICES if n in chosen]
         return [registry.make(n, self.cfg) for n in ordered]
 

@@ -67,6 +67,7 @@ class Service(ABC):
 
     def prepare(self) -> None:
         """One-off work before each start (write config files, format storage, migrate a DB)."""
+        return None
 
     @abstractmethod
     def ready(self) -> bool:

@@ -43,7 +43,10 @@ def test_port_in_use_is_detected() -> None:
 
 def test_detached_process_and_its_children_are_stopped(tmp_path: Path) -> None:
     # a parent that spawns a child which would outlive it: stop_pid must end the whole group
-    script = "import subprocess,sys,time; subprocess.Popen([sys.executable,'-c','import time; time.sleep(60)']); time.sleep(60)"
+    script = (
+        "import subprocess,sys,time; "
+        "subprocess.Popen([sys.executable,'-c','import time; time.sleep(60)']); time.sleep(60)"
+    )
     pid = process.start_detached([sys.executable, "-c", script], pid_file=tmp_path / "pid", log_file=tmp_path / "log")
     assert process.read_pid(tmp_path / "pid") == pid
     time.sleep(0.5)
