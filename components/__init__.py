@@ -1,0 +1,1 @@
+"""Pulumi components of the data platform, one ComponentResource per module."""

@@ -1,0 +1,130 @@
+"""A small Kafka Connect REST client (plain `requests`, no state beyond the base URL), used by the dynamic
+provider and usable on its own against a real worker.
+
+REST semantics: POST /connectors, PUT /connectors/{name}/config, GET /connectors/{name},
+GET /connectors/{name}/status, DELETE /connectors/{name}, PUT /connector-plugins/{class}/config/validate.
+A worker answers 409 while a rebalance is in progress: every call retries it with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+REBALANCE_IN_PROGRESS = 409
+
+
+class ConnectError(RuntimeError):
+    """A Connect worker refused or failed a request; the message carries the worker's own error text."""
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@dataclass
+class ConnectClient:
+    base_url: str
+    timeout_s: float = 10.0
+    retries: int = 6
+    backoff_s: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+
+    def request(self, method: str, path: str, body: Any = None) -> requests.Response:
+        url = self.base_url.rstrip("/") + path
+        delay = self.backoff_s
+        for attempt in range(self.retries + 1):
+            response = requests.request(method, url, json=body, timeout=self.timeout_s)
+            if response.status_code != REBALANCE_IN_PROGRESS or attempt == self.retries:
+                return response
+            self.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        raise AssertionError("unreachable")
+
+    def _ok(self, response: requests.Response, what: str) -> Any:
+        if response.status_code >= 400:
+            raise ConnectError(f"{what}: HTTP {response.status_code}: {_error_text(response)}")
+        return response.json() if response.content else None
+
+    def validate(self, connector_class: str, config: dict[str, str]) -> list[FieldError]:
+        response = self.request("PUT", f"/connector-plugins/{connector_class}/config/validate", config)
+        return validation_errors(self._ok(response, f"validate {connector_class}"))
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        """The connector (`{"name", "config", "tasks", "type"}`), or None if the worker has none of that name."""
+        response = self.request("GET", f"/connectors/{name}")
+        if response.status_code == 404:
+            return None
+        result: dict[str, Any] = self._ok(response, f"get connector {name}")
+        return result
+
+    def status(self, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._ok(self.request("GET", f"/connectors/{name}/status"), f"status of {name}")
+        return result
+
+    def create(self, name: str, config: dict[str, str]) -> None:
+        self._ok(self.request("POST", "/connectors", {"name": name, "config": config}), f"create connector {name}")
+
+    def put_config(self, name: str, config: dict[str, str]) -> None:
+        self._ok(self.request("PUT", f"/connectors/{name}/config", config), f"update connector {name}")
+
+    def delete(self, name: str) -> None:
+        response = self.request("DELETE", f"/connectors/{name}")
+        if response.status_code != 404:
+            self._ok(response, f"delete connector {name}")
+
+    def wait_running(self, name: str, timeout_s: float = 120.0, poll_s: float = 2.0) -> dict[str, Any]:
+        """Wait until the connector and all its tasks are RUNNING; raise with the worker's trace on FAILED."""
+        deadline = time.monotonic() + timeout_s
+        status: dict[str, Any] = {}
+        while True:
+            status = self.status(name)
+            state = running_state(status)
+            if state == "RUNNING":
+                return status
+            if state.startswith("FAILED"):
+                raise ConnectError(f"connector {name} {state}")
+            if time.monotonic() >= deadline:
+                raise ConnectError(f"connector {name} not RUNNING after {timeout_s:.0f}s: {state}")
+            self.sleep(poll_s)
+
+
+def running_state(status: dict[str, Any]) -> str:
+    """`RUNNING` when the connector and at least one task run and none failed; else a readable reason."""
+    connector = status.get("connector", {})
+    tasks = status.get("tasks", [])
+    if connector.get("state") == "FAILED":
+        return f"FAILED: {connector.get('trace', 'no trace')}"
+    for task in tasks:
+        if task.get("state") == "FAILED":
+            return f"FAILED (task {task.get('id')}): {task.get('trace', 'no trace')}"
+    if connector.get("state") == "RUNNING" and tasks and all(t.get("state") == "RUNNING" for t in tasks):
+        return "RUNNING"
+    task_states = ", ".join(f"task {t.get('id')} {t.get('state')}" for t in tasks) or "no tasks yet"
+    return f"connector {connector.get('state', 'UNKNOWN')}, {task_states}"
+
+
+def validation_errors(result: dict[str, Any] | None) -> list[FieldError]:
+    """Field errors of a `/config/validate` answer (`configs[].value.errors`)."""
+    errors = []
+    for entry in (result or {}).get("configs", []):
+        value = entry.get("value", {})
+        for message in value.get("errors", []):
+            errors.append(FieldError(value.get("name", "?"), message))
+    return errors
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500]
+    if isinstance(body, dict) and "message" in body:
+        return str(body["message"])
+    return str(body)[:500]

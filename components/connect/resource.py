@@ -1,0 +1,36 @@
+"""`Connector`: the dynamic resource users declare (type `pulumi-python:dynamic/kafka-connect:Connector`)."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from components.connect.provider import ConnectorProvider
+
+
+class ConnectorArgs(TypedDict, total=False):
+    name: pulumi.Input[str]
+    connect_url: pulumi.Input[str]
+    config: pulumi.Input[dict[str, str]]
+    secret_config: pulumi.Input[dict[str, str]]
+    running_timeout_s: pulumi.Input[int]
+
+
+class Connector(Resource, module="kafka-connect", name="Connector"):
+    name: pulumi.Output[str]
+    config: pulumi.Output[dict[str, str]]
+    state: pulumi.Output[str]
+
+    def __init__(self, resource_name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        props: dict[str, Any] = {
+            "name": args["name"],
+            "connect_url": args["connect_url"],
+            "config": args["config"],
+            "secret_config": pulumi.Output.secret(args.get("secret_config") or {}),
+            "running_timeout_s": args.get("running_timeout_s", 120),
+            "state": None,
+        }
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_config"]))
+        super().__init__(ConnectorProvider(), resource_name, props, opts)

@@ -1,0 +1,154 @@
+"""Kafka topic as a Pulumi dynamic resource (partitions, replication factor, topic configs), through
+confluent-kafka's AdminClient, so producers and the sink never rely on auto-creation.
+
+Inputs: `bootstrap_servers`, `topic`, `partitions`, `replication_factor`, `configs` (map of strings).
+Partitions can only grow in place; fewer partitions or another replication factor replace the topic.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypedDict
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+_TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
+TIMEOUT_S = 30.0
+
+
+def topic_failures(news: dict[str, Any]) -> list[CheckFailure]:
+    failures = []
+    topic = news.get("topic")
+    if not isinstance(topic, str) or not _TOPIC.match(topic) or topic in (".", ".."):
+        failures.append(CheckFailure("topic", f"{topic!r}: 1-249 of letters, digits, '.', '_', '-'"))
+    if not news.get("bootstrap_servers"):
+        failures.append(CheckFailure("bootstrap_servers", "required (host:port[,host:port])"))
+    for key in ("partitions", "replication_factor"):
+        value = news.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            failures.append(CheckFailure(key, f"{value!r}: a positive integer is required"))
+    for key, value in (news.get("configs") or {}).items():
+        if not isinstance(value, str):
+            failures.append(CheckFailure(f"configs.{key}", f"{value!r}: topic config values are strings"))
+    return failures
+
+
+def topic_diff(olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    replaces = [k for k in ("topic", "bootstrap_servers", "replication_factor") if olds.get(k) != news.get(k)]
+    if isinstance(olds.get("partitions"), int) and news.get("partitions", 0) < olds["partitions"]:
+        replaces.append("partitions")  # Kafka cannot remove partitions
+    changed = replaces or [k for k in ("partitions", "configs") if (olds.get(k) or None) != (news.get(k) or None)]
+    return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True)
+
+
+def _admin(bootstrap_servers: str) -> Any:
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": 10000})
+
+
+def _wait(futures: dict[str, Any]) -> None:
+    for future in futures.values():
+        future.result(timeout=TIMEOUT_S)
+
+
+class TopicProvider(ResourceProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(news, topic_failures(news))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return topic_diff(olds, news)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        from confluent_kafka.admin import NewTopic
+
+        admin = _admin(props["bootstrap_servers"])
+        new = NewTopic(
+            props["topic"],
+            num_partitions=props["partitions"],
+            replication_factor=props["replication_factor"],
+            config=dict(props.get("configs") or {}),
+        )
+        try:
+            _wait(admin.create_topics([new], operation_timeout=TIMEOUT_S))
+        except Exception as exc:
+            raise RuntimeError(
+                f"create topic {props['topic']}: {exc} (an existing topic can be adopted with the `import` option)"
+            ) from exc
+        return CreateResult(id_=props["topic"], outs=dict(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        from confluent_kafka.admin import ConfigResource, ResourceType
+
+        admin = _admin(props["bootstrap_servers"])
+        metadata = admin.list_topics(topic=id_, timeout=TIMEOUT_S).topics.get(id_)
+        if metadata is None or metadata.error is not None:
+            return ReadResult(None, {})
+        partitions = metadata.partitions
+        replication = len(next(iter(partitions.values())).replicas) if partitions else 0
+        resource = ConfigResource(ResourceType.TOPIC, id_)
+        live = admin.describe_configs([resource])[resource].result(timeout=TIMEOUT_S)
+        managed = set(props.get("configs") or {})
+        configs = {k: entry.value for k, entry in live.items() if k in managed}
+        outs = {
+            **props,
+            "topic": id_,
+            "partitions": len(partitions),
+            "replication_factor": replication,
+            "configs": configs,
+        }
+        return ReadResult(id_, outs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, ResourceType
+
+        admin = _admin(news["bootstrap_servers"])
+        if news["partitions"] > olds.get("partitions", 0):
+            _wait(admin.create_partitions([NewPartitions(news["topic"], news["partitions"])]))
+        old_configs, new_configs = olds.get("configs") or {}, news.get("configs") or {}
+        entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in new_configs.items()]
+        entries += [
+            ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE)
+            for k in old_configs
+            if k not in new_configs
+        ]
+        if entries and old_configs != new_configs:
+            resource = ConfigResource(ResourceType.TOPIC, news["topic"], incremental_configs=entries)
+            _wait(admin.incremental_alter_configs([resource]))
+        return UpdateResult(dict(news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        _wait(_admin(props["bootstrap_servers"]).delete_topics([id_], operation_timeout=TIMEOUT_S))
+
+
+class TopicArgs(TypedDict, total=False):
+    bootstrap_servers: pulumi.Input[str]
+    topic: pulumi.Input[str]
+    partitions: pulumi.Input[int]
+    replication_factor: pulumi.Input[int]
+    configs: pulumi.Input[dict[str, pulumi.Input[str]]]
+
+
+class KafkaTopic(Resource, module="kafka", name="Topic"):
+    topic: pulumi.Output[str]
+    partitions: pulumi.Output[int]
+
+    def __init__(self, resource_name: str, args: TopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {
+            "bootstrap_servers": args["bootstrap_servers"],
+            "topic": args["topic"],
+            "partitions": args.get("partitions", 1),
+            "replication_factor": args.get("replication_factor", 1),
+            "configs": args.get("configs") or {},
+        }
+        super().__init__(TopicProvider(), resource_name, props, opts)

@@ -1,0 +1,165 @@
+"""Schema Registry subject as a Pulumi dynamic resource: a JSON Schema (from `schemas/`) registered under
+`<topic>-value`, with the subject's compatibility level. Plain `requests` against the Confluent REST API.
+
+Inputs: `registry_url`, `subject`, `schema` (JSON text), `schema_type` (JSON), `compatibility`.
+A schema change registers a new version (the registry enforces compatibility); the subject name or the
+registry URL replace the resource.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+import pulumi
+import requests
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+COMPATIBILITY_LEVELS = (
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+)
+SCHEMA_TYPES = ("JSON", "AVRO", "PROTOBUF")
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+TIMEOUT_S = 10.0
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+def subject_failures(news: dict[str, Any]) -> list[CheckFailure]:
+    failures = []
+    if not news.get("subject"):
+        failures.append(CheckFailure("subject", "required, e.g. cards-data-value"))
+    url = news.get("registry_url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        failures.append(CheckFailure("registry_url", f"{url!r}: expected an http(s) URL"))
+    if news.get("compatibility") not in COMPATIBILITY_LEVELS:
+        failures.append(
+            CheckFailure("compatibility", f"{news.get('compatibility')!r}: one of {', '.join(COMPATIBILITY_LEVELS)}")
+        )
+    if news.get("schema_type", "JSON") not in SCHEMA_TYPES:
+        failures.append(CheckFailure("schema_type", f"{news.get('schema_type')!r}: one of {', '.join(SCHEMA_TYPES)}"))
+    try:
+        if news.get("schema_type", "JSON") == "JSON" and not isinstance(json.loads(news.get("schema") or ""), dict):
+            failures.append(CheckFailure("schema", "a JSON Schema must be a JSON object"))
+    except json.JSONDecodeError as exc:
+        failures.append(CheckFailure("schema", f"not valid JSON: {exc.msg} at line {exc.lineno}"))
+    return failures
+
+
+def same_schema(old: str | None, new: str | None) -> bool:
+    """Schemas compare as parsed JSON, so whitespace and key order are not drift."""
+    try:
+        return json.loads(old or "null") == json.loads(new or "null")
+    except json.JSONDecodeError:
+        return old == new
+
+
+def subject_diff(olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+    replaces = [k for k in ("subject", "registry_url", "schema_type") if olds.get(k) != news.get(k)]
+    changed = list(replaces)
+    if not same_schema(olds.get("schema"), news.get("schema")):
+        changed.append("schema")
+    if olds.get("compatibility") != news.get("compatibility"):
+        changed.append("compatibility")
+    return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True)
+
+
+def _call(method: str, url: str, body: Any = None, allow_404: bool = False) -> Any:
+    response = requests.request(method, url, json=body, headers={"Content-Type": CONTENT_TYPE}, timeout=TIMEOUT_S)
+    if allow_404 and response.status_code == 404:
+        return None
+    if response.status_code >= 400:
+        raise RegistryError(f"{method} {url}: HTTP {response.status_code}: {response.text[:500]}")
+    return response.json() if response.content else None
+
+
+class SubjectProvider(ResourceProvider):
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return CheckResult(news, subject_failures(news))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return subject_diff(olds, news)
+
+    def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
+        base, subject = props["registry_url"].rstrip("/"), props["subject"]
+        _call("PUT", f"{base}/config/{subject}", {"compatibility": props["compatibility"]})
+        body = {"schema": props["schema"], "schemaType": props.get("schema_type", "JSON")}
+        registered = _call("POST", f"{base}/subjects/{subject}/versions", body)
+        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest")
+        return {**props, "schema_id": registered["id"], "version": latest["version"]}
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        return CreateResult(id_=props["subject"], outs=self._apply(props))
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self._apply(news))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        base = props["registry_url"].rstrip("/")
+        latest = _call("GET", f"{base}/subjects/{id_}/versions/latest", allow_404=True)
+        if latest is None:
+            return ReadResult(None, {})
+        config = _call("GET", f"{base}/config/{id_}", allow_404=True) or {}
+        outs = {
+            **props,
+            "subject": id_,
+            "schema": latest["schema"],
+            "schema_type": latest.get("schemaType", "AVRO"),
+            "schema_id": latest["id"],
+            "version": latest["version"],
+            "compatibility": config.get("compatibilityLevel", props.get("compatibility")),
+        }
+        return ReadResult(id_, outs)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        base = props["registry_url"].rstrip("/")
+        _call("DELETE", f"{base}/subjects/{id_}", allow_404=True)
+        _call("DELETE", f"{base}/subjects/{id_}?permanent=true", allow_404=True)
+
+
+class SubjectArgs(TypedDict, total=False):
+    registry_url: pulumi.Input[str]
+    subject: pulumi.Input[str]
+    schema: pulumi.Input[str]
+    schema_type: pulumi.Input[str]
+    compatibility: pulumi.Input[str]
+
+
+class SchemaSubject(Resource, module="schema-registry", name="Subject"):
+    subject: pulumi.Output[str]
+    schema_id: pulumi.Output[int]
+    version: pulumi.Output[int]
+
+    def __init__(self, resource_name: str, args: SubjectArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        props = {
+            "registry_url": args["registry_url"],
+            "subject": args["subject"],
+            "schema": args["schema"],
+            "schema_type": args.get("schema_type", "JSON"),
+            "compatibility": args.get("compatibility", "BACKWARD"),
+            "schema_id": None,
+            "version": None,
+        }
+        super().__init__(SubjectProvider(), resource_name, props, opts)
+
+
+def schema_text(json_schema: dict[str, Any]) -> str:
+    """Canonical JSON text of a schema (sorted keys, compact) so the registry sees one stable string."""
+    return json.dumps(json_schema, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,230 @@
+"""Typed stack configuration, read once from `pulumi.Config` and validated with errors that name the key.
+
+Every key lives in the project namespace (`modern-data-pipeline:<key>`), set in `Pulumi.<stack>.yaml`.
+Only `awsRegion` and `gcpProject` are required; everything else has a default that matches the seed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from components import naming
+from schemas import DATASETS
+
+PROJECT = "modern-data-pipeline"
+
+#: the published host ports of the Docker services; the seed's defaults, minus its Airflow/console clash
+DEFAULT_PORTS: dict[str, int] = {
+    "kafka": 9092,
+    "schemaRegistry": 8081,
+    "restProxy": 8082,
+    "connect": 8083,
+    "console": 8085,
+    "airflow": 8080,
+    "mongodb": 27017,
+    # emulators (stack `local` only)
+    "moto": 5000,
+    "gcs": 4443,
+    "firestore": 8086,
+}
+EMULATOR_PORTS = frozenset({"moto", "gcs", "firestore"})
+
+#: images pulled by the stacks (Connect and Airflow are built from containers/)
+DEFAULT_IMAGES: dict[str, str] = {
+    "kafka": "apache/kafka:3.9.1",
+    "schemaRegistry": "confluentinc/cp-schema-registry:7.9.2",
+    "restProxy": "confluentinc/cp-kafka-rest:7.9.2",
+    "console": "redpandadata/console:v2.8.5",
+    "postgres": "postgres:16.9",
+    "mongodb": "mongo:7.0.21",
+    "moto": "motoserver/moto:5.1.4",
+    "gcs": "fsouza/fake-gcs-server:1.52.2",
+    "firestore": "google/cloud-sdk:524.0.0-emulators",
+}
+
+S3_SINK_FLAVOURS = ("confluent", "aiven")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+class ConfigError(ValueError):
+    """A stack config value is missing or invalid; the message names the key to fix."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"config {PROJECT}:{key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    prefix: str
+    aws_region: str
+    gcp_project: str
+    gcp_location: str
+    emulated: bool  # True: AWS/GCP providers point at emulator containers this stack runs (stack `local`)
+    dynamodb_datasets: tuple[str, ...]
+    topic_datasets: tuple[str, ...]
+    topic_partitions: int
+    ports: dict[str, int]
+    images: dict[str, str]
+    s3_sink_flavour: str
+    s3_sink_flush_size: int
+    subject_compatibility: str
+    force_destroy: bool
+    mongodb_password: pulumi.Output[str] | None = field(default=None, compare=False)
+
+
+def parse(stack: str, raw: Mapping[str, Any], mongodb_password: pulumi.Output[str] | None = None) -> StackConfig:
+    """Validate raw config values (strings, or parsed objects for structured keys) into a StackConfig."""
+    emulated = _bool(raw, "emulated", default=False)
+    aws_region = _required(raw, "awsRegion")
+    if not _REGION.match(aws_region):
+        raise ConfigError("awsRegion", f"{aws_region!r} is not an AWS region name like 'ap-southeast-7'")
+    gcp_project = _required(raw, "gcpProject")
+    if not _GCP_PROJECT.match(gcp_project):
+        raise ConfigError("gcpProject", f"{gcp_project!r} is not a GCP project id (6-30 chars, a-z 0-9 -)")
+    prefix = str(raw.get("prefix") or naming.DEFAULT_PREFIX)
+    try:
+        naming.resource_name(prefix, stack, "x")
+    except ValueError as exc:
+        raise ConfigError("prefix", str(exc)) from None
+    flavour = str(raw.get("s3SinkFlavour") or "confluent")
+    if flavour not in S3_SINK_FLAVOURS:
+        raise ConfigError("s3SinkFlavour", f"{flavour!r} is not one of {', '.join(S3_SINK_FLAVOURS)}")
+    compatibility = str(raw.get("subjectCompatibility") or "BACKWARD").upper()
+    from components.schema_subject import COMPATIBILITY_LEVELS
+
+    if compatibility not in COMPATIBILITY_LEVELS:
+        raise ConfigError("subjectCompatibility", f"{compatibility!r} is not one of {', '.join(COMPATIBILITY_LEVELS)}")
+    return StackConfig(
+        stack=stack,
+        prefix=prefix,
+        aws_region=aws_region,
+        gcp_project=gcp_project,
+        gcp_location=str(raw.get("gcpLocation") or "ASIA-SOUTHEAST1"),
+        emulated=emulated,
+        dynamodb_datasets=_datasets(raw, "dynamodbDatasets", naming.DYNAMODB_DATASETS),
+        topic_datasets=_datasets(raw, "topicDatasets", DATASETS),
+        topic_partitions=_int(raw, "topicPartitions", 3, low=1, high=1000),
+        ports=_ports(raw.get("ports"), emulated),
+        images=_images(raw.get("images")),
+        s3_sink_flavour=flavour,
+        s3_sink_flush_size=_int(raw, "s3SinkFlushSize", 3, low=1, high=1_000_000),
+        subject_compatibility=compatibility,
+        force_destroy=_bool(raw, "forceDestroy", default=emulated),
+        mongodb_password=mongodb_password,
+    )
+
+
+STRUCTURED_KEYS = ("ports", "images", "dynamodbDatasets", "topicDatasets")
+PLAIN_KEYS = (
+    "awsRegion",
+    "gcpProject",
+    "gcpLocation",
+    "prefix",
+    "emulated",
+    "topicPartitions",
+    "s3SinkFlavour",
+    "s3SinkFlushSize",
+    "subjectCompatibility",
+    "forceDestroy",
+)
+
+
+def from_pulumi() -> StackConfig:
+    """The running stack's config (`pulumi.Config()` of this project)."""
+    cfg = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {key: cfg.get(key) for key in PLAIN_KEYS}
+    for key in STRUCTURED_KEYS:
+        try:
+            raw[key] = cfg.get_object(key)
+        except Exception as exc:  # pulumi raises a JSON error without the key
+            raise ConfigError(key, f"not valid JSON/YAML structure ({exc})") from None
+    return parse(pulumi.get_stack(), raw, mongodb_password=cfg.get_secret("mongodbPassword"))
+
+
+def _required(raw: Mapping[str, Any], key: str) -> str:
+    value = raw.get(key)
+    if value is None or str(value).strip() == "":
+        raise ConfigError(key, f"missing; set it with `pulumi config set {key} <value>`")
+    return str(value).strip()
+
+
+def _bool(raw: Mapping[str, Any], key: str, *, default: bool) -> bool:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ConfigError(key, f"{value!r} is not true or false")
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int, *, low: int, high: int) -> int:
+    value = raw.get(key)
+    if value is None:
+        return default
+    return _bounded_int(key, value, low, high)
+
+
+def _bounded_int(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(key, f"{value!r} is not an integer")
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(key, f"{value!r} is not an integer") from None
+    if not low <= number <= high:
+        raise ConfigError(key, f"{number} is outside {low}..{high}")
+    return number
+
+
+def _datasets(raw: Mapping[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not value:
+        raise ConfigError(key, "expected a non-empty list of dataset ids")
+    unknown = [d for d in value if d not in DATASETS]
+    if unknown:
+        raise ConfigError(key, f"unknown dataset(s) {', '.join(map(str, unknown))}; known: {', '.join(DATASETS)}")
+    return tuple(value)
+
+
+def _ports(value: Any, emulated: bool) -> dict[str, int]:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError("ports", "expected a map of service name to host port")
+    unknown = sorted(set(value) - set(DEFAULT_PORTS))
+    if unknown:
+        raise ConfigError(f"ports.{unknown[0]}", f"unknown service; known: {', '.join(DEFAULT_PORTS)}")
+    ports = {
+        name: _bounded_int(f"ports.{name}", port, 1024, 65535) for name, port in {**DEFAULT_PORTS, **value}.items()
+    }
+    in_use = {name: port for name, port in ports.items() if emulated or name not in EMULATOR_PORTS}
+    seen: dict[int, str] = {}
+    for name, port in in_use.items():
+        if port in seen:
+            raise ConfigError(f"ports.{name}", f"port {port} is already used by ports.{seen[port]}")
+        seen[port] = name
+    return in_use
+
+
+def _images(value: Any) -> dict[str, str]:
+    if value is None:
+        return dict(DEFAULT_IMAGES)
+    if not isinstance(value, dict):
+        raise ConfigError("images", "expected a map of service name to image reference")
+    unknown = sorted(set(value) - set(DEFAULT_IMAGES))
+    if unknown:
+        raise ConfigError(f"images.{unknown[0]}", f"unknown image; known: {', '.join(DEFAULT_IMAGES)}")
+    return {**DEFAULT_IMAGES, **{k: str(v) for k, v in value.items()}}
