@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,12 +103,23 @@ def run_stack(stack: str, config: dict[str, str] | None = None, secret_keys: lis
     """Run the program of `stack` (config from Pulumi.<stack>.yaml unless given) and record it."""
     if config is None:
         config, secret_keys = stack_config(stack)
-    run = Run(stack)
-    pulumi.runtime.set_all_config(config, secret_keys or [])
-    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
 
     from stacks.config import from_pulumi
     from stacks.program import build
+
+    return run_program(stack, lambda: build(from_pulumi()), config, secret_keys)
+
+
+def run_program(
+    stack: str,
+    program: Callable[[], dict[str, Any]],
+    config: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+) -> Run:
+    """Run any program that returns its outputs (a whole stack, or one component in a test)."""
+    run = Run(stack)
+    pulumi.runtime.set_all_config(config or {}, secret_keys or [])
+    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
 
     async def resolve(outputs: dict[str, Any]) -> None:
         for key, value in outputs.items():
@@ -118,8 +130,5 @@ def run_stack(stack: str, config: dict[str, str] | None = None, secret_keys: lis
             if is_secret:
                 run.secret_outputs.add(key)
 
-    def program() -> Any:
-        return asyncio.ensure_future(resolve(build(from_pulumi())))
-
-    pulumi.runtime.test(program)()
+    pulumi.runtime.test(lambda: asyncio.ensure_future(resolve(program())))()
     return run

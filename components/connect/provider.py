@@ -25,7 +25,10 @@ from pulumi.dynamic import (
 from components.connect.client import ConnectClient, ConnectError, running_state
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,248}$")
-_CREDENTIAL_KEY = re.compile(r"(secret|password|passwd|credential|private\.key|access\.key\.id)", re.I)
+# keys that hold a credential value (not e.g. `s3.credentials.provider.class`, which names a class)
+_CREDENTIAL_KEY = re.compile(
+    r"(secret|password|passwd|token|access\.key\.id|secret\.access\.key|private\.key|credentials\.json)$", re.I
+)
 _PROVIDER_REFERENCE = re.compile(r"^\$\{[a-z][a-z0-9_-]*:[^}]*\}$")
 REPLACE_ON = ("name", "connect_url")
 

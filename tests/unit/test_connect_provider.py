@@ -1,0 +1,202 @@
+"""The Kafka Connect connector dynamic provider: check/diff tables, REST semantics against a fake worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dill
+import pytest
+
+from components.connect.client import ConnectClient, ConnectError, running_state, validation_errors
+from components.connect.provider import ConnectorProvider, changed_keys, static_failures
+from tests.unit._fake_http import FakeHttp, response
+
+URL = "http://connect:8083"
+CLASS = "io.confluent.connect.s3.S3SinkConnector"
+BASE: dict[str, Any] = {"name": "s3-sink-kde", "connect_url": URL, "config": {"connector.class": CLASS, "topics": "t"}}
+RUNNING = {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "RUNNING"}]}
+VALID = {"configs": [{"value": {"name": "topics", "errors": []}}]}
+
+
+def props(**changes: Any) -> dict[str, Any]:
+    return {**BASE, **changes}
+
+
+@pytest.mark.parametrize(
+    ("news", "failing"),
+    [
+        (props(), []),
+        (props(name="bad name!"), ["name"]),
+        (props(connect_url="connect:8083"), ["connect_url"]),
+        (props(config={"topics": "t"}), ["config"]),
+        (props(config={"connector.class": CLASS, "tasks.max": 1}), ["config.tasks.max"]),
+        (
+            props(config={"connector.class": CLASS, "aws.secret.access.key": "AKIA..."}),
+            ["config.aws.secret.access.key"],
+        ),
+        (props(config={"connector.class": CLASS, "aws.secret.access.key": "${env:AWS_SECRET_ACCESS_KEY}"}), []),
+        (props(secret_config={"aws.secret.access.key": "s3cr3t"}), []),
+        (props(config={"connector.class": CLASS, "x": "1"}, secret_config={"x": "2"}), ["config.x"]),
+    ],
+)
+def test_static_check(news: dict[str, Any], failing: list[str]) -> None:
+    assert [f.property for f in static_failures(news)] == failing
+
+
+@pytest.mark.parametrize(
+    ("olds", "news", "changes", "replaces"),
+    [
+        (props(), props(), False, []),
+        (props(), props(name="other"), True, ["name"]),
+        (props(), props(connect_url="http://other:8083"), True, ["connect_url"]),
+        (props(), props(config={"connector.class": CLASS, "topics": "t2"}), True, []),
+        # a refreshed config carries the worker's `name` key: not drift
+        (props(config={**BASE["config"], "name": "s3-sink-kde"}), props(), False, []),
+        (props(secret_config={"k": "a"}), props(secret_config={"k": "b"}), True, []),
+    ],
+)
+def test_diff(olds: dict[str, Any], news: dict[str, Any], changes: bool, replaces: list[str]) -> None:
+    result = ConnectorProvider().diff("s3-sink-kde", olds, news)
+    assert (result.changes, result.replaces, result.delete_before_replace) == (changes, replaces, True)
+
+
+def test_changed_keys_lists_the_config_keys_that_drifted() -> None:
+    live = props(config={"connector.class": CLASS, "topics": "x", "flush.size": "9"})
+    assert changed_keys(live, props()) == ["config.flush.size", "config.topics"]
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        (RUNNING, "RUNNING"),
+        ({"connector": {"state": "RUNNING"}, "tasks": []}, "connector RUNNING, no tasks yet"),
+        ({"connector": {"state": "FAILED", "trace": "boom"}, "tasks": []}, "FAILED: boom"),
+        (
+            {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "FAILED", "trace": "NoSuchBucket"}]},
+            "FAILED (task 0): NoSuchBucket",
+        ),
+    ],
+)
+def test_running_state(status: dict[str, Any], state: str) -> None:
+    assert running_state(status) == state
+
+
+def test_validation_errors_are_read_per_field() -> None:
+    answer = {"configs": [{"value": {"name": "s3.bucket.name", "errors": ["Missing required configuration"]}}]}
+    assert [(e.field, e.message) for e in validation_errors(answer)] == [
+        ("s3.bucket.name", "Missing required configuration")
+    ]
+
+
+def test_client_retries_a_rebalance_409_with_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    http = FakeHttp({("PUT", "/connectors/c/config"): [response(409), response(409), response(200, {})]})
+    monkeypatch.setattr("requests.request", http)
+    waits: list[float] = []
+    ConnectClient(URL, sleep=waits.append).put_config("c", {"connector.class": CLASS})
+    assert len(http.calls) == 3
+    assert waits == [0.5, 1.0]
+
+
+def test_client_gives_up_after_its_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        "requests.request", FakeHttp({("DELETE", "/connectors/c"): [response(409, {"message": "rebalance"})]})
+    )
+    with pytest.raises(ConnectError, match="HTTP 409: rebalance"):
+        ConnectClient(URL, retries=2, sleep=lambda _: None).delete("c")
+
+
+def test_check_reports_the_workers_field_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = {"configs": [{"value": {"name": "s3.region", "errors": ["Invalid region"]}}]}
+    monkeypatch.setattr(
+        "requests.request", FakeHttp({("PUT", f"/connector-plugins/{CLASS}/config/validate"): [response(200, answer)]})
+    )
+    failures = ConnectorProvider().check({}, props()).failures
+    assert [(f.property, f.reason) for f in failures] == [("config.s3.region", "Invalid region")]
+
+
+def test_check_skips_remote_validation_while_the_worker_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise requests.ConnectionError("refused")
+
+    monkeypatch.setattr("requests.request", refuse)
+    assert ConnectorProvider().check({}, props()).failures == []
+
+
+def test_create_posts_the_merged_config_and_waits_for_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    http = FakeHttp(
+        {
+            ("PUT", f"/connector-plugins/{CLASS}/config/validate"): [response(200, VALID)],
+            ("POST", "/connectors"): [response(201, {})],
+            ("GET", "/connectors/s3-sink-kde/status"): [response(200, RUNNING)],
+        }
+    )
+    monkeypatch.setattr("requests.request", http)
+    result = ConnectorProvider().create(props(secret_config={"aws.secret.access.key": "s"}))
+    assert result.id == "s3-sink-kde"
+    assert (result.outs or {})["state"] == "RUNNING"
+    posted = next(body for method, path, body in http.calls if method == "POST")
+    assert posted["config"]["aws.secret.access.key"] == "s"
+
+
+def test_create_fails_with_the_task_trace(monkeypatch: pytest.MonkeyPatch) -> None:
+    failed = {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "FAILED", "trace": "AccessDenied"}]}
+    monkeypatch.setattr(
+        "requests.request",
+        FakeHttp(
+            {
+                ("PUT", f"/connector-plugins/{CLASS}/config/validate"): [response(200, VALID)],
+                ("POST", "/connectors"): [response(201, {})],
+                ("GET", "/connectors/s3-sink-kde/status"): [response(200, failed)],
+            }
+        ),
+    )
+    with pytest.raises(ConnectError, match="AccessDenied"):
+        ConnectorProvider().create(props())
+
+
+def test_update_puts_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    http = FakeHttp(
+        {
+            ("PUT", "/connectors/s3-sink-kde/config"): [response(200, {})],
+            ("GET", "/connectors/s3-sink-kde/status"): [response(200, RUNNING)],
+        }
+    )
+    monkeypatch.setattr("requests.request", http)
+    ConnectorProvider().update("s3-sink-kde", props(), props(config={"connector.class": CLASS, "topics": "t2"}))
+    assert http.calls[0] == ("PUT", "/connectors/s3-sink-kde/config", {"connector.class": CLASS, "topics": "t2"})
+
+
+def test_read_imports_by_name_and_keeps_secret_keys_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    live = {"name": "s3-sink-kde", "config": {"name": "s3-sink-kde", "connector.class": CLASS, "k": "v", "pw": "p"}}
+    monkeypatch.setattr(
+        "requests.request",
+        FakeHttp(
+            {
+                ("GET", "/connectors/s3-sink-kde"): [response(200, live)],
+                ("GET", "/connectors/s3-sink-kde/status"): [response(200, RUNNING)],
+            }
+        ),
+    )
+    result = ConnectorProvider().read("s3-sink-kde", {"connect_url": URL, "secret_config": {"pw": "old"}})
+    assert result.id == "s3-sink-kde"
+    assert (result.outs or {})["config"] == {"connector.class": CLASS, "k": "v"}
+    assert (result.outs or {})["secret_config"] == {"pw": "p"}
+
+
+def test_read_of_a_deleted_connector_reports_it_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("requests.request", FakeHttp({}))
+    assert ConnectorProvider().read("gone", props()).id is None
+
+
+def test_delete_tolerates_a_connector_already_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    http = FakeHttp({})
+    monkeypatch.setattr("requests.request", http)
+    ConnectorProvider().delete("gone", props())
+    assert http.calls == [("DELETE", "/connectors/gone", None)]
+
+
+def test_provider_survives_pulumi_serialization() -> None:
+    restored = dill.loads(dill.dumps(ConnectorProvider(), recurse=True))
+    assert [f.property for f in restored.check({}, props(name="bad name!")).failures] == ["name"]

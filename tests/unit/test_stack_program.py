@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from stacks.outputs import OUTPUT_KEYS
+from stacks.plan import render, snapshot_path
+from tests.unit._stack_runs import stack_run
+
+STACKS = ("dev", "local")
+CONTAINER = "docker:index/container:Container"
+
+
+def _count(stack: str) -> Counter[str]:
+    return Counter(r.type for r in stack_run(stack).resources)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_are_exactly_the_contract(stack: str) -> None:
+    assert tuple(stack_run(stack).outputs) == OUTPUT_KEYS
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_mongodb_uri_is_a_secret_output(stack: str) -> None:
+    assert "mongodb_uri" in stack_run(stack).secret_outputs
+
+
+def test_local_credentials_are_secret_and_dev_has_none() -> None:
+    assert "aws_credentials" in stack_run("local").secret_outputs
+    assert stack_run("dev").outputs["aws_credentials"] is None
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_credential_appears_in_plain_inputs_or_outputs(stack: str) -> None:
+    run = stack_run(stack)
+    plain = json.dumps([r.inputs for r in run.resources]) + json.dumps(run.outputs)
+    for secret in ("mock-secret-access-key", "devstack-secret"):
+        assert secret not in plain
+
+
+@pytest.mark.parametrize(
+    ("type_", "dev", "local"),
+    [
+        ("aws:s3/bucket:Bucket", 4, 4),
+        ("aws:dynamodb/table:Table", 3, 3),
+        ("gcp:storage/bucket:Bucket", 3, 3),
+        ("gcp:bigquery/dataset:Dataset", 2, 0),
+        ("gcp:firestore/database:Database", 1, 0),
+        ("pulumi-python:dynamic/kafka-connect:Connector", 1, 1),
+        ("pulumi-python:dynamic/kafka:Topic", 5, 5),
+        ("pulumi-python:dynamic/schema-registry:Subject", 5, 5),
+        ("aws:iam/accessKey:AccessKey", 1, 0),
+    ],
+)
+def test_each_stack_declares_the_seed_resources(type_: str, dev: int, local: int) -> None:
+    assert (_count("dev")[type_], _count("local")[type_]) == (dev, local)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_containers_of_the_platform(stack: str) -> None:
+    names = {r.name for r in stack_run(stack).of_type(CONTAINER)}
+    roles = {"kafka", "schema-registry", "rest-proxy", "connect", "console", "airflow", "airflow-db", "mongodb"}
+    if stack == "local":
+        roles |= {"moto", "gcs", "firestore"}
+    assert names == {f"kde-{stack}-{role}" for role in roles}
+
+
+def test_local_points_providers_at_the_emulators() -> None:
+    run = stack_run("local")
+    aws = run.of_type("pulumi:providers:aws")[0].inputs
+    assert json.loads(aws["endpoints"])[0]["s3"] == "http://127.0.0.1:15000"
+    assert aws["secretKey"] == "[secret]"
+    gcp = run.of_type("pulumi:providers:gcp")[0].inputs
+    assert gcp["storageCustomEndpoint"] == "http://127.0.0.1:14443/storage/v1/"
+    assert run.outputs["endpoints"] == {
+        "s3": "http://127.0.0.1:15000",
+        "dynamodb": "http://127.0.0.1:15000",
+        "gcs": "http://127.0.0.1:14443",
+        "firestore": "127.0.0.1:18086",
+    }
+
+
+def test_dev_uses_real_cloud_providers_in_the_configured_region() -> None:
+    run = stack_run("dev")
+    assert run.of_type("pulumi:providers:aws")[0].inputs["region"] == "ap-southeast-7"
+    assert run.outputs["endpoints"] == {}
+    assert run.outputs["s3_sink"] == {
+        "connector": "s3-sink-kde",
+        "topics": ["cards-data"],
+        "bucket": "kde-dev-landing",
+        "prefix": "kafka/topics",
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_committed_plan_snapshot_is_current(stack: str) -> None:
+    assert snapshot_path(stack).read_text(encoding="utf-8") == render(stack_run(stack)), (
+        f"plan of {stack} changed: review it with `make plan STACK={stack}`, accept with ACCEPT=1"
+    )
