@@ -4,6 +4,7 @@ with a `mongodbPassword` secret it runs with a root user, and its URI output is 
 from __future__ import annotations
 
 from typing import TypedDict
+from urllib.parse import quote
 
 import pulumi
 import pulumi_docker as docker
@@ -55,4 +56,5 @@ class MongoDb(pulumi.ComponentResource):
     def _uri(self, address: str, password: pulumi.Input[str] | None) -> pulumi.Output[str]:
         if password is None:
             return self.container.name.apply(lambda _: f"mongodb://{address}/")
-        return pulumi.Output.concat("mongodb://", ROOT_USER, ":", password, "@", address, "/?authSource=admin")
+        quoted = pulumi.Output.from_input(password).apply(lambda p: quote(p, safe=""))
+        return pulumi.Output.concat("mongodb://", ROOT_USER, ":", quoted, "@", address, "/?authSource=admin")
