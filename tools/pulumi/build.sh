@@ -6,7 +6,7 @@
 # (PULUMI_VERSION below, both requires in go.mod, then `go mod tidy` in this folder).
 #
 # Idempotent and cached: does nothing when tools/bin/pulumi already reports the pinned version
-# (a cold build takes several minutes and ~2-3 GB of RAM; Go's build cache makes rebuilds fast).
+# (cold build: ~2.5 min on 2 cores, ~1.8 GB peak RSS, 110 MB binary; with a warm Go build cache ~6 s).
 # Always (re)writes tools/bin/pulumi-resource-pulumi-python, the plugin the engine starts for
 # `pulumi.dynamic` resources: a launcher of `python -m pulumi.dynamic` with the project venv's python.
 #
@@ -57,7 +57,7 @@ if [[ $FORCE == 0 && -x "$BIN/pulumi" ]] \
 fi
 
 command -v go >/dev/null || die "Go not found: install Go >= 1.25 (the CLI is built from its Go module)"
-say "building pulumi v$PULUMI_VERSION from $MODULE (cold: several minutes, ~3 GB RAM) ..."
+say "building pulumi v$PULUMI_VERSION from $MODULE (cold: ~3 min on 2 cores, ~1.8 GB peak RSS) ..."
 start=$SECONDS
 (
     cd "$HERE"
