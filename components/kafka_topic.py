@@ -3,6 +3,8 @@ confluent-kafka's AdminClient, so producers and the sink never rely on auto-crea
 
 Inputs: `bootstrap_servers`, `topic`, `partitions`, `replication_factor`, `configs` (map of strings).
 Partitions can only grow in place; fewer partitions or another replication factor replace the topic.
+A topic that already exists (e.g. created by devstack so loaders run without Pulumi) is adopted on create
+when its partitions and replication allow it: Pulumi's `import` cannot adopt a dynamic resource.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ from pulumi.dynamic import (
 
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 TIMEOUT_S = 30.0
+
+
+def whole_numbers(props: dict[str, Any]) -> dict[str, Any]:
+    """Integers cross the engine's gRPC boundary as doubles (protobuf Struct): 3 arrives as 3.0."""
+    fixed = dict(props)
+    for key in ("partitions", "replication_factor"):
+        value = fixed.get(key)
+        if isinstance(value, float) and value.is_integer():
+            fixed[key] = int(value)
+    return fixed
 
 
 def topic_failures(news: dict[str, Any]) -> list[CheckFailure]:
@@ -64,12 +76,37 @@ def _wait(futures: dict[str, Any]) -> None:
 
 class TopicProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        news = whole_numbers(news)
         return CheckResult(news, topic_failures(news))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return topic_diff(olds, news)
+        return topic_diff(whole_numbers(olds), whole_numbers(news))
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        props = whole_numbers(props)
+        try:
+            return self._create(props)
+        except RuntimeError as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise
+        return self._adopt(props)
+
+    def _adopt(self, props: dict[str, Any]) -> CreateResult:
+        live = self.read(props["topic"], dict(props))
+        if live.id is None or live.outs is None:
+            raise RuntimeError(f"topic {props['topic']}: exists, then vanished while adopting it")
+        if live.outs["replication_factor"] != props["replication_factor"] or (
+            live.outs["partitions"] > props["partitions"]
+        ):
+            raise RuntimeError(
+                f"topic {props['topic']} exists with {live.outs['partitions']} partitions, replication "
+                f"{live.outs['replication_factor']}: cannot adopt it as {props['partitions']}/"
+                f"{props['replication_factor']} (delete it or change the stack)"
+            )
+        self.update(props["topic"], live.outs, props)
+        return CreateResult(id_=props["topic"], outs=dict(props))
+
+    def _create(self, props: dict[str, Any]) -> CreateResult:
         from confluent_kafka.admin import NewTopic
 
         admin = _admin(props["bootstrap_servers"])
@@ -112,6 +149,7 @@ class TopicProvider(ResourceProvider):
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, ResourceType
 
+        olds, news = whole_numbers(olds), whole_numbers(news)
         admin = _admin(news["bootstrap_servers"])
         if news["partitions"] > olds.get("partitions", 0):
             _wait(admin.create_partitions([NewPartitions(news["topic"], news["partitions"])]))
@@ -128,7 +166,11 @@ class TopicProvider(ResourceProvider):
         return UpdateResult(dict(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        _wait(_admin(props["bootstrap_servers"]).delete_topics([id_], operation_timeout=TIMEOUT_S))
+        # keep the client referenced until the future resolves: a collected AdminClient fails it
+        # with "Handle is terminating"
+        admin = _admin(props["bootstrap_servers"])
+        _wait(admin.delete_topics([id_], operation_timeout=TIMEOUT_S))
+        del admin
 
 
 class TopicArgs(TypedDict, total=False):

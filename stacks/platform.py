@@ -20,27 +20,16 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi import automation as auto
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, Resource, UpdateResult
 
 from components import naming
-from components.connect import (
-    ConnectClient,
-    ConnectError,
-    ConnectorArgs,
-    ConnectorProvider,
-    S3SinkSettings,
-    s3_sink_config,
-)
-from components.connect.client import running_state
-from components.kafka_topic import TIMEOUT_S as TOPIC_TIMEOUT_S
-from components.kafka_topic import TopicArgs, TopicProvider, _admin
+from components.connect import Connector, S3SinkSettings, s3_sink_config
+from components.kafka_topic import KafkaTopic
 from components.schema_subject import SchemaSubject, schema_text
 from schemas import load as load_schema
 
@@ -117,120 +106,6 @@ def select_stack(
 # --- the platform objects --------------------------------------------------------------------------------
 
 
-def _whole_numbers(props: dict[str, Any]) -> dict[str, Any]:
-    """Integers cross the engine's gRPC boundary as doubles (protobuf Struct): 3 arrives as 3.0."""
-    fixed = dict(props)
-    for key in ("partitions", "replication_factor"):
-        value = fixed.get(key)
-        if isinstance(value, float) and value.is_integer():
-            fixed[key] = int(value)
-    return fixed
-
-
-class PlatformTopicProvider(TopicProvider):
-    """TopicProvider for the real engine. (1) Takes partitions/replication that arrive as 3.0 (TopicProvider
-    checks for int and passes them to confluent-kafka, which needs ints). (2) Adopts a topic that already
-    exists (devstack provisions the contract's topics so loaders run without Pulumi) and applies partitions
-    and configs; Pulumi's `import` cannot do that for dynamic resources (their provider lives in the state)."""
-
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return super().check(_whole_numbers(olds), _whole_numbers(news))
-
-    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return super().diff(id_, _whole_numbers(olds), _whole_numbers(news))
-
-    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return super().update(id_, _whole_numbers(olds), _whole_numbers(news))
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        props = _whole_numbers(props)
-        try:
-            return super().create(props)
-        except RuntimeError as exc:
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
-        live = self.read(props["topic"], dict(props))
-        if live.id is None or live.outs is None:
-            raise RuntimeError(f"topic {props['topic']}: exists, then vanished while adopting it")
-        if live.outs["replication_factor"] != props["replication_factor"] or (
-            live.outs["partitions"] > props["partitions"]
-        ):
-            raise RuntimeError(
-                f"topic {props['topic']} exists with {live.outs['partitions']} partitions, replication "
-                f"{live.outs['replication_factor']}: cannot adopt it as {props['partitions']}/"
-                f"{props['replication_factor']} (delete it or change the stack)"
-            )
-        super().update(props["topic"], live.outs, props)
-        return CreateResult(id_=props["topic"], outs=dict(props))
-
-    def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # TopicProvider.delete lets its AdminClient be collected before the future resolves
-        # ("Handle is terminating"): keep the client alive until the topic is deleted
-        admin = _admin(props["bootstrap_servers"])
-        for future in admin.delete_topics([id_], operation_timeout=TOPIC_TIMEOUT_S).values():
-            future.result(timeout=TOPIC_TIMEOUT_S)
-
-
-class PlatformTopic(Resource, module="kafka", name="Topic"):
-    """KafkaTopic (same type and inputs) with PlatformTopicProvider."""
-
-    topic: pulumi.Output[str]
-    partitions: pulumi.Output[int]
-
-    def __init__(self, resource_name: str, args: TopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {
-            "bootstrap_servers": args["bootstrap_servers"],
-            "topic": args["topic"],
-            "partitions": args.get("partitions", 1),
-            "replication_factor": args.get("replication_factor", 1),
-            "configs": args.get("configs") or {},
-        }
-        super().__init__(PlatformTopicProvider(), resource_name, props, opts)
-
-
-class PlatformConnectorProvider(ConnectorProvider):
-    """ConnectorProvider for a real worker: right after `POST /connectors` the worker answers 404 "No status
-    found" for a moment, which ConnectClient.wait_running takes for a failure; wait through it."""
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        try:
-            return super().create(props)
-        except ConnectError as exc:
-            if "HTTP 404" not in str(exc) or not str(exc).startswith("status of"):
-                raise
-        client = ConnectClient(str(props["connect_url"]))
-        timeout_s = float(props.get("running_timeout_s", 120))
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                status = client.wait_running(props["name"], max(1.0, deadline - time.monotonic()))
-                return CreateResult(id_=props["name"], outs={**props, "state": running_state(status)})
-            except ConnectError as exc:
-                if "HTTP 404" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(1.0)
-
-
-class PlatformConnector(Resource, module="kafka-connect", name="Connector"):
-    """components.connect.Connector (same type, inputs and secrets) with PlatformConnectorProvider."""
-
-    name: pulumi.Output[str]
-    config: pulumi.Output[dict[str, str]]
-    state: pulumi.Output[str]
-
-    def __init__(self, resource_name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        props: dict[str, Any] = {
-            "name": args["name"],
-            "connect_url": args["connect_url"],
-            "config": args["config"],
-            "secret_config": pulumi.Output.secret(args.get("secret_config") or {}),
-            "running_timeout_s": args.get("running_timeout_s", 120),
-            "state": None,
-        }
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_config"]))
-        super().__init__(PlatformConnectorProvider(), resource_name, props, opts)
-
-
 def detect_sink_flavour(connect_url: str) -> str:
     """Which S3 sink plugin the Connect worker has: `devstack` (our own plugin), `aiven` or `confluent`
     (also the answer when the worker cannot be asked, e.g. a preview before it runs)."""
@@ -288,14 +163,13 @@ def platform_program(
     """The inline program: one topic + value subject per `kafka_topics` entry, and the S3 sink connector.
     `sink_overrides` are merged into the connector config (e.g. `{"flush.size": "5"}`)."""
     config, secret_config = sink_config(outputs, sink_flavour)
-    # Connect's /config/validate requires `name` in the config; ConnectorProvider ignores it when diffing
-    config = {**config, **(sink_overrides or {}), "name": outputs["s3_sink"]["connector"]}
+    config = {**config, **(sink_overrides or {})}
 
     def program() -> None:
-        topics: dict[str, PlatformTopic] = {}
+        topics: dict[str, KafkaTopic] = {}
         subjects: dict[str, SchemaSubject] = {}
         for dataset, topic in sorted(outputs["kafka_topics"].items()):
-            topics[dataset] = PlatformTopic(
+            topics[dataset] = KafkaTopic(
                 f"topic-{dataset}",
                 {
                     "bootstrap_servers": outputs["kafka_bootstrap_servers"],
@@ -317,7 +191,7 @@ def platform_program(
                 },
             )
         sink = outputs["s3_sink"]
-        connector = PlatformConnector(
+        connector = Connector(
             "s3-sink",
             {
                 "name": sink["connector"],

@@ -80,12 +80,17 @@ class ConnectClient:
             self._ok(response, f"delete connector {name}")
 
     def wait_running(self, name: str, timeout_s: float = 120.0, poll_s: float = 2.0) -> dict[str, Any]:
-        """Wait until the connector and all its tasks are RUNNING; raise with the worker's trace on FAILED."""
+        """Wait until the connector and all its tasks are RUNNING; raise with the worker's trace on FAILED.
+        Right after a create the worker answers 404 "No status found" for a moment: not ready yet."""
         deadline = time.monotonic() + timeout_s
         status: dict[str, Any] = {}
         while True:
-            status = self.status(name)
-            state = running_state(status)
+            response = self.request("GET", f"/connectors/{name}/status")
+            if response.status_code == 404:
+                status, state = {}, f"no status yet ({_error_text(response)})"
+            else:
+                status = self._ok(response, f"status of {name}")
+                state = running_state(status)
             if state == "RUNNING":
                 return status
             if state.startswith("FAILED"):

@@ -37,6 +37,11 @@ def merged_config(props: dict[str, Any]) -> dict[str, str]:
     return {**props.get("config", {}), **props.get("secret_config", {})}
 
 
+def validation_config(props: dict[str, Any]) -> dict[str, str]:
+    """What `/config/validate` gets: the merged config plus `name`, which a real worker requires there."""
+    return {**merged_config(props), "name": str(props.get("name", ""))}
+
+
 def static_failures(news: dict[str, Any]) -> list[CheckFailure]:
     """Everything checkable without a worker: name, URL, class, string values, no literal credentials."""
     failures = []
@@ -86,7 +91,7 @@ class ConnectorProvider(ResourceProvider):
     def _remote_failures(self, news: dict[str, Any]) -> list[CheckFailure]:
         """The worker's own field errors; skipped when the worker is not up yet (first `up`, previews)."""
         try:
-            errors = _client(news).validate(news["config"]["connector.class"], merged_config(news))
+            errors = _client(news).validate(news["config"]["connector.class"], validation_config(news))
         except requests.ConnectionError:
             return []
         except ConnectError as exc:
@@ -101,7 +106,7 @@ class ConnectorProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         client = _client(props)
         config = merged_config(props)
-        errors = client.validate(config["connector.class"], config)
+        errors = client.validate(config["connector.class"], validation_config(props))
         if errors:
             raise ConnectError("invalid connector config: " + "; ".join(f"{e.field}: {e.message}" for e in errors))
         client.create(props["name"], config)

@@ -140,6 +140,36 @@ def test_create_posts_the_merged_config_and_waits_for_running(monkeypatch: pytes
     assert posted["config"]["aws.secret.access.key"] == "s"
 
 
+def test_create_validates_with_the_name_a_real_worker_requires(monkeypatch: pytest.MonkeyPatch) -> None:
+    http = FakeHttp(
+        {
+            ("PUT", f"/connector-plugins/{CLASS}/config/validate"): [response(200, VALID)],
+            ("POST", "/connectors"): [response(201, {})],
+            ("GET", "/connectors/s3-sink-kde/status"): [response(200, RUNNING)],
+        }
+    )
+    monkeypatch.setattr("requests.request", http)
+    ConnectorProvider().create(props())
+    validated = next(body for method, path, body in http.calls if path.endswith("/config/validate"))
+    assert validated["name"] == "s3-sink-kde"
+
+
+def test_wait_running_waits_through_the_workers_first_404(monkeypatch: pytest.MonkeyPatch) -> None:
+    no_status = response(404, {"error_code": 404, "message": "No status found for connector s3-sink-kde"})
+    http = FakeHttp({("GET", "/connectors/s3-sink-kde/status"): [no_status, no_status, response(200, RUNNING)]})
+    monkeypatch.setattr("requests.request", http)
+    status = ConnectClient(URL, sleep=lambda _: None).wait_running("s3-sink-kde", timeout_s=60)
+    assert running_state(status) == "RUNNING"
+    assert len(http.calls) == 3
+
+
+def test_wait_running_gives_up_when_the_status_never_appears(monkeypatch: pytest.MonkeyPatch) -> None:
+    no_status = response(404, {"message": "No status found for connector c"})
+    monkeypatch.setattr("requests.request", FakeHttp({("GET", "/connectors/c/status"): [no_status]}))
+    with pytest.raises(ConnectError, match="not RUNNING after 0s: no status yet"):
+        ConnectClient(URL, sleep=lambda _: None).wait_running("c", timeout_s=0)
+
+
 def test_create_fails_with_the_task_trace(monkeypatch: pytest.MonkeyPatch) -> None:
     failed = {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "FAILED", "trace": "AccessDenied"}]}
     monkeypatch.setattr(

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.kafka_topic import topic_diff, topic_failures
+from components.kafka_topic import TopicProvider, topic_diff, topic_failures
 from components.schema_subject import SubjectProvider, same_schema, schema_text, subject_diff, subject_failures
 from schemas import load as load_schema
 from tests.unit._fake_http import FakeHttp, response
@@ -124,3 +124,16 @@ def test_subject_delete_is_soft_then_permanent(monkeypatch: pytest.MonkeyPatch) 
         ("DELETE", "/subjects/cards-data-value"),
         ("DELETE", "/subjects/cards-data-value?permanent=true"),
     ]
+
+
+def test_topic_provider_takes_the_engines_whole_floats_as_ints() -> None:
+    # the engine hands integers over gRPC as doubles: 3 arrives as 3.0
+    floats = {**TOPIC, "partitions": 3.0, "replication_factor": 1.0}
+    checked = TopicProvider().check({}, floats)
+    assert checked.failures == []
+    assert checked.inputs["partitions"] == 3 and isinstance(checked.inputs["partitions"], int)
+    assert TopicProvider().diff("cards-data", floats, TOPIC).changes is False
+
+
+def test_topic_check_still_refuses_a_fractional_partition_count() -> None:
+    assert [f.property for f in TopicProvider().check({}, {**TOPIC, "partitions": 2.5}).failures] == ["partitions"]
