@@ -7,7 +7,7 @@ STACK ?= dev
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint plan demo bench up down status outputs clean
+.PHONY: help setup test unit lint plan demo bench up down status outputs platform-up platform-preview platform-refresh platform-destroy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(VENV)/.installed ## create .venv and install the project with every extra (idempotent)
+setup: $(VENV)/.installed ## create .venv, install the project with every extra, devstack's services and the Pulumi CLI (idempotent)
 	$(PY) -m devstack install
+	tools/pulumi/build.sh
 
 test: setup ## the whole test suite: unit tests, then data-path tests against real local services
 	@# pytest exits 5 when it collected nothing: fine for a filtered run (ARGS), a failure for the full suite
@@ -56,5 +57,17 @@ status: ## what devstack runs
 outputs: ## the local platform's stack outputs as JSON
 	@$(PY) -m devstack outputs
 
-clean: down ## remove the venv and devstack's caches
-	rm -rf $(VENV) .devstack
+platform-up: setup ## topics, subjects and the S3 sink connector on the real Pulumi engine (default: against devstack; OUTPUTS=file)
+	$(PY) -m stacks.platform up $(if $(OUTPUTS),--outputs $(OUTPUTS),)
+
+platform-preview: setup ## what platform-up would change, as a diff
+	$(PY) -m stacks.platform preview --diff $(if $(OUTPUTS),--outputs $(OUTPUTS),)
+
+platform-refresh: setup ## read the live topics/subjects/connector back into the platform stack's state
+	$(PY) -m stacks.platform refresh $(if $(OUTPUTS),--outputs $(OUTPUTS),)
+
+platform-destroy: setup ## delete what platform-up created
+	$(PY) -m stacks.platform destroy $(if $(OUTPUTS),--outputs $(OUTPUTS),)
+
+clean: down ## remove the venv, devstack's caches and the built Pulumi CLI
+	rm -rf $(VENV) .devstack tools/bin
