@@ -1,0 +1,1 @@
+"""Batch: MongoDB -> S3 landing bucket with dlt (`python -m pipelines batch`, or the Airflow DAG)."""

@@ -1,0 +1,203 @@
+"""Run the batch pipeline: per dataset, one dlt pipeline MongoDB collection -> S3 landing bucket.
+
+Shared by the CLI (`python -m pipelines batch`), the Airflow DAG (one task per dataset), the demo and the
+benchmark, so all of them run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.batch.settings import FILE_FORMATS, BatchSettings, S3Target
+from pipelines.common import work_dir
+from schemas import DATASETS
+
+
+class SchemaContractViolation(RuntimeError):
+    """The data broke the dataset's schema contract (a new field, an impossible type change): nothing was
+    loaded for that dataset, and its pending package was aborted so the next run extracts afresh."""
+
+    def __init__(self, dataset: str, detail: str) -> None:
+        self.dataset = dataset
+        self.detail = detail
+        super().__init__(
+            f"{dataset}: the data breaks the schema contract, nothing was loaded: {detail}\n"
+            f"Fix the documents, or change schemas/{dataset}.json if the field is meant to be there "
+            f"(or run with --contract discard_row to load the conforming rows only)."
+        )
+
+
+@dataclass(frozen=True)
+class DatasetLoad:
+    """What one run did for one dataset."""
+
+    dataset: str
+    table: str
+    write_disposition: str
+    rows: int  # rows dlt extracted and loaded in this run (only the new ones for an incremental dataset)
+    files: int  # files written to the bucket in this run
+    load_id: str | None  # None when there was nothing to load
+    seconds: float
+    location: str  # s3://bucket/prefix/dataset_name/table/
+
+
+def dlt_data_dir() -> Path:
+    """dlt's working folder: `$DLT_DATA_DIR` if set, else `<work dir>/dlt` (never dlt's /var/dlt as root)."""
+    explicit = os.environ.get("DLT_DATA_DIR")
+    path = Path(explicit) if explicit else work_dir() / "dlt"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def configure_dlt_environment() -> Path:
+    """Telemetry off and a project-local data dir, before dlt reads its configuration."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    data_dir = dlt_data_dir()
+    os.environ.setdefault("DLT_DATA_DIR", str(data_dir))
+    return data_dir
+
+
+def filesystem_destination(target: S3Target) -> Any:
+    """dlt's filesystem destination on the landing bucket: emulator endpoint + keys, or AWS's default chain."""
+    from dlt.common.configuration.specs import AwsCredentials
+    from dlt.destinations import filesystem
+
+    credentials = AwsCredentials()
+    credentials.region_name = target.region
+    if target.endpoint_url:
+        credentials.endpoint_url = target.endpoint_url
+        credentials.s3_url_style = "path"
+    if target.access_key_id:
+        credentials.aws_access_key_id = target.access_key_id
+        credentials.aws_secret_access_key = target.secret_access_key  # type: ignore[assignment]
+    # without static keys the spec stays partial and dlt resolves botocore's default chain (profile, SSO, role)
+    return filesystem(bucket_url=target.bucket_url, credentials=credentials)
+
+
+def run_dataset(
+    settings: BatchSettings,
+    dataset: str,
+    *,
+    file_format: str = "parquet",
+    contract: str = "freeze",
+    pipelines_dir: Path | None = None,
+    client: Any = None,
+) -> DatasetLoad:
+    """Extract one dataset's collection and load it into the bucket; raises dlt's errors (contract, load)."""
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file format {file_format!r}: expected one of {', '.join(FILE_FORMATS)}")
+    data_dir = configure_dlt_environment()
+    import dlt
+    import pymongo
+
+    from pipelines.batch.mongodb import mongodb_source, write_disposition
+    from schemas import load as load_schema
+
+    owns_client = client is None
+    if client is None:
+        client = pymongo.MongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=10_000)
+    started = time.monotonic()
+    try:
+        pipeline = dlt.pipeline(
+            pipeline_name=settings.pipeline_name(dataset),
+            pipelines_dir=str(pipelines_dir or data_dir / "pipelines"),
+            destination=filesystem_destination(settings.target),
+            dataset_name=settings.dataset_name,
+        )
+        source = mongodb_source(
+            client,
+            settings.mongodb_database,
+            settings.collections,
+            [dataset],
+            name=f"mongodb_{dataset}",
+            contract=contract,
+        )
+        try:
+            info = pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
+        except Exception as exc:
+            detail = contract_violation(exc)
+            if detail is None:
+                raise
+            # dlt keeps a failed package pending and retries it (ignoring new data) on every later run: a
+            # contract violation would fail forever, so the package is aborted and the next run re-extracts
+            pipeline.abort_packages()
+            raise SchemaContractViolation(dataset, detail) from exc
+    finally:
+        if owns_client:
+            client.close()
+    trace = pipeline.last_trace
+    normalize = trace.last_normalize_info if trace else None
+    rows = int(normalize.row_counts.get(dataset, 0)) if normalize else 0
+    jobs = [j for package in info.load_packages for j in package.jobs["completed_jobs"]]
+    files = sum(1 for j in jobs if j.job_file_info.table_name == dataset)
+    return DatasetLoad(
+        dataset=dataset,
+        table=dataset,
+        write_disposition=write_disposition(load_schema(dataset)),
+        rows=rows,
+        files=files,
+        load_id=info.loads_ids[-1] if info.loads_ids else None,
+        seconds=time.monotonic() - started,
+        location=f"s3://{settings.target.bucket}/{settings.target.table_prefix(settings.dataset_name, dataset)}",
+    )
+
+
+#: how dlt words a data error in a normalize job's message (the exception itself stays in the worker)
+_CONTRACT_MESSAGES = ("Contract on", "Cannot coerce NULL")
+
+
+def contract_violation(exc: BaseException) -> str | None:
+    """The contract message inside a dlt step failure (an unknown field, an impossible type change, a null in a
+    required column), or None if the failure is something else (network, credentials...)."""
+    from dlt.common.schema.exceptions import CannotCoerceNullException, DataValidationError
+
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        if isinstance(node, DataValidationError | CannotCoerceNullException):
+            return str(node)
+        # normalize runs in worker processes: the error comes back as a message (NormalizeJobFailed)
+        message = getattr(node, "failed_message", None)
+        if isinstance(message, str) and any(m in message for m in _CONTRACT_MESSAGES):
+            return message
+        node = getattr(node, "exception", None) or node.__cause__ or node.__context__
+    return None
+
+
+def run_batch(
+    settings: BatchSettings,
+    datasets: Sequence[str] | None = None,
+    *,
+    file_format: str = "parquet",
+    contract: str = "freeze",
+    pipelines_dir: Path | None = None,
+    on_done: Callable[[DatasetLoad], None] | None = None,
+) -> list[DatasetLoad]:
+    """Every dataset that has a collection in the outputs (or those named), one after the other."""
+    chosen = list(datasets) if datasets else [d for d in DATASETS if d in settings.collections]
+    import pymongo
+
+    client: Any = pymongo.MongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=10_000)
+    loads: list[DatasetLoad] = []
+    try:
+        for dataset in chosen:
+            load = run_dataset(
+                settings,
+                dataset,
+                file_format=file_format,
+                contract=contract,
+                pipelines_dir=pipelines_dir,
+                client=client,
+            )
+            loads.append(load)
+            if on_done:
+                on_done(load)
+    finally:
+        client.close()
+    return loads
