@@ -1,0 +1,86 @@
+"""`python -m pipelines batch`: MongoDB -> S3 with dlt, once, from the command line."""
+
+from __future__ import annotations
+
+import argparse
+
+from pipelines.batch.mongodb import CONTRACT_MODES
+from pipelines.batch.settings import DEFAULT_PREFIX, FILE_FORMATS
+from pipelines.common import add_outputs_arguments, outputs_from_args
+from schemas import DATASETS
+
+DESCRIPTION = """\
+Load MongoDB collections into the S3 landing bucket with dlt, one dlt pipeline per dataset.
+
+Transactions (a cursor in schemas/transactions.json) load incrementally: each run appends only documents
+whose id is above the last loaded one. The other datasets are replaced on every run. Columns and types come
+from schemas/: a new field or an impossible type change stops that dataset's load with the column named
+(--contract discard_row drops such rows instead). Files land under
+s3://<landing bucket>/<prefix>/mongodb/<dataset>/ as parquet (default) or gzipped JSON lines.
+"""
+
+EPILOG = """\
+examples:
+  python -m pipelines batch --devstack                       every dataset of the local platform
+  python -m pipelines batch --outputs local.json --datasets transactions --format jsonl
+  python -m pipelines batch --stack dev                      real AWS (default credential chain)
+
+dlt keeps its state under .out/dlt/ (or $DLT_DATA_DIR); the state is also stored in the bucket, so a fresh
+machine continues where the last run stopped. Telemetry is off.
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_outputs_arguments(parser)
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=DATASETS,
+        metavar="DATASET",
+        help=f"which datasets (default: every one with a collection in the outputs): {', '.join(DATASETS)}",
+    )
+    parser.add_argument("--format", choices=FILE_FORMATS, default="parquet", help="file format (default: parquet)")
+    parser.add_argument(
+        "--contract",
+        choices=CONTRACT_MODES,
+        default="freeze",
+        help="what a new field or a type change does: freeze (default) stops the load and names the column; "
+        "discard_row / discard_value drop the row / the value; evolve accepts it",
+    )
+    parser.add_argument(
+        "--prefix", default=DEFAULT_PREFIX, help=f"key prefix in the landing bucket (default: {DEFAULT_PREFIX})"
+    )
+    parser.add_argument("--bucket", help="another bucket than the outputs' landing bucket")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipelines.batch.run import DatasetLoad, SchemaContractViolation, run_batch
+    from pipelines.batch.settings import settings_from_outputs
+
+    console = Console()
+    settings = settings_from_outputs(outputs_from_args(args), bucket=args.bucket, prefix=args.prefix)
+    console.print(
+        f"[bold]batch[/] MongoDB {settings.mongodb_database} -> {settings.target.bucket_url}/{settings.dataset_name} "
+        f"({args.format}, contract {args.contract})"
+    )
+
+    def done(load: DatasetLoad) -> None:
+        console.print(f"  {load.dataset}: {load.rows:,} rows in {load.files} file(s), {load.seconds:.1f}s")
+
+    try:
+        with console.status("extracting, normalizing and loading ..."):
+            loads = run_batch(settings, args.datasets, file_format=args.format, contract=args.contract, on_done=done)
+    except SchemaContractViolation as exc:
+        console.print(f"[red]schema contract:[/] {exc}")
+        return 2
+    table = Table(title="MongoDB -> S3 (this run)")
+    for col in ("dataset", "disposition", "rows", "files", "seconds", "location"):
+        table.add_column(col, justify="right" if col in ("rows", "files", "seconds") else "left")
+    for load in loads:
+        seconds = f"{load.seconds:.1f}"
+        table.add_row(load.dataset, load.write_disposition, f"{load.rows:,}", str(load.files), seconds, load.location)
+    console.print(table)
+    return 0

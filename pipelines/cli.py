@@ -1,0 +1,77 @@
+"""`python -m pipelines COMMAND`: the batch and streaming pipelines, their setup, and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Protocol, cast
+
+#: command -> (module with add_arguments/run and DESCRIPTION/EPILOG, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "batch": ("pipelines.batch.cli", "MongoDB -> S3 landing bucket with dlt (incremental, schema contracts)"),
+    "airflow-config": (
+        "pipelines.airflow_config",
+        "fill Airflow's connections and variables from stack outputs (for the DAG)",
+    ),
+}
+
+EPILOG = """\
+examples:
+  python -m pipelines demo                              everything, on devstack (`make demo`)
+  python -m pipelines batch --devstack                  MongoDB -> S3 once
+  python -m pipelines produce --devstack --rows 100     100 cards -> Kafka -> (S3 sink)
+  python -m pipelines airflow-config --devstack         connections + variables for the Airflow DAG
+
+Every command reads its targets from stack outputs: --stack NAME (Pulumi), --outputs FILE, or --devstack.
+`python -m pipelines COMMAND --help` explains each one.
+"""
+
+
+class CommandModule(Protocol):
+    DESCRIPTION: str
+    EPILOG: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _module(name: str) -> CommandModule:
+    return cast(CommandModule, importlib.import_module(COMMANDS[name][0]))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m pipelines",
+        description="The data pipelines of the platform: dlt MongoDB -> S3 under Airflow, the schema-registry "
+        "producer -> Kafka -> S3 sink, and the demo that runs the whole product.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        module = _module(name)
+        sp = sub.add_parser(
+            name,
+            help=help_text,
+            description=module.DESCRIPTION,
+            epilog=module.EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(sp)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from stacks.outputs import OutputsError
+
+    try:
+        return _module(args.command).run(args)
+    except OutputsError as exc:
+        print(f"stack outputs: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

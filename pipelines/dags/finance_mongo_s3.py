@@ -1,0 +1,71 @@
+"""The seed's DAG `ingestion_pipeline_mongodb_s3`: finance data from MongoDB to the S3 landing bucket with dlt.
+
+One TaskFlow task per dataset runs the same code as `python -m pipelines batch` (pipelines.batch.run), each
+its own dlt pipeline, so they can run in parallel and a bad collection fails alone (and is retried twice).
+Targets: Variables override the defaults derived from the stack outputs, the MongoDB URI comes from the
+connection `mongo_default` (see pipelines/batch/airflow_settings.py; fill them with
+`python -m pipelines airflow-config`).
+
+Nothing at module level touches the network, the metadata database or dlt: the scheduler parses this file
+often; Variables, Connections and dlt are read inside the tasks only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.decorators import dag, task
+from airflow.models.param import Param
+
+from schemas import DATASETS
+
+DAG_ID = "ingestion_pipeline_mongodb_s3"
+
+
+@dag(
+    dag_id=DAG_ID,
+    description="MongoDB finance collections -> S3 landing bucket (dlt, incremental on transactions.id)",
+    schedule="0 14 * * *",  # the seed's daily 14:00 UTC
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,  # two runs of the same incremental pipeline must not overlap
+    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    tags=["finance", "mongodb", "s3", "dlt", "ingestion"],
+    params={"file_format": Param("parquet", enum=["parquet", "jsonl"], description="lake file format")},
+    doc_md=__doc__,
+)
+def ingestion_pipeline_mongodb_s3() -> None:
+    @task
+    def load(dataset: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Extract one dataset's collection and load it into the landing bucket."""
+        from dataclasses import asdict
+
+        from airflow.exceptions import AirflowSkipException
+
+        from pipelines.batch.airflow_settings import settings_from_airflow
+        from pipelines.batch.run import run_dataset
+
+        settings = settings_from_airflow()
+        if dataset not in settings.collections:
+            raise AirflowSkipException(f"{dataset}: no MongoDB collection in the stack outputs")
+        file_format = (params or {}).get("file_format", "parquet")
+        result = run_dataset(settings, dataset, file_format=file_format)
+        print(f"{dataset}: {result.rows} rows in {result.files} file(s) -> {result.location}")
+        return asdict(result)
+
+    # none_failed: runs when every load succeeded or was skipped, so a failed load fails the DAG run
+    @task(trigger_rule="none_failed")
+    def summary(loads: list[dict[str, Any] | None]) -> dict[str, int]:
+        """Rows loaded per dataset in this run (XCom), for the log and for whoever checks the run."""
+        rows = {item["dataset"]: int(item["rows"]) for item in loads if item}
+        for dataset, count in rows.items():
+            print(f"{dataset:>14}: {count:,} rows")
+        return rows
+
+    loads = [load.override(task_id=f"load_{dataset}")(dataset) for dataset in DATASETS]
+    summary(loads)
+
+
+ingestion_pipeline_mongodb_s3()
