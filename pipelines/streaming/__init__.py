@@ -1,0 +1,1 @@
+"""Streaming: the schema-registry producer -> Kafka -> the S3 sink connector -> the landing bucket."""
