@@ -65,7 +65,7 @@ def ingestion_pipeline_mongodb_s3() -> None:
         return rows
 
     loads = [load.override(task_id=f"load_{dataset}")(dataset) for dataset in DATASETS]
-    summary(loads)
+    summary(loads)  # type: ignore[arg-type]  # TaskFlow resolves the XComArgs to their values at run time
 
 
 ingestion_pipeline_mongodb_s3()
