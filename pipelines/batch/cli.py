@@ -51,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prefix", default=DEFAULT_PREFIX, help=f"key prefix in the landing bucket (default: {DEFAULT_PREFIX})"
     )
     parser.add_argument("--bucket", help="another bucket than the outputs' landing bucket")
+    parser.add_argument("--database", help="another MongoDB database than the outputs' mongodb_database")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.batch.settings import settings_from_outputs
 
     console = Console()
-    settings = settings_from_outputs(outputs_from_args(args), bucket=args.bucket, prefix=args.prefix)
+    settings = settings_from_outputs(
+        outputs_from_args(args), bucket=args.bucket, prefix=args.prefix, database=args.database
+    )
     console.print(
         f"[bold]batch[/] MongoDB {settings.mongodb_database} -> {settings.target.bucket_url}/{settings.dataset_name} "
         f"({args.format}, contract {args.contract})"
