@@ -9,6 +9,7 @@ from typing import Protocol, cast
 
 #: command -> (module with add_arguments/run and DESCRIPTION/EPILOG, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("pipelines.demo", "the whole product end to end on the local platform, then a reconciliation table"),
     "batch": ("pipelines.batch.cli", "MongoDB -> S3 landing bucket with dlt (incremental, schema contracts)"),
     "produce": ("pipelines.streaming.producer", "send a dataset's JSON lines to Kafka, schema-registry serialized"),
     "sink": ("pipelines.streaming.sink", "create/update the S3 sink connector and wait until it runs"),
