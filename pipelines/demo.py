@@ -216,6 +216,10 @@ class Demo:
             )
             expected = report.delivered
             with self.console.status(f"waiting for the S3 sink to write {expected:,} records ...") as status:
+
+                def progress(n: int, total: int = expected, status: Any = status) -> None:
+                    status.update(f"S3 sink: {n:,} of {total:,} records")
+
                 try:
                     records = wait_for_records(
                         self.outputs,
@@ -223,7 +227,7 @@ class Demo:
                         expected,
                         timeout,
                         since,
-                        on_progress=lambda n, total=expected: status.update(f"S3 sink: {n:,} of {total:,} records"),
+                        on_progress=progress,
                     )
                     cell.lake = len(records)
                 except RuntimeError as exc:

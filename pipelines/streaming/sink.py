@@ -73,14 +73,15 @@ def ensure_sink(
     outputs: dict[str, Any],
     *,
     name: str | None = None,
+    overrides: Mapping[str, str] | None = None,
     timeout_s: float = 120.0,
     report: Callable[[str], None] = lambda _msg: None,
-    **overrides: str,
 ) -> dict[str, str]:
-    """Create the connector, or update it if its config differs; wait until it runs. Returns its config."""
+    """Create the connector, or update it if its config differs; wait until it runs. Returns its config.
+    `overrides` replace config keys (e.g. `{"topics": ..., "flush.size": ...}` for a test's own connector)."""
     client = connect_client(outputs)
     name = name or outputs["s3_sink"]["connector"]
-    config = sink_config(outputs, worker_plugins(client), **overrides)
+    config = sink_config(outputs, worker_plugins(client), **(overrides or {}))
     existing = client.get(name)
     if existing is None:
         report(f"creating connector {name}")
@@ -204,7 +205,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     outputs = outputs_from_args(args)
     overrides = {"flush.size": str(args.flush_size)} if args.flush_size else {}
-    config = ensure_sink(outputs, timeout_s=args.timeout, report=print, **overrides)
+    config = ensure_sink(outputs, overrides=overrides, timeout_s=args.timeout, report=print)
     sink = outputs["s3_sink"]
     print(
         f"{sink['connector']} RUNNING: topics {config['topics']} -> s3://{sink['bucket']}/{sink['prefix']}/ "
