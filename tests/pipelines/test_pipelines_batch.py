@@ -1,0 +1,168 @@
+"""The batch pipeline against real servers: documents in FerretDB (MongoDB wire protocol) land in the moto S3
+bucket through dlt and are read back from the bucket, independently of dlt (boto3 + pyarrow).
+
+Each test uses its own MongoDB database and its own key prefix in the landing bucket, so tests (and a demo
+running beside them) never see each other's data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pipelines_records import card, transaction, unique, with_mongo_id
+
+from pipelines.batch.lake import read_table, table_keys
+from pipelines.batch.run import SchemaContractViolation, run_batch, run_dataset
+from pipelines.batch.settings import BatchSettings, settings_from_outputs
+from pipelines.common import REPO_ROOT, s3_client
+
+pytestmark = pytest.mark.devstack
+
+
+@pytest.fixture(scope="module")
+def outputs(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return devstack("ferretdb", "moto")
+
+
+@pytest.fixture
+def mongo(outputs: dict[str, Any]) -> Iterator[Any]:
+    """A fresh database in FerretDB, dropped afterwards."""
+    import pymongo
+
+    client: Any = pymongo.MongoClient(outputs["mongodb_uri"], serverSelectionTimeoutMS=10_000)
+    db = client[unique("test-batch")]
+    yield db
+    client.drop_database(db.name)
+    client.close()
+
+
+@pytest.fixture
+def settings(outputs: dict[str, Any], mongo: Any) -> BatchSettings:
+    return settings_from_outputs(outputs, database=mongo.name, prefix=unique("test-batch"))
+
+
+def insert(mongo: Any, outputs: dict[str, Any], dataset: str, records: list[dict[str, Any]]) -> None:
+    mongo[outputs["mongodb_collections"][dataset]].insert_many([with_mongo_id(r) for r in records])
+
+
+def lake(outputs: dict[str, Any], settings: BatchSettings, table: str) -> list[dict[str, Any]]:
+    rows = read_table(s3_client(outputs), settings.target, settings.dataset_name, table)
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def test_documents_land_in_the_bucket_field_for_field(
+    outputs: dict[str, Any], mongo: Any, settings: BatchSettings, tmp_path: Path
+) -> None:
+    transactions = [transaction(i) for i in range(700)]
+    cards = [card(i) for i in range(60)]
+    insert(mongo, outputs, "transactions", transactions)
+    insert(mongo, outputs, "cards", cards)
+
+    loads = run_batch(settings, ["transactions", "cards"], pipelines_dir=tmp_path)
+
+    assert [(ld.dataset, ld.rows, ld.write_disposition) for ld in loads] == [
+        ("transactions", 700, "append"),
+        ("cards", 60, "replace"),
+    ]
+    assert lake(outputs, settings, "transactions") == transactions  # every field, nulls included, no `_id`
+    assert lake(outputs, settings, "cards") == cards
+    keys = table_keys(s3_client(outputs), settings.target, settings.dataset_name, "transactions")
+    assert keys and all(k.endswith(".parquet") for k in keys)
+    assert all(k.startswith(f"{settings.target.prefix}/mongodb/transactions/") for k in keys)
+
+
+def test_second_run_loads_only_new_rows_and_replaces_the_rest(
+    outputs: dict[str, Any], mongo: Any, settings: BatchSettings, tmp_path: Path
+) -> None:
+    insert(mongo, outputs, "transactions", [transaction(i) for i in range(300)])
+    insert(mongo, outputs, "cards", [card(i) for i in range(20)])
+    first = run_batch(settings, ["transactions", "cards"], pipelines_dir=tmp_path / "worker-1")
+    assert [ld.rows for ld in first] == [300, 20]
+
+    insert(mongo, outputs, "transactions", [transaction(i) for i in range(300, 420)])
+    mongo[outputs["mongodb_collections"]["cards"]].update_one({"_id": "3"}, {"$set": {"credit_limit": 99.5}})
+    second = run_batch(settings, ["transactions", "cards"], pipelines_dir=tmp_path / "worker-1")
+    assert [ld.rows for ld in second] == [120, 20]  # only the new transactions; cards are replaced whole
+
+    lake_transactions = lake(outputs, settings, "transactions")
+    assert [r["id"] for r in lake_transactions] == [transaction(i)["id"] for i in range(420)]  # no doubles
+    lake_cards = lake(outputs, settings, "cards")
+    assert len(lake_cards) == 20
+    assert lake_cards[3] == card(3, credit_limit=99.5)
+
+    # another worker without local dlt state (a fresh Airflow worker) continues from the state in the bucket
+    third = run_dataset(settings, "transactions", pipelines_dir=tmp_path / "worker-2")
+    assert third.rows == 0 and third.load_id is None
+    insert(mongo, outputs, "transactions", [transaction(420)])
+    assert run_dataset(settings, "transactions", pipelines_dir=tmp_path / "worker-2").rows == 1
+    assert len(lake(outputs, settings, "transactions")) == 421
+
+
+def test_a_new_field_or_type_change_is_reported_not_absorbed(
+    outputs: dict[str, Any], mongo: Any, settings: BatchSettings, tmp_path: Path
+) -> None:
+    collection = mongo[outputs["mongodb_collections"]["transactions"]]
+    insert(mongo, outputs, "transactions", [transaction(i) for i in range(50)])
+    # even on the very first run: the table is declared from schemas/, so the contract holds from row one
+    collection.insert_one(with_mongo_id({**transaction(50), "channel": "app"}))
+    with pytest.raises(SchemaContractViolation, match="channel") as info:
+        run_dataset(settings, "transactions", pipelines_dir=tmp_path)
+    assert info.value.dataset == "transactions"
+    assert lake(outputs, settings, "transactions") == []  # nothing of that run was loaded
+
+    collection.delete_one({"_id": str(transaction(50)["id"])})
+    assert run_dataset(settings, "transactions", pipelines_dir=tmp_path).rows == 50  # not stuck on the failure
+
+    collection.insert_one(with_mongo_id({**transaction(51), "amount": "$12.00"}))  # a string where a number is
+    with pytest.raises(SchemaContractViolation, match="amount"):
+        run_dataset(settings, "transactions", pipelines_dir=tmp_path)
+    assert len(lake(outputs, settings, "transactions")) == 50
+
+    # discard_row: the conforming rows load, the offending one does not
+    collection.insert_one(with_mongo_id(transaction(52)))
+    load = run_dataset(settings, "transactions", pipelines_dir=tmp_path, contract="discard_row")
+    assert load.rows == 1
+    assert [r["id"] for r in lake(outputs, settings, "transactions")][-1] == transaction(52)["id"]
+
+
+def test_cli_writes_json_lines_on_request(
+    outputs: dict[str, Any],
+    mongo: Any,
+    outputs_file: Callable[[dict[str, Any]], Path],
+    tmp_path: Path,
+) -> None:
+    insert(mongo, outputs, "cards", [card(i) for i in range(25)])
+    prefix = unique("test-batch-cli")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "batch",
+            "--outputs",
+            str(outputs_file(outputs)),
+            "--datasets",
+            "cards",
+            "--format",
+            "jsonl",
+            "--database",
+            mongo.name,
+            "--prefix",
+            prefix,
+        ],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "DLT_DATA_DIR": str(tmp_path / "dlt"), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "cards" in proc.stdout and "25" in proc.stdout
+    settings = settings_from_outputs(outputs, database=mongo.name, prefix=prefix)
+    keys = table_keys(s3_client(outputs), settings.target, settings.dataset_name, "cards")
+    assert keys and all(".jsonl" in k for k in keys)
+    assert lake(outputs, settings, "cards") == [card(i) for i in range(25)]
