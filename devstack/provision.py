@@ -58,7 +58,7 @@ def provision_aws(outputs: dict[str, Any]) -> None:
 
 def provision_gcs(outputs: dict[str, Any]) -> None:
     from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
+    from google.cloud import storage  # type: ignore[attr-defined]
 
     client = storage.Client(
         project=outputs["gcp_project"],
