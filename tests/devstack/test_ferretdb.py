@@ -1,0 +1,36 @@
+"""FerretDB (devstack): pymongo insert, filtered and sorted find, idempotent bulk upserts, counts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.devstack
+
+
+def test_insert_find_and_idempotent_upserts(devstack: Any) -> None:
+    import pymongo
+    from pymongo import ReplaceOne
+
+    outputs = devstack("ferretdb")
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
+    run = uuid.uuid4().hex[:8]
+    collection = client[outputs["mongodb_database"]][f"{outputs['mongodb_collections']['cards']}-{run}"]
+    try:
+        collection.insert_many([{"_id": i, "client_id": i % 3, "credit_limit": 100.5 * i} for i in range(10)])
+        found = list(collection.find({"client_id": 1}).sort("credit_limit", pymongo.DESCENDING))
+        assert [d["_id"] for d in found] == [7, 4, 1]
+        assert found[0]["credit_limit"] == pytest.approx(703.5)
+
+        upserts = [ReplaceOne({"_id": i}, {"_id": i, "client_id": 9, "v": i}, upsert=True) for i in range(5, 15)]
+        first = collection.bulk_write(upserts, ordered=False)
+        assert (first.upserted_count, first.modified_count) == (5, 5)
+        second = collection.bulk_write(upserts, ordered=False)
+        assert (second.upserted_count, second.modified_count) == (0, 0)
+        assert collection.count_documents({}) == 15
+        assert collection.count_documents({"client_id": 9}) == 10
+    finally:
+        collection.drop()
+        client.close()

@@ -1,0 +1,71 @@
+"""devstack's lifecycle on a private home and port (moto, the cheapest service): `up` twice starts once,
+`down` leaves no process behind, and a taken port fails with an error that names it."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devstack import process
+from devstack.config import DEFAULT_PORTS, DevstackConfig
+from devstack.platform import Platform
+from devstack.service import ServiceError
+
+pytestmark = pytest.mark.devstack
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def private_platform(tmp_path: Path) -> Iterator[Platform]:
+    ports = {name: _free_port() for name in DEFAULT_PORTS}
+    platform = Platform(DevstackConfig(home=tmp_path / "devstack", ports=ports))
+    yield platform
+    platform.down(report=lambda _: None)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_up_twice_starts_once_and_down_leaves_nothing(private_platform: Platform) -> None:
+    assert private_platform.up(["moto"], report=lambda _: None) == ["moto"]
+    moto = private_platform.services(["moto"])[0]
+    pid = moto.pid()
+    assert pid is not None and process.pid_alive(pid)
+
+    assert private_platform.up(["moto"], report=lambda _: None) == []
+    assert moto.pid() == pid
+
+    assert private_platform.down(["moto"], report=lambda _: None) == ["moto"]
+    assert not process.pid_alive(pid)
+    assert not _group_alive(pid)  # started as its own session: the group id is the pid
+    assert not moto.pid_file.exists()
+    assert process.port_is_free(private_platform.cfg.host, moto.port)
+    assert private_platform.down(["moto"], report=lambda _: None) == []
+
+
+def test_a_taken_port_is_named_in_the_error(private_platform: Platform) -> None:
+    moto = private_platform.services(["moto"])[0]
+    with socket.socket() as squatter:
+        squatter.bind((private_platform.cfg.host, moto.port))
+        squatter.listen()
+        with pytest.raises(ServiceError) as error:
+            private_platform.up(["moto"], report=lambda _: None)
+    message = str(error.value)
+    assert str(moto.port) in message
+    assert "DEVSTACK_PORT_MOTO" in message
+    assert moto.pid() is None
