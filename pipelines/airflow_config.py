@@ -47,8 +47,8 @@ def mongo_connection(uri: str) -> dict[str, Any]:
         extra["srv"] = True
     if "," in (parts.netloc.rsplit("@", 1)[-1]):
         # a replica-set seed list does not fit host/port: keep the whole URI
-        return {"conn_type": "mongo", "extra": {"uri": uri}}
-    conn: dict[str, Any] = {"conn_type": "mongo", "host": parts.hostname, "extra": extra}
+        return {"conn_type": "mongo", "extra_dejson": {"uri": uri}}
+    conn: dict[str, Any] = {"conn_type": "mongo", "host": parts.hostname, "extra_dejson": extra}
     if parts.port:
         conn["port"] = parts.port
     if parts.username:
@@ -73,7 +73,7 @@ def connections(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "conn_type": "aws",
             "login": creds["access_key_id"],
             "password": creds["secret_access_key"],
-            "extra": extra,
+            "extra_dejson": extra,
         }
     return conns
 

@@ -1,0 +1,138 @@
+"""The batch DAG run by Airflow itself (`airflow dags test`, devstack's metadata DB and DAGs folder): real rows
+from FerretDB land in the moto bucket and are read back; a second DAG run loads only the new rows.
+
+The connections and the `stack_outputs` Variable are written by `python -m pipelines airflow-config` (as the
+demo does). The test's own database, bucket and prefix reach the DAG as Variables (AIRFLOW_VAR_*), which must
+override the defaults from the stack outputs: the seed had that backwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pipelines_records import card, transaction, unique, with_mongo_id
+
+from pipelines.batch.lake import read_table
+from pipelines.batch.settings import settings_from_outputs
+from pipelines.common import REPO_ROOT, s3_client
+
+pytestmark = pytest.mark.devstack
+
+DAG_ID = "ingestion_pipeline_mongodb_s3"
+
+
+@pytest.fixture(scope="module")
+def outputs(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return devstack("ferretdb", "moto", "airflow")
+
+
+@pytest.fixture(scope="module")
+def airflow_env(outputs: dict[str, Any], outputs_file_module: Path) -> dict[str, str]:
+    """devstack Airflow's CLI environment, after `python -m pipelines airflow-config` filled it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipelines", "airflow-config", "--outputs", str(outputs_file_module)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    from pipelines.airflow_config import devstack_airflow_env
+
+    return devstack_airflow_env()
+
+
+@pytest.fixture(scope="module")
+def outputs_file_module(outputs: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("outputs") / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    return path
+
+
+@pytest.fixture
+def mongo(outputs: dict[str, Any]) -> Iterator[Any]:
+    import pymongo
+
+    client: Any = pymongo.MongoClient(outputs["mongodb_uri"], serverSelectionTimeoutMS=10_000)
+    db = client[unique("test-dag")]
+    yield db
+    client.drop_database(db.name)
+    client.close()
+
+
+@pytest.fixture
+def bucket(outputs: dict[str, Any]) -> str:
+    name = unique("test-dag-landing")
+    s3_client(outputs).create_bucket(Bucket=name)
+    return name
+
+
+def dags_test(env: dict[str, str], variables: dict[str, str], dlt_dir: Path) -> str:
+    """One DAG run through Airflow's own CLI; returns its log. The logical date is unique per run."""
+    logical_date = dt.datetime.now(dt.UTC).isoformat()
+    run_env = {**env, **{f"AIRFLOW_VAR_{k.upper()}": v for k, v in variables.items()}, "DLT_DATA_DIR": str(dlt_dir)}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "dags", "test", DAG_ID, logical_date],
+        env=run_env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    return log
+
+
+def test_dag_run_loads_mongodb_into_s3_then_only_new_rows(
+    outputs: dict[str, Any], airflow_env: dict[str, str], mongo: Any, bucket: str, tmp_path: Path
+) -> None:
+    collections = outputs["mongodb_collections"]
+    mongo[collections["transactions"]].insert_many([with_mongo_id(transaction(i)) for i in range(400)])
+    mongo[collections["cards"]].insert_many([with_mongo_id(card(i)) for i in range(30)])
+    prefix = unique("test-dag")
+    variables = {"mongodb_database": mongo.name, "s3_landing": bucket, "s3_landing_prefix": prefix}
+
+    log = dags_test(airflow_env, variables, tmp_path / "dlt")
+    assert "transactions: 400 rows" in log
+
+    settings = settings_from_outputs(outputs, bucket=bucket, prefix=prefix, database=mongo.name)
+    s3 = s3_client(outputs)
+
+    def lake(table: str) -> list[dict[str, Any]]:
+        return sorted(read_table(s3, settings.target, settings.dataset_name, table), key=lambda r: r["id"])
+
+    assert lake("transactions") == [transaction(i) for i in range(400)]
+    assert lake("cards") == [card(i) for i in range(30)]
+    # the Variables won: nothing went to the outputs' landing bucket under this prefix
+    default_bucket = outputs["s3_buckets"]["landing"]
+    assert s3.list_objects_v2(Bucket=default_bucket, Prefix=prefix).get("KeyCount", 0) == 0
+
+    mongo[collections["transactions"]].insert_many([with_mongo_id(transaction(i)) for i in range(400, 450)])
+    # a fresh dlt folder: as on another worker, the state comes back from the bucket
+    log = dags_test(airflow_env, variables, tmp_path / "dlt-2")
+    assert "transactions: 50 rows" in log
+    assert lake("transactions") == [transaction(i) for i in range(450)]
+    assert lake("cards") == [card(i) for i in range(30)]
+
+
+def test_airflow_config_wrote_connections_and_the_outputs_variable(airflow_env: dict[str, str]) -> None:
+    airflow = str(Path(sys.executable).parent / "airflow")
+    env = {k: v for k, v in airflow_env.items() if not k.startswith(("AIRFLOW_VAR_", "AIRFLOW_CONN_"))}
+    got = subprocess.run(
+        [airflow, "connections", "get", "mongo_default", "-o", "json"], env=env, capture_output=True, text=True
+    )
+    assert got.returncode == 0, got.stderr
+    (conn,) = json.loads(got.stdout[got.stdout.index("[") :])
+    assert (conn["conn_type"], conn["host"]) == ("mongo", "127.0.0.1")
+    var = subprocess.run([airflow, "variables", "get", "stack_outputs"], env=env, capture_output=True, text=True)
+    assert var.returncode == 0, var.stderr
+    stored = json.loads(var.stdout[var.stdout.index("{") :])
+    assert stored["mongodb_collections"]["transactions"] == "kde-finance-transactions-data"
+    assert "mongodb_uri" not in stored and "aws_credentials" not in stored  # secrets live in connections only
