@@ -51,3 +51,11 @@ def with_mongo_id(record: dict[str, Any]) -> dict[str, Any]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
+    """Remove what a test wrote under its own prefix (the emulator keeps everything in memory)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipelines_records import card, transaction, unique, with_mongo_id
+from _pipelines_records import card, delete_prefix, transaction, unique, with_mongo_id
 
 from pipelines.batch.lake import read_table
 from pipelines.batch.settings import settings_from_outputs
@@ -67,10 +67,13 @@ def mongo(outputs: dict[str, Any]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def bucket(outputs: dict[str, Any]) -> str:
+def bucket(outputs: dict[str, Any]) -> Iterator[str]:
     name = unique("test-dag-landing")
-    s3_client(outputs).create_bucket(Bucket=name)
-    return name
+    s3 = s3_client(outputs)
+    s3.create_bucket(Bucket=name)
+    yield name
+    delete_prefix(s3, name, "")
+    s3.delete_bucket(Bucket=name)
 
 
 def dags_test(env: dict[str, str], variables: dict[str, str], dlt_dir: Path) -> str:

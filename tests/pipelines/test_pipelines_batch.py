@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipelines_records import card, transaction, unique, with_mongo_id
+from _pipelines_records import card, delete_prefix, transaction, unique, with_mongo_id
 
 from pipelines.batch.lake import read_table, table_keys
 from pipelines.batch.run import SchemaContractViolation, run_batch, run_dataset
@@ -41,8 +41,10 @@ def mongo(outputs: dict[str, Any]) -> Iterator[Any]:
 
 
 @pytest.fixture
-def settings(outputs: dict[str, Any], mongo: Any) -> BatchSettings:
-    return settings_from_outputs(outputs, database=mongo.name, prefix=unique("test-batch"))
+def settings(outputs: dict[str, Any], mongo: Any) -> Iterator[BatchSettings]:
+    settings = settings_from_outputs(outputs, database=mongo.name, prefix=unique("test-batch"))
+    yield settings
+    delete_prefix(s3_client(outputs), settings.target.bucket, settings.target.prefix + "/")
 
 
 def insert(mongo: Any, outputs: dict[str, Any], dataset: str, records: list[dict[str, Any]]) -> None:
@@ -166,3 +168,4 @@ def test_cli_writes_json_lines_on_request(
     keys = table_keys(s3_client(outputs), settings.target, settings.dataset_name, "cards")
     assert keys and all(".jsonl" in k for k in keys)
     assert lake(outputs, settings, "cards") == [card(i) for i in range(25)]
+    delete_prefix(s3_client(outputs), settings.target.bucket, prefix + "/")
