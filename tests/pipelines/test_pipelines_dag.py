@@ -146,8 +146,14 @@ OUTPUTS: dict[str, Any] = {
 def airflow_lookups(extra_variables: dict[str, str] | None = None, drop: tuple[str, ...] = ()) -> tuple[Any, Any]:
     """What `airflow-config` writes, as the lookups the DAG uses (the same functions build both)."""
     vars_ = {**variables(OUTPUTS), **(extra_variables or {})}
-    conns = {name: ConnectionFields(**fields) for name, fields in connections(OUTPUTS).items() if name not in drop}
+    conns = {name: as_fields(fields) for name, fields in connections(OUTPUTS).items() if name not in drop}
     return vars_.get, conns.get
+
+
+def as_fields(conn: dict[str, Any]) -> ConnectionFields:
+    """An `airflow connections import` entry as the connection Airflow hands the DAG."""
+    fields = {k: v for k, v in conn.items() if k != "extra_dejson"}
+    return ConnectionFields(**fields, extra=conn.get("extra_dejson", {}))
 
 
 def test_defaults_come_from_the_stack_outputs_secrets_from_connections() -> None:
@@ -199,8 +205,7 @@ def test_without_aws_connection_the_default_credential_chain_applies() -> None:
     ],
 )
 def test_mongo_uri_survives_the_round_trip_through_an_airflow_connection(uri: str) -> None:
-    fields = mongo_connection(uri)
-    rebuilt = mongo_uri(ConnectionFields(**{k: v for k, v in fields.items()}))
+    rebuilt = mongo_uri(as_fields(mongo_connection(uri)))
     assert _normalized(rebuilt) == _normalized(uri)
 
 
