@@ -348,7 +348,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    console = Console()
+    console = Console(width=None if Console().is_terminal else 140)
     started = time.monotonic()
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     result = run_demo(

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from pipelines.batch.run import DatasetLoad, SchemaContractViolation, run_batch
     from pipelines.batch.settings import settings_from_outputs
 
-    console = Console()
+    console = Console(width=None if Console().is_terminal else 140)
     settings = settings_from_outputs(
         outputs_from_args(args), bucket=args.bucket, prefix=args.prefix, database=args.database
     )

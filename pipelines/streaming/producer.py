@@ -283,7 +283,7 @@ def run(args: argparse.Namespace) -> int:
 
     from stacks.outputs import read_outputs
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # one line per message, even in a pipe
     outputs: dict[str, Any] | None = None
     if args.devstack:
         from pipelines.common import devstack_outputs

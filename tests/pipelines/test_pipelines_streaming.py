@@ -1,0 +1,228 @@
+"""The streaming pipeline against real servers: `python -m pipelines produce` -> Kafka (schema registry) -> the
+S3 sink connector -> the moto bucket, read back record for record. Each test has its own topic and its own
+connector (created through the same code the platform uses), removed afterwards."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from _pipelines_records import card, delete_prefix
+
+from pipelines.common import REPO_ROOT, s3_client
+from pipelines.streaming.producer import ProducerSettings, produce
+from pipelines.streaming.sink import (
+    delete_sink,
+    end_offsets,
+    ensure_sink,
+    read_sink_records,
+    sink_prefix,
+    wait_for_records,
+)
+from schemas import load as load_schema
+
+pytestmark = pytest.mark.devstack
+
+
+@pytest.fixture(scope="module")
+def outputs(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return devstack("kafka", "registry", "connect", "moto")
+
+
+@pytest.fixture
+def topic(outputs: dict[str, Any]) -> Iterator[str]:
+    """A fresh 3-partition topic with its own S3 sink connector (the platform's config, this topic only)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    name = f"test-cards-{uuid.uuid4().hex[:8]}"
+    connector = f"test-s3-sink-{name[-8:]}"
+    admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
+    admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(30)
+    ensure_sink(outputs, name=connector, overrides={"topics": name})
+    yield name
+    delete_sink(outputs, connector)
+    admin.delete_topics([name])
+    delete_prefix(s3_client(outputs), outputs["s3_sink"]["bucket"], sink_prefix(outputs, name))
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def produce_cli(outputs_path: Path, topic: str, source: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "produce",
+            "--outputs",
+            str(outputs_path),
+            "--topic",
+            topic,
+            "--source-path",
+            str(source),
+            *extra,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def kafka_messages(outputs: dict[str, Any], topic: str, expected: int, timeout: float = 30) -> list[Any]:
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": outputs["kafka_bootstrap_servers"],
+            "group.id": f"test-{uuid.uuid4().hex[:8]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    messages: list[Any] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and len(messages) < expected:
+            msg = consumer.poll(0.5)
+            if msg is not None and msg.error() is None:
+                messages.append(msg)
+    finally:
+        consumer.close()
+    return messages
+
+
+def test_n_records_produced_are_exactly_n_records_in_s3_field_for_field(
+    outputs: dict[str, Any], topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    records = [card(i) for i in range(1, 26)]
+    source = write_lines(tmp_path / "cards.jsonl", [json.dumps(r) for r in records])
+
+    proc = produce_cli(outputs_file(outputs), topic, source)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "delivered 25, failed 0, rejected 0 of 25 read in 1 pass(es)" in proc.stderr
+    landed = wait_for_records(outputs, topic, 25, timeout=90)
+    assert sorted((r.value for r in landed), key=lambda v: v["id"]) == records
+    # key = the record id; the value in S3 is the producer's JSON document itself (no registry prefix)
+    messages = kafka_messages(outputs, topic, 25)
+    assert sorted(int(m.key()) for m in messages) == [r["id"] for r in records]
+    assert all(m.value()[:1] == b"\x00" for m in messages), "values use the schema registry's wire format"
+    # and not more: a sink offset commit later, still exactly 25 (the seed's producer re-sent forever)
+    time.sleep(6)
+    assert len(read_sink_records(outputs, topic)) == 25
+    subject = requests.get(f"{outputs['schema_registry_url']}/subjects/{topic}-value/versions/latest", timeout=10)
+    assert subject.status_code == 200, subject.text
+    assert json.loads(subject.json()["schema"]) == load_schema("cards").json_schema()
+
+
+def test_invalid_records_are_refused_counted_quarantined_and_not_sent(
+    outputs: dict[str, Any], topic: str, tmp_path: Path
+) -> None:
+    good = [card(i) for i in (1, 2, 3)]
+    bad_type = {**card(4), "cvv": "six-two-three"}
+    missing = {k: v for k, v in card(5).items() if k != "card_brand"}
+    source = write_lines(
+        tmp_path / "cards.jsonl",
+        [
+            json.dumps(good[0]),
+            json.dumps(bad_type),
+            json.dumps(good[1]),
+            "{not json",
+            json.dumps(missing),
+            json.dumps(good[2]),
+        ],
+    )
+    quarantine = tmp_path / "quarantine.jsonl"
+    since = end_offsets(outputs, topic)
+    report = produce(
+        ProducerSettings(
+            bootstrap_servers=outputs["kafka_bootstrap_servers"],
+            schema_registry_url=outputs["schema_registry_url"],
+            topic=topic,
+            source_path=source,
+            schema=load_schema("cards"),
+            quarantine_path=quarantine,
+        )
+    )
+
+    assert (report.read, report.sent, report.delivered, report.failed, report.rejected) == (6, 3, 3, 0, 3)
+    entries = [json.loads(line) for line in quarantine.read_text().splitlines()]
+    assert [e["line"] for e in entries] == [2, 4, 5]
+    assert all(e["file"] == str(source) for e in entries)
+    assert "cvv" in entries[0]["reason"] and entries[0]["record"] == bad_type
+    assert "JSON" in entries[1]["reason"]
+    assert "card_brand" in entries[2]["reason"]
+    # nothing of the rejected records reached Kafka: exactly the 3 good ones were appended
+    after = end_offsets(outputs, topic)
+    assert sum(after.values()) - sum(since.values()) == 3
+    landed = wait_for_records(outputs, topic, 3, timeout=90, since=since)
+    assert sorted((r.value for r in landed), key=lambda v: v["id"]) == good
+
+
+def test_rejections_make_the_cli_fail_with_a_clear_message(
+    outputs: dict[str, Any], topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    source = write_lines(tmp_path / "cards.jsonl", [json.dumps(card(1)), json.dumps({**card(2), "cvv": "x"})])
+    proc = produce_cli(outputs_file(outputs), topic, source, "--quarantine", str(tmp_path / "q.jsonl"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "delivered 1, failed 0, rejected 1" in proc.stderr
+    assert "cards.jsonl:2" in proc.stderr and "cvv" in proc.stderr
+    assert str(tmp_path / "q.jsonl") in proc.stderr
+
+
+def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
+    outputs: dict[str, Any], topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    source = write_lines(tmp_path / "cards.jsonl", [json.dumps(card(i)) for i in range(1, 11)])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipelines",
+            "produce",
+            "--outputs",
+            str(outputs_file(outputs)),
+            "--topic",
+            topic,
+            "--source-path",
+            str(source),
+            "--loop",
+            "--streaming-interval",
+            "0.02",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # let it loop over the file a few times, then Ctrl-C
+    deadline = time.monotonic() + 60
+    while sum(end_offsets(outputs, topic).values()) < 25 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+
+    assert proc.returncode == 130, stdout + stderr
+    line = next(ln for ln in stderr.splitlines() if ln.startswith(f"{topic}: delivered"))
+    match = re.search(r"delivered ([\d,]+), failed", line)
+    assert match, line
+    delivered = int(match.group(1).replace(",", ""))
+    assert delivered >= 25
+    # every record it counted as delivered is in Kafka, and nothing it did not count
+    assert sum(end_offsets(outputs, topic).values()) == delivered
+    assert "failed 0" in line
