@@ -40,11 +40,13 @@ class ProduceReport:
     delivered: int = 0  # acknowledged by the broker
     failed: int = 0  # delivery failed (after the producer's own retries)
     rejected: int = 0  # refused before sending: not JSON, or fails the schema
+    skipped: int = 0  # delivered by an earlier run (in the checkpoint), not sent again
     passes: int = 0
     seconds: float = 0.0
     interrupted: bool = False
     quarantine: str | None = None
     reasons: list[str] = field(default_factory=list)  # the first few rejection reasons, for the summary
+    errors: list[str] = field(default_factory=list)  # the first few delivery errors
 
     @property
     def undelivered(self) -> int:
@@ -62,6 +64,8 @@ class ProducerSettings:
     streaming_interval: float = 0.0  # seconds between two records
     loop: bool = False
     quarantine_path: Path | None = None
+    #: delivered keys are appended here and skipped by the next run (resume a killed load); not with `loop`
+    checkpoint: Path | None = None
 
 
 def default_source(dataset: str) -> Path:
@@ -108,6 +112,7 @@ def settings_from_args(args: argparse.Namespace, outputs: dict[str, Any] | None)
         streaming_interval=args.streaming_interval,
         loop=args.loop,
         quarantine_path=Path(args.quarantine) if args.quarantine else None,
+        checkpoint=Path(args.checkpoint) if args.checkpoint else None,
     )
 
 
@@ -157,31 +162,40 @@ def produce(
     quarantine = Quarantine(quarantine_path)
     report = ProduceReport(topic=settings.topic, source=str(settings.source_path))
     started = time.monotonic()
-    producer = SchemaRegistryJsonProducer(
-        settings.bootstrap_servers, settings.schema_registry_url, settings.topic, settings.schema
-    )
     try:
-        with producer:
-            try:
-                while True:
-                    report.passes += 1
+        while True:
+            report.passes += 1
+            # one producer per pass: the loaders' producer never sends a key twice, and `--loop` (the seed's
+            # load generator) is meant to send the same records again
+            producer = SchemaRegistryJsonProducer(
+                settings.bootstrap_servers,
+                settings.schema_registry_url,
+                settings.topic,
+                settings.schema,
+                checkpoint=settings.checkpoint,
+            )
+            with producer:
+                try:
                     for line_no, text in read_records(settings.source_path, settings.rows):
                         report.read += 1
                         _send_one(producer, RecordRejected, settings, quarantine, report, line_no, text)
-                        if on_progress and report.read % 500 == 0:
+                        if on_progress and report.read % 1_000 == 0:
                             on_progress(report)
                         if settings.streaming_interval:
                             time.sleep(settings.streaming_interval)
                         if should_stop():
                             break
-                    if not settings.loop or should_stop():
-                        break
-            except KeyboardInterrupt:
-                report.interrupted = True
-            finally:
-                # every way out flushes: what was sent is delivered (or counted as failed) before we return
-                counts = producer.flush(timeout=flush_timeout)
-                report.delivered, report.failed = counts.delivered, counts.failed
+                finally:
+                    # every way out (end of pass, error, Ctrl-C) flushes: what was sent is delivered, or
+                    # counted as failed, before anything else happens
+                    counts = producer.flush(timeout=flush_timeout)
+                    report.delivered += counts.delivered
+                    report.failed += counts.failed
+                    report.errors += producer.errors[: max(0, 5 - len(report.errors))]
+            if not settings.loop or should_stop():
+                break
+    except KeyboardInterrupt:
+        report.interrupted = True
     finally:
         quarantine.close()
         report.seconds = time.monotonic() - started
@@ -209,6 +223,8 @@ def _send_one(
     try:
         if producer.send(record):
             report.sent += 1
+        else:
+            report.skipped += 1
     except rejected_error as exc:
         _reject(settings, quarantine, report, line_no, str(exc), record, getattr(exc, "field", None))
 
@@ -266,7 +282,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--streaming-interval", type=float, default=0.0, help="seconds between two records (default: 0)"
     )
-    parser.add_argument("--loop", action="store_true", help="repeat the pass until Ctrl-C (default: one pass)")
+    repeat = parser.add_mutually_exclusive_group()
+    repeat.add_argument(
+        "--loop", action="store_true", help="repeat the pass until Ctrl-C, re-sending the records (default: one pass)"
+    )
+    repeat.add_argument(
+        "--checkpoint", help="file of delivered keys: a re-run skips them (resumes a load that was killed)"
+    )
     parser.add_argument(
         "--quarantine", help="rejected records go here (default: .out/quarantine/produce-<topic>.jsonl)"
     )
@@ -308,9 +330,12 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         f"{report.topic}: delivered {report.delivered:,}, failed {report.failed:,}, rejected {report.rejected:,} "
         f"of {report.read:,} read in {report.passes} pass(es), {report.seconds:.1f}s"
+        + (f"; {report.skipped:,} skipped (already delivered, checkpoint)" if report.skipped else "")
     )
     for reason in report.reasons:
         console.print(f"  [yellow]rejected[/] {reason}", highlight=False)
+    for error in report.errors:
+        console.print(f"  [red]delivery failed[/] {error}", highlight=False)
     if report.quarantine:
         console.print(f"  rejected records: {report.quarantine}")
     if report.interrupted:
