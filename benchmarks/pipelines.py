@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -187,8 +188,8 @@ def bench_stream(
     outputs: dict[str, Any], records: int, flush_size: str | None, report: Callable[[str], None]
 ) -> StreamResult:
     from confluent_kafka.admin import AdminClient, NewTopic
-    from loaders.sinks.kafka import SchemaRegistryJsonProducer
 
+    from loaders.sinks.kafka import SchemaRegistryJsonProducer
     from pipelines.common import s3_client
     from pipelines.streaming.sink import delete_sink, ensure_sink, sink_prefix
     from schemas import load as load_schema
@@ -204,27 +205,39 @@ def bench_stream(
         overrides["flush.size"] = flush_size
     try:
         config = ensure_sink(outputs, name=connector, overrides=overrides)
-        report(f"streaming: {records:,} records, flush.size {config.get('flush.size')} ...")
-        sent_at: dict[int, float] = {}
-        data = cards(records, start_id=1)
-        started = time.perf_counter()
+        prefix = sink_prefix(outputs, topic)
         with SchemaRegistryJsonProducer(
             outputs["kafka_bootstrap_servers"], outputs["schema_registry_url"], topic, load_schema("cards")
         ) as producer:
-            for record in data:
-                sent_at[record["id"]] = time.perf_counter()
+            # warm-up: the connector's task joins its consumer group after RUNNING; time only the steady state
+            warmup = cards(30, start_id=10_000_000)
+            for record in warmup:
                 producer.send(record)
-            counts = producer.flush(timeout=60)
-        produce_seconds = time.perf_counter() - started
-        if counts.delivered != records:
+            producer.flush(timeout=60)
+            watched = _SinkWatch(s3, bucket, prefix)
+            watched.wait({r["id"] for r in warmup}, timeout=120)
+
+            report(f"streaming: {records:,} records, flush.size {config.get('flush.size')} ...")
+            data = cards(records, start_id=1)
+            sent_at: dict[int, float] = {}
+            # the bucket is watched while the records are produced, so early arrivals are timed when they land
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                landing = pool.submit(watched.wait, {r["id"] for r in data}, 300.0)
+                started = time.perf_counter()
+                for record in data:
+                    sent_at[record["id"]] = time.perf_counter()
+                    producer.send(record)
+                counts = producer.flush(timeout=60)
+                produce_seconds = time.perf_counter() - started
+                seen_at = landing.result()
+        if counts.delivered != records + len(warmup):
             raise RuntimeError(f"only {counts.delivered} of {records} delivered ({counts.failed} failed)")
-        seen_at = _watch_sink(s3, bucket, sink_prefix(outputs, topic), records, timeout=300)
         latencies = sorted((seen_at[i] - sent_at[i]) * 1000 for i in sent_at)
         return StreamResult(
             flush_size=str(config.get("flush.size")),
             records=records,
             produce_seconds=produce_seconds,
-            end_to_end_seconds=max(seen_at.values()) - started,
+            end_to_end_seconds=max(seen_at[i] for i in sent_at) - started,
             p50_ms=statistics.median(latencies),
             p95_ms=latencies[int(0.95 * (len(latencies) - 1))],
             max_ms=latencies[-1],
@@ -235,31 +248,37 @@ def bench_stream(
         _delete_prefix(s3, bucket, sink_prefix(outputs, topic))
 
 
-def _watch_sink(s3: Any, bucket: str, prefix: str, expected: int, timeout: float) -> dict[int, float]:
-    """id -> first time its object was listed. Objects are named by first offset (10 digits), so listing each
-    partition after the last key seen returns only new objects."""
-    seen: dict[int, float] = {}
-    last_key: dict[str, str] = {}
-    deadline = time.perf_counter() + timeout
-    while len(seen) < expected:
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"only {len(seen)} of {expected} records reached s3://{bucket}/{prefix}")
-        partitions = [
-            p["Prefix"]
-            for p in s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/").get("CommonPrefixes", [])
-        ]
-        for part in partitions:
-            kwargs = {"Bucket": bucket, "Prefix": part}
-            if part in last_key:
-                kwargs["StartAfter"] = last_key[part]
-            for obj in s3.list_objects_v2(**kwargs).get("Contents", []):
+class _SinkWatch:
+    """When each record first became visible in S3 (id -> time). Objects are named by their first offset
+    (10 digits), so listing a partition after the last key seen returns only new objects."""
+
+    def __init__(self, s3: Any, bucket: str, prefix: str) -> None:
+        self.s3, self.bucket, self.prefix = s3, bucket, prefix
+        self.seen: dict[int, float] = {}
+        self.last_key: dict[str, str] = {}
+
+    def poll(self) -> None:
+        listing = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, Delimiter="/")
+        for part in (p["Prefix"] for p in listing.get("CommonPrefixes", [])):
+            kwargs = {"Bucket": self.bucket, "Prefix": part}
+            if part in self.last_key:
+                kwargs["StartAfter"] = self.last_key[part]
+            for obj in self.s3.list_objects_v2(**kwargs).get("Contents", []):
                 now = time.perf_counter()
-                body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+                body = self.s3.get_object(Bucket=self.bucket, Key=obj["Key"])["Body"].read()
                 for line in body.splitlines():
-                    seen.setdefault(json.loads(line)["id"], now)
-                last_key[part] = obj["Key"]
-        time.sleep(0.1)
-    return seen
+                    self.seen.setdefault(json.loads(line)["id"], now)
+                self.last_key[part] = obj["Key"]
+
+    def wait(self, ids: set[int], timeout: float) -> dict[int, float]:
+        deadline = time.perf_counter() + timeout
+        while not ids <= self.seen.keys():
+            if time.perf_counter() > deadline:
+                missing = len(ids - self.seen.keys())
+                raise RuntimeError(f"{missing} of {len(ids)} records did not reach s3://{self.bucket}/{self.prefix}")
+            self.poll()
+            time.sleep(0.1)
+        return self.seen
 
 
 # --- report ----------------------------------------------------------------------------------------------
