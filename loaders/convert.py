@@ -1,0 +1,343 @@
+"""CSV and JSON-map sources → typed JSON lines, per the dataset schemas (schemas/*.json).
+
+Streaming in blocks (pyarrow's CSV reader, vectorised polars casts), so memory stays flat whatever the file
+size. Every row ends up either in `OUT/<dataset>.jsonl` or in `OUT/_rejected/<dataset>.jsonl` with file, line,
+field and reason: read = written + rejected, always. File-level problems (missing file, empty file, a header
+without the schema's columns) are errors that name the file; they never become a traceback.
+
+Line numbers are the source file's own (the reader runs single-threaded so that ragged rows keep theirs);
+rows with quoted line breaks count as one line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+from schemas import DATASETS, DatasetSchema, Field
+from schemas import load as load_schema
+
+BLOCK_SIZE = 16 << 20
+MAP_CHUNK = 8 << 20
+_MAP_ENTRY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_SEP = "\x00"
+
+
+class ConvertError(RuntimeError):
+    """A whole file cannot be converted; the message names the file and what to do."""
+
+
+@dataclass
+class DatasetReport:
+    dataset: str
+    source: str
+    read: int = 0
+    written: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    output: str | None = None
+    rejected_file: str | None = None
+
+
+@dataclass
+class ConvertReport:
+    datasets: dict[str, DatasetReport] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.error is None and r.rejected == 0 for r in self.datasets.values())
+
+    @property
+    def failed(self) -> bool:
+        return any(r.error is not None for r in self.datasets.values())
+
+
+# --- parsing: one polars expression per field -------------------------------------------------------------
+
+
+def _parsed(raw: pl.Expr, f: Field) -> pl.Expr:
+    """The typed value of `raw` (a stripped, non-empty string), or null when it does not parse."""
+    if f.parse == "int":
+        return raw.cast(pl.Int64, strict=False)
+    if f.parse == "float":
+        return raw.cast(pl.Float64, strict=False)
+    if f.parse == "money":
+        return raw.str.replace(r"^\$", "").str.replace_all(",", "").cast(pl.Float64, strict=False)
+    if f.parse == "yes_no":
+        upper = raw.str.to_uppercase()
+        return (
+            pl.when(upper.is_in(["YES", "Y", "TRUE"]))
+            .then(pl.lit(True))
+            .when(upper.is_in(["NO", "N", "FALSE"]))
+            .then(pl.lit(False))
+            .otherwise(pl.lit(None, dtype=pl.Boolean))
+        )
+    if f.parse == "month_year":
+        month = raw.str.extract(r"^(\d{1,2})/\d{4}$", 1).cast(pl.Int32, strict=False)
+        year = raw.str.extract(r"^\d{1,2}/(\d{4})$", 1)
+        valid = month.is_between(1, 12)
+        return pl.when(valid).then(pl.format("{}-{}", year, month.cast(pl.String).str.zfill(2)))
+    if f.parse == "datetime":
+        return raw.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False).dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if f.parse == "zip":
+        number = raw.cast(pl.Float64, strict=False)
+        whole = (number == number.floor()) & number.is_between(0, 99999)
+        return pl.when(whole).then(number.cast(pl.Int64).cast(pl.String).str.zfill(5))
+    if f.parse == "string":
+        return raw
+    raise ValueError(f"field {f.name}: unknown x-parse {f.parse!r}")
+
+
+def _error(raw: pl.Expr, value: pl.Expr, f: Field, spec: dict[str, Any]) -> pl.Expr:
+    """`field NUL reason` for the first problem of this field, or null."""
+    missing = raw.is_null()
+    checks: list[tuple[pl.Expr, pl.Expr]] = []
+    if not f.nullable:
+        checks.append((missing, pl.lit(f"{f.name}{_SEP}missing value (the schema requires one)")))
+    checks.append((~missing & value.is_null(), pl.format(f"{f.name}{_SEP}cannot read {{}} as {f.parse}", raw)))
+    if "minimum" in spec:
+        message = pl.format(f"{f.name}{_SEP}{{}} is below the minimum {spec['minimum']}", value)
+        checks.append((value < spec["minimum"], message))
+    if "maximum" in spec:
+        message = pl.format(f"{f.name}{_SEP}{{}} is above the maximum {spec['maximum']}", value)
+        checks.append((value > spec["maximum"], message))
+    expr = pl.lit(None, dtype=pl.String)
+    for cond, message in reversed(checks):
+        expr = pl.when(cond.fill_null(False)).then(message).otherwise(expr)
+    return expr
+
+
+def convert_frame(frame: pl.DataFrame, schema: DatasetSchema) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(typed rows, rejected rows with `_error`) of a frame of raw strings holding the schema's columns."""
+    props = schema.raw["properties"]
+    raws = {f.name: pl.col(f.name).str.strip_chars().replace("", None) for f in schema.fields}
+    values = {f.name: _parsed(raws[f.name], f) for f in schema.fields}
+    errors = [_error(raws[f.name], values[f.name], f, props[f.name]) for f in schema.fields]
+    checked = frame.with_columns(pl.coalesce(errors).alias("_error"), *(v.alias(f"_v_{k}") for k, v in values.items()))
+    good = checked.filter(pl.col("_error").is_null()).select(pl.col(f"_v_{n}").alias(n) for n in schema.field_names)
+    bad = checked.filter(pl.col("_error").is_not_null()).select(*schema.field_names, "_line", "_error")
+    return good, bad
+
+
+# --- sources ------------------------------------------------------------------------------------------------
+
+
+def _decode(column: Any) -> tuple[pl.Series, list[bool]]:
+    """A binary arrow column as strings; rows whose bytes are not UTF-8 become null and are flagged."""
+    series = pl.Series(column)
+    try:
+        return series.cast(pl.String), []
+    except pl.exceptions.ComputeError:
+        values, invalid = [], []
+        for raw in series.to_list():
+            try:
+                values.append(None if raw is None else raw.decode("utf-8"))
+                invalid.append(False)
+            except UnicodeDecodeError:
+                values.append(None)
+                invalid.append(True)
+        return pl.Series(values, dtype=pl.String), invalid
+
+
+def _header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise ConvertError(f"{path}: empty file (expected a CSV header line)")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConvertError(f"{path}: line 1 (header) is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    return next(csv.reader([text]))
+
+
+RejectSink = Callable[[dict[str, Any]], None]
+
+
+def csv_frames(path: Path, schema: DatasetSchema, reject: RejectSink) -> Iterator[pl.DataFrame]:
+    """Blocks of the CSV as string frames with a `_line` column; ragged or undecodable rows go to `reject`."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = _header(path)
+    missing = [n for n in schema.field_names if n not in header]
+    if missing:
+        raise ConvertError(
+            f"{path}: line 1 (header) lacks the column(s) {', '.join(missing)} of schema {schema.dataset}; "
+            f"found {', '.join(header[:20]) or 'nothing'}"
+        )
+
+    ragged: list[int] = []
+
+    def on_invalid(row: Any) -> str:
+        ragged.append(row.number)
+        reject({"line": row.number, "field": None, "reason": f"ragged row: {row.actual_columns} columns, "
+                f"the header has {row.expected_columns}", "record": {"text": row.text}})  # fmt: skip
+        return "skip"
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, column_names=header, skip_rows=1, use_threads=False),
+        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.binary() for n in header}, include_columns=schema.field_names, strings_can_be_null=True
+        ),
+    )
+    line = 2
+    for batch in reader:
+        columns: dict[str, pl.Series] = {}
+        bad_rows: set[int] = set()
+        for name in schema.field_names:
+            series, invalid = _decode(batch.column(name))
+            columns[name] = series
+            bad_rows.update(i for i, flag in enumerate(invalid) if flag)
+        lines = _lines(line, batch.num_rows, ragged)
+        frame = pl.DataFrame(columns).with_columns(pl.Series("_line", lines, dtype=pl.Int64))
+        line = lines[-1] + 1 if lines else line
+        if bad_rows:
+            for i in sorted(bad_rows):
+                names = [n for n in schema.field_names if columns[n][i] is None]
+                reject({"line": frame["_line"][i], "field": names[0] if names else None,
+                        "reason": "not valid UTF-8 text", "record": None})  # fmt: skip
+            frame = frame.filter(~pl.int_range(pl.len()).is_in(sorted(bad_rows)))
+        yield frame
+
+
+def _lines(first: int, count: int, skipped: list[int]) -> list[int]:
+    """The file lines of `count` rows read from line `first` on, stepping over the skipped (ragged) ones."""
+    skip = {n for n in skipped if n >= first}
+    if not skip:
+        return list(range(first, first + count))
+    lines: list[int] = []
+    n = first
+    while len(lines) < count:
+        if n not in skip:
+            lines.append(n)
+        n += 1
+    return lines
+
+
+def map_frames(path: Path, schema: DatasetSchema) -> Iterator[pl.DataFrame]:
+    """Entries of a JSON object file (`{"k": "v", …}`, or under `root`) as frames of the key and value fields,
+    read in chunks: the fraud labels' 9M entries never sit in memory as one dict."""
+    key_field, value_field = schema.source_options["key_field"], schema.source_options["value_field"]
+    root = schema.source_options.get("root")
+    if path.stat().st_size == 0:
+        raise ConvertError(f"{path}: empty file (expected a JSON object)")
+    entry = 1
+    tail = b""
+    with path.open("rb") as fh:
+        head = fh.read(64).lstrip()
+        if not head.startswith(b"{"):
+            raise ConvertError(f"{path}: not a JSON object (starts with {head[:20]!r})")
+        if root and f'"{root}"'.encode() not in head:
+            raise ConvertError(f"{path}: expected the entries under the key {root!r}")
+        fh.seek(0)
+        while chunk := fh.read(MAP_CHUNK):
+            data = tail + chunk
+            cut = data.rfind(b",")
+            body, tail = (data, b"") if cut < 0 else (data[: cut + 1], data[cut + 1 :])
+            keys, values = [], []
+            for match in _MAP_ENTRY.finditer(body):
+                keys.append(json.loads(b'"' + match.group(1) + b'"'))
+                values.append(json.loads(b'"' + match.group(2) + b'"'))
+            if keys:
+                yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry)
+                entry += len(keys)
+        if tail:
+            keys = [json.loads(b'"' + m.group(1) + b'"') for m in _MAP_ENTRY.finditer(tail)]
+            values = [json.loads(b'"' + m.group(2) + b'"') for m in _MAP_ENTRY.finditer(tail)]
+            if keys:
+                yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry)
+
+
+# --- the run -------------------------------------------------------------------------------------------------
+
+
+class _Rejects:
+    def __init__(self, path: Path, source: Path) -> None:
+        self.path, self.source = path, source
+        self.count = 0
+        self._fh: IO[str] | None = None
+
+    def add(self, item: dict[str, Any]) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("w", encoding="utf-8")
+        self._fh.write(json.dumps({"file": str(self.source), **item}, default=str) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh:
+            self._fh.close()
+
+
+def convert_dataset(
+    source_dir: Path, out_dir: Path, dataset: str, progress: Callable[[int], None] | None = None
+) -> DatasetReport:
+    schema = load_schema(dataset)
+    source = source_dir / schema.source_file
+    report = DatasetReport(dataset, str(source))
+    started = time.monotonic()
+    if not source.exists():
+        raise ConvertError(f"{source}: no such file (dataset {dataset}); `python -m loaders generate` writes one")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{dataset}.jsonl"
+    rejected_path = out_dir / "_rejected" / f"{dataset}.jsonl"
+    rejected_path.unlink(missing_ok=True)
+    rejects = _Rejects(rejected_path, source)
+    partial = target.with_suffix(".jsonl.partial")
+    try:
+        frames = (
+            csv_frames(source, schema, rejects.add) if schema.source_format == "csv" else map_frames(source, schema)
+        )
+        with partial.open("wb") as out:
+            for frame in frames:
+                good, bad = convert_frame(frame, schema)
+                if good.height:
+                    good.write_ndjson(out)
+                report.written += good.height
+                for row in bad.iter_rows(named=True):
+                    field_name, reason = row.pop("_error").split(_SEP, 1)
+                    line = row.pop("_line")
+                    rejects.add({"line": line, "field": field_name, "reason": reason, "record": row})
+                if progress:
+                    progress(frame.height)
+        os.replace(partial, target)
+    finally:
+        rejects.close()
+        partial.unlink(missing_ok=True)
+    report.rejected = rejects.count
+    report.read = report.written + report.rejected
+    report.seconds = time.monotonic() - started
+    report.output = str(target)
+    report.rejected_file = str(rejected_path) if rejects.count else None
+    return report
+
+
+def convert_dir(
+    source_dir: Path,
+    out_dir: Path,
+    datasets: list[str] | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> ConvertReport:
+    """Convert each dataset's source file in `source_dir`; a file-level error is reported, the others go on."""
+    report = ConvertReport()
+    for dataset in datasets or list(DATASETS):
+        try:
+            tick = (lambda n, d=dataset: progress(d, n)) if progress else None
+            report.datasets[dataset] = convert_dataset(source_dir, out_dir, dataset, tick)
+        except ConvertError as exc:
+            source = source_dir / load_schema(dataset).source_file
+            report.datasets[dataset] = DatasetReport(dataset, str(source), error=str(exc))
+    return report
