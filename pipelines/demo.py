@@ -15,6 +15,8 @@ compared with what MongoDB holds and what this run streamed (by Kafka offset).
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import subprocess
 import time
@@ -26,6 +28,7 @@ from typing import Any
 
 from pipelines.common import work_dir
 from schemas import DATASETS
+from schemas import load as load_schema
 
 DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 42
@@ -40,8 +43,8 @@ class Cell:
 
     source: int | None = None  # rows the converter read
     loaded: int | None = None  # rows in the sink after this run's load
-    lake: int | None = None  # rows in the S3 lake that came through this sink (None: no pipeline from it)
-    lake_expected: int | None = None
+    lake: int | None = None  # rows of this sample in the S3 lake via this sink (None: no pipeline from it)
+    lake_expected: int | None = None  # what the lake must hold of this sample (the rows loaded)
     rejected: int = 0
     note: str = ""
 
@@ -105,6 +108,10 @@ class Demo:
         with self.console.status("converting CSV/JSON to typed JSON lines ..."):
             report = convert_dir(self.raw_dir, self.converted_dir)
         for dataset, counts in report.datasets.items():
+            if counts.error:
+                self.result.errors.append(f"converting {dataset}: {counts.error}")
+                self.console.print(f"  [red]{dataset}: {counts.error}[/]")
+                continue
             for sink in SINKS:
                 cell = self.cell_for(dataset, sink)
                 if cell is not None:
@@ -139,8 +146,8 @@ class Demo:
                 if cell is None or (sink == "kafka" and dataset in streamed):
                     continue
                 started = time.monotonic()
-                with self.console.status(f"loading {dataset} into {sink} ..."):
-                    report = load_dataset(sink, dataset, self.outputs, self.converted_dir, rows=None, mode="batch")
+                # the loaders draw their own progress bar (one live display at a time: no spinner here)
+                report = load_dataset(sink, dataset, self.outputs, self.converted_dir, rows=None, mode="batch")
                 cell.loaded = report.written + report.skipped
                 cell.rejected += report.failed
                 self.console.print(
@@ -151,7 +158,7 @@ class Demo:
 
     def run_batch_dag(self) -> None:
         from pipelines.airflow_config import apply, devstack_airflow_env
-        from pipelines.batch.lake import count_rows
+        from pipelines.batch.lake import read_columns
         from pipelines.batch.settings import settings_from_outputs
         from pipelines.common import s3_client
 
@@ -172,26 +179,32 @@ class Demo:
             self.console.print(f"  [red]DAG run failed[/], log: {log}")
         else:
             self.console.print(f"  DAG run succeeded, log: {log}")
-        import pymongo
-
         settings = settings_from_outputs(self.outputs)
         s3 = s3_client(self.outputs)
-        client: Any = pymongo.MongoClient(self.outputs["mongodb_uri"], serverSelectionTimeoutMS=10_000)
-        try:
-            database = client[self.outputs["mongodb_database"]]
-            for dataset, collection in self.outputs["mongodb_collections"].items():
-                cell = self.result.cell(dataset, "mongodb")
-                cell.lake = count_rows(s3, settings.target, settings.dataset_name, dataset)
-                cell.lake_expected = database[collection].estimated_document_count()
-                if cell.lake_expected != cell.loaded:
-                    cell.note = f"MongoDB holds {cell.lake_expected:,} (earlier runs)"
-        finally:
-            client.close()
+        for dataset in self.outputs["mongodb_collections"]:
+            cell = self.result.cells.get((dataset, "mongodb"))
+            if cell is None or cell.loaded is None:
+                continue
+            # the sample's keys found in the lake: exact for this run even when others share the collections
+            schema = load_schema(dataset)
+            lake_keys = {
+                "-".join(str(v) for v in row)
+                for row in read_columns(s3, settings.target, settings.dataset_name, dataset, list(schema.key))
+            }
+            sample = self.sample_keys(dataset)
+            cell.lake, cell.lake_expected = len(sample & lake_keys), cell.loaded
+            if len(lake_keys) != len(sample):
+                cell.note = f"the lake table holds {len(lake_keys):,} keys in all"
+
+    def sample_keys(self, dataset: str) -> set[str]:
+        """The document ids (schemas.DatasetSchema.document_id) of the converted sample."""
+        schema = load_schema(dataset)
+        with self.converted_file(dataset).open(encoding="utf-8") as handle:
+            return {schema.document_id(json.loads(line)) for line in handle if line.strip()}
 
     def stream(self, timeout: float) -> None:
         from pipelines.streaming.producer import ProducerSettings, produce
-        from pipelines.streaming.sink import end_offsets, ensure_sink, wait_for_records
-        from schemas import load as load_schema
+        from pipelines.streaming.sink import end_offsets, ensure_sink, read_sink_records, wait_for_records
 
         ensure_sink(self.outputs, report=lambda msg: self.console.print(f"  {msg}", highlight=False))
         for dataset, topic in self.streamed().items():
@@ -229,20 +242,23 @@ class Demo:
                         since,
                         on_progress=progress,
                     )
-                    cell.lake = len(records)
                 except RuntimeError as exc:
                     self.result.errors.append(str(exc))
-                    from pipelines.streaming.sink import read_sink_records
-
-                    cell.lake = len(read_sink_records(self.outputs, topic, since))
+                    records = read_sink_records(self.outputs, topic, since)
+            # what landed must be this sample, record for record (by key), and nothing else
+            schema = load_schema(dataset)
+            landed = [schema.document_id(r.value) for r in records]
+            cell.lake = len(set(landed) & self.sample_keys(dataset))
             cell.lake_expected = report.delivered
+            if len(landed) != len(set(landed)) or len(landed) != cell.lake:
+                cell.note = f"{len(landed):,} records landed, {len(set(landed)):,} distinct"
+                cell.lake = len(landed)
             self.console.print(f"  S3 sink: {cell.lake:,} records of {topic} in the lake", highlight=False)
 
     def converted_file(self, dataset: str) -> Path:
-        matches = sorted(self.converted_dir.glob(f"{dataset}.*"))
-        if not matches:
-            raise FileNotFoundError(f"no converted file for {dataset} in {self.converted_dir}")
-        return matches[0]
+        from loaders.load import source_file
+
+        return source_file(self.converted_dir, dataset)
 
     # --- output ----------------------------------------------------------------------------------------
     def table(self) -> Any:
@@ -349,6 +365,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(width=None if Console().is_terminal else 140)
+    # importing Airflow (for its metadata DB) sets the root logger to INFO: keep HTTP clients' chatter out
+    for noisy in ("httpx", "urllib3", "botocore", "pymongo"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.monotonic()
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     result = run_demo(

@@ -79,6 +79,13 @@ def filesystem_destination(target: S3Target) -> Any:
     return filesystem(bucket_url=target.bucket_url, credentials=credentials)
 
 
+def mongo_client(uri: str) -> Any:
+    """A client that fails instead of waiting forever: a stuck server becomes an error the DAG retries."""
+    import pymongo
+
+    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000, socketTimeoutMS=120_000)
+
+
 def run_dataset(
     settings: BatchSettings,
     dataset: str,
@@ -93,14 +100,13 @@ def run_dataset(
         raise ValueError(f"file format {file_format!r}: expected one of {', '.join(FILE_FORMATS)}")
     data_dir = configure_dlt_environment()
     import dlt
-    import pymongo
 
     from pipelines.batch.mongodb import mongodb_source, write_disposition
     from schemas import load as load_schema
 
     owns_client = client is None
     if client is None:
-        client = pymongo.MongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=10_000)
+        client = mongo_client(settings.mongodb_uri)
     started = time.monotonic()
     try:
         pipeline = dlt.pipeline(
@@ -181,9 +187,8 @@ def run_batch(
 ) -> list[DatasetLoad]:
     """Every dataset that has a collection in the outputs (or those named), one after the other."""
     chosen = list(datasets) if datasets else [d for d in DATASETS if d in settings.collections]
-    import pymongo
 
-    client: Any = pymongo.MongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=10_000)
+    client = mongo_client(settings.mongodb_uri)
     loads: list[DatasetLoad] = []
     try:
         for dataset in chosen:
