@@ -31,8 +31,9 @@ class FerretDB(GoService):
             f"{self.cfg.host}:{self.port}",
             "-sqlite-url",
             f"file:{self.data_dir}/",
+            # at warn FerretDB logs every command it refuses, e.g. the endSessions each pymongo client sends
             "-log-level",
-            "warn",
+            "error",
         ]
 
     def ready(self) -> bool:
