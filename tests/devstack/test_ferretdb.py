@@ -1,4 +1,5 @@
-"""FerretDB (devstack): pymongo insert, filtered and sorted find, idempotent bulk upserts, counts."""
+"""FerretDB (devstack): pymongo insert, filtered and sorted find, idempotent bulk upserts (replace and $set),
+counts. Each run uses its own collection (cards name + suffix), so data other tests keep there is untouched."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.devstack
 
 def test_insert_find_and_idempotent_upserts(devstack: Any) -> None:
     import pymongo
-    from pymongo import ReplaceOne
+    from pymongo import ReplaceOne, UpdateOne
 
     outputs = devstack("ferretdb")
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
@@ -31,6 +32,15 @@ def test_insert_find_and_idempotent_upserts(devstack: Any) -> None:
         assert (second.upserted_count, second.modified_count) == (0, 0)
         assert collection.count_documents({}) == 15
         assert collection.count_documents({"client_id": 9}) == 10
+
+        updates = [UpdateOne({"_id": i}, {"$set": {"tier": "gold"}}, upsert=True) for i in range(10, 20)]
+        first = collection.bulk_write(updates, ordered=False)
+        assert (first.upserted_count, first.modified_count) == (5, 5)
+        second = collection.bulk_write(updates, ordered=False)
+        assert (second.upserted_count, second.modified_count, second.matched_count) == (0, 0, 10)
+        assert collection.count_documents({}) == 20
+        assert collection.count_documents({"tier": "gold"}) == 10
+        assert collection.find_one({"_id": 12}) == {"_id": 12, "client_id": 9, "v": 12, "tier": "gold"}
     finally:
         collection.drop()
         client.close()
