@@ -143,3 +143,48 @@ def _read_keys(path: Path) -> Iterable[str]:
     if not path.exists():
         return []
     return (line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+
+class KafkaSink:
+    """The load loop's view of the producer: topic and registry from the outputs, a checkpoint per topic."""
+
+    target = "kafka"
+
+    def __init__(self, dataset: str, outputs: dict[str, Any], checkpoint: Path | None = None) -> None:
+        from loaders.sinks.base import BatchResult
+        from schemas import load as load_schema
+
+        self._result = BatchResult
+        topic = outputs["kafka_topics"][dataset]
+        self.producer = SchemaRegistryJsonProducer(
+            outputs["kafka_bootstrap_servers"], outputs["schema_registry_url"], topic, load_schema(dataset), checkpoint
+        ).__enter__()
+        self.where = topic
+        self._reported = (0, 0)
+
+    def write(self, records: list[dict[str, Any]]) -> Any:
+        result = self._result()
+        for record in records:
+            try:
+                if not self.producer.send(record):
+                    result.skipped += 1
+            except RecordRejected as exc:
+                result.failed.append((record, str(exc)))
+        return result
+
+    def finish(self) -> Any:
+        """Deliveries are counted when Kafka acknowledges them: report them here, after a flush."""
+        counts = self.producer.flush(timeout=60)
+        result = self._result(written=counts.delivered - self._reported[0])
+        new_failures = counts.failed - self._reported[1]
+        if new_failures:
+            reason = "; ".join(self.producer.errors[-3:]) or "not delivered"
+            result.failed = [({"delivery": "unknown record"}, f"kafka: {reason}")] * new_failures
+        self._reported = (counts.delivered, counts.failed)
+        return result
+
+    def count(self) -> int | None:
+        return None
+
+    def close(self) -> None:
+        self.producer.__exit__(None, None, None)

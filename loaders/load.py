@@ -1,0 +1,207 @@
+"""Load converted JSON lines into one sink, in batches (or one record at a time for a live-feed demo), with a
+progress bar, per-record failures quarantined, and a report: read = written + skipped + failed."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from loaders.sinks.base import BatchResult, Record, Sink
+
+TARGETS = ("mongodb", "firestore", "dynamodb", "kafka")
+BATCH_SIZE = 500
+
+
+class LoadError(RuntimeError):
+    """The load cannot start (missing source, unknown target, no table); the message says what to do."""
+
+
+@dataclass
+class LoadReport:
+    target: str
+    dataset: str
+    where: str = ""
+    read: int = 0
+    written: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    quarantine: str | None = None
+    in_target: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Path) -> Sink:
+    if target == "mongodb":
+        from loaders.sinks.mongodb import MongoSink
+
+        return MongoSink(dataset, outputs)
+    if target == "firestore":
+        from loaders.sinks.firestore import FirestoreSink
+
+        return FirestoreSink(dataset, outputs)
+    if target == "dynamodb":
+        from loaders.sinks.dynamodb import DynamoDbSink, NoTableError
+
+        try:
+            return DynamoDbSink(dataset, outputs)
+        except NoTableError as exc:
+            raise LoadError(str(exc)) from None
+    if target == "kafka":
+        from loaders.sinks.kafka import KafkaSink
+
+        topic = outputs["kafka_topics"][dataset]
+        return KafkaSink(dataset, outputs, checkpoint=state_dir / f"kafka-{topic}.delivered")
+    raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+
+
+def source_file(source_dir: Path, dataset: str) -> Path:
+    path = source_dir / f"{dataset}.jsonl"
+    if not path.exists():
+        raise LoadError(f"{path}: no such file; convert first: python -m loaders convert SOURCE_DIR {source_dir}")
+    return path
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
+def read_lines(path: Path, rows: int | None) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if rows is not None and number > rows:
+                return
+            if line.strip():
+                yield number, line
+
+
+class _Quarantine:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fh: IO[str] | None = None
+        path.unlink(missing_ok=True)
+
+    def add(self, source: Path, line: int | None, reason: str, record: Any) -> None:
+        if self.fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = self.path.open("w", encoding="utf-8")
+        self.fh.write(json.dumps({"file": str(source), "line": line, "reason": reason, "record": record}) + "\n")
+
+    def close(self) -> None:
+        if self.fh:
+            self.fh.close()
+
+
+def load_dataset(
+    target: str,
+    dataset: str,
+    outputs: dict[str, Any],
+    source_dir: Path,
+    rows: int | None = None,
+    mode: str = "batch",
+    interval: float = 0.0,
+    progress: bool = True,
+) -> LoadReport:
+    """Load `source_dir/<dataset>.jsonl` (the first `rows` lines) into `target`, named by the stack outputs."""
+    if target not in TARGETS:
+        raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    if mode not in ("batch", "streaming"):
+        raise LoadError(f"unknown mode {mode!r}; choose batch or streaming")
+    path = source_file(source_dir, dataset)
+    total = count_lines(path) if rows is None else min(rows, count_lines(path))
+    sink = open_sink(target, dataset, outputs, source_dir / "_state")
+    report = LoadReport(target, dataset, where=sink.where)
+    quarantine = _Quarantine(source_dir / "_rejected" / f"load-{target}-{dataset}.jsonl")
+    started = time.monotonic()
+    size = 1 if mode == "streaming" else BATCH_SIZE
+    lines: dict[int, int] = {}  # id(record) -> source line, for quarantine entries
+
+    def account(result: BatchResult) -> None:
+        report.written += result.written
+        report.skipped += result.skipped
+        report.failed += len(result.failed)
+        for record, reason in result.failed:
+            quarantine.add(path, lines.get(id(record)), reason, record)
+
+    bar = _progress(progress, f"{dataset} → {target}", total)
+    try:
+        batch: list[Record] = []
+        for number, text in read_lines(path, rows):
+            report.read += 1
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                report.failed += 1
+                quarantine.add(path, number, f"not JSON: {exc.msg} at column {exc.colno}", text.rstrip("\n"))
+                continue
+            lines[id(record)] = number
+            batch.append(record)
+            if len(batch) >= size:
+                account(sink.write(batch))
+                bar.advance(len(batch))
+                batch, lines = [], {}
+                if interval:
+                    time.sleep(interval)
+        if batch:
+            account(sink.write(batch))
+            bar.advance(len(batch))
+        account(sink.finish())
+        report.in_target = sink.count()
+    finally:
+        bar.stop()
+        sink.close()
+        quarantine.close()
+    report.seconds = time.monotonic() - started
+    if report.failed:
+        report.quarantine = str(quarantine.path)
+    return report
+
+
+class _Bar:
+    def __init__(self, enabled: bool, label: str, total: int) -> None:
+        self.progress: Any = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TaskProgressColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+
+            self.progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TaskProgressColumn(),
+                TextColumn("[cyan]{task.fields[rate]}"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
+            self.task = self.progress.add_task(label, total=total, rate="")
+            self.started = time.monotonic()
+            self.done = 0
+            self.progress.start()
+
+    def advance(self, n: int) -> None:
+        if self.progress is not None:
+            self.done += n
+            rate = self.done / max(time.monotonic() - self.started, 1e-6)
+            self.progress.update(self.task, advance=n, rate=f"{rate:,.0f} rec/s")
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _progress(enabled: bool, label: str, total: int) -> _Bar:
+    return _Bar(enabled, label, total)

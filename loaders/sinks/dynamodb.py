@@ -1,0 +1,78 @@
+"""DynamoDB: boto3's batch writer (25-item BatchWriteItem calls, unprocessed items re-sent), de-duplicated on
+the table's keys from schemas/, floats as Decimal, adaptive retries on throttling. Table from the outputs'
+`dynamodb_tables`; emulator endpoint and keys from `endpoints` / `aws_credentials` when present."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from loaders.sinks.base import BatchResult, Record
+from schemas import load as load_schema
+
+
+class NoTableError(LookupError):
+    pass
+
+
+def dynamodb_resource(outputs: dict[str, Any]) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    creds = outputs.get("aws_credentials") or {}
+    return boto3.resource(
+        "dynamodb",
+        region_name=outputs["aws_region"],
+        endpoint_url=(outputs.get("endpoints") or {}).get("dynamodb"),
+        aws_access_key_id=creds.get("access_key_id"),
+        aws_secret_access_key=creds.get("secret_access_key"),
+        config=Config(retries={"mode": "adaptive", "max_attempts": 10}),
+    )
+
+
+def to_item(record: Record) -> dict[str, Any]:
+    item: dict[str, Any] = json.loads(json.dumps(record), parse_float=Decimal)
+    return item
+
+
+class DynamoDbSink:
+    target = "dynamodb"
+
+    def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
+        tables = outputs.get("dynamodb_tables") or {}
+        if dataset not in tables:
+            raise NoTableError(
+                f"dynamodb: the stack declares no table for dataset {dataset!r} "
+                f"(tables: {', '.join(tables) or 'none'}); add it to the stack config `dynamodbDatasets`"
+            )
+        self.schema = load_schema(dataset)
+        self.table = dynamodb_resource(outputs).Table(tables[dataset])
+        self.keys = [*self.schema.key, *([self.schema.sort_key] if self.schema.sort_key else [])]
+        self.where = tables[dataset]
+
+    def write(self, records: list[Record]) -> BatchResult:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            with self.table.batch_writer(overwrite_by_pkeys=self.keys) as writer:
+                for record in records:
+                    writer.put_item(Item=to_item(record))
+        except (ClientError, BotoCoreError) as exc:
+            return BatchResult(failed=[(r, f"dynamodb: {exc}") for r in records])
+        return BatchResult(written=len(records))
+
+    def finish(self) -> BatchResult:
+        return BatchResult()
+
+    def count(self) -> int | None:
+        total, kwargs = 0, {"Select": "COUNT"}
+        while True:
+            page = self.table.scan(**kwargs)
+            total += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                return total
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def close(self) -> None:
+        return None
