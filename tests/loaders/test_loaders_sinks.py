@@ -65,7 +65,7 @@ def _topic_values(outputs: dict[str, Any], topic: str) -> list[dict[str, Any]]:
     while len(values) < sum(ends.values()) and time.monotonic() < deadline:
         msg = consumer.poll(1.0)
         if msg is not None and msg.error() is None:
-            values.append(json.loads(msg.value()[5:]))  # after the registry's 5-byte prefix
+            values.append(json.loads((msg.value() or b"")[5:]))  # after the registry's 5-byte prefix
     consumer.close()
     return values
 

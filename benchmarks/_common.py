@@ -1,0 +1,50 @@
+"""Timing and peak memory of a contender run in its own process, and a table of ratios against a baseline."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+_RUNNER = """
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+from {module} import {function} as f
+t = time.perf_counter(); f(*{args!r}); seconds = time.perf_counter() - t
+print(json.dumps({{"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+"""
+
+
+@dataclass
+class Measurement:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+
+
+def measure(name: str, module: str, function: str, *args: object) -> Measurement:
+    """Run `module.function(*args)` in a fresh interpreter; its wall time and peak RSS (its own, not ours)."""
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    code = _RUNNER.format(root=root, module=module, function=function, args=list(args))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"{name} failed:\n{out.stderr[-3000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return Measurement(name, result["seconds"], result["peak_rss_mb"])
+
+
+def ratio_table(title: str, baseline: Measurement, others: list[Measurement], unit: str = "rows", n: int = 0) -> None:
+    """Speed-up = baseline time / contender time (> 1 means faster than the baseline)."""
+    table = Table(title=title)
+    for col in ("contender", "seconds", f"{unit}/s", "speed vs " + baseline.name, "peak RSS MB"):
+        table.add_column(col, justify="right")
+    for m in [baseline, *others]:
+        rate = f"{n / m.seconds:,.0f}" if n else "-"
+        table.add_row(m.name, f"{m.seconds:.2f}", rate, f"{baseline.seconds / m.seconds:.2f}x", f"{m.peak_rss_mb:,.0f}")
+    Console().print(table)
