@@ -24,6 +24,7 @@ def snapshot_path(stack: str) -> Path:
 
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = text.replace(str(REPO_ROOT), "<repo>")  # the same plan from any checkout
     if len(text) <= MAX_VALUE:
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
