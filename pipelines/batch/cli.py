@@ -25,8 +25,9 @@ examples:
   python -m pipelines batch --outputs local.json --datasets transactions --format jsonl
   python -m pipelines batch --stack dev                      real AWS (default credential chain)
 
-dlt keeps its state under .out/dlt/ (or $DLT_DATA_DIR); the state is also stored in the bucket, so a fresh
-machine continues where the last run stopped. Telemetry is off.
+dlt's incremental state lives in the bucket and is restored from there on every run (the local working
+folder under .out/dlt/ or $DLT_DATA_DIR is scratch), so any machine continues where the last run stopped,
+and an emptied lake is loaded again in full. Telemetry is off.
 """
 
 

@@ -7,6 +7,7 @@ benchmark, so all of them run exactly the same code.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -95,10 +96,20 @@ def run_dataset(
     pipelines_dir: Path | None = None,
     client: Any = None,
 ) -> DatasetLoad:
-    """Extract one dataset's collection and load it into the bucket; raises dlt's errors (contract, load)."""
+    """Extract one dataset's collection and load it into the bucket; raises dlt's errors (contract, load).
+
+    By default dlt works in a scratch folder, so the incremental state always comes from the bucket: a lake
+    that was emptied (devstack restarted, bucket recreated) is loaded again in full instead of being
+    skipped by a stale local cursor, which dlt does not wipe while other datasets share the lake dataset."""
     if file_format not in FILE_FORMATS:
         raise ValueError(f"file format {file_format!r}: expected one of {', '.join(FILE_FORMATS)}")
     data_dir = configure_dlt_environment()
+    if pipelines_dir is None:
+        with tempfile.TemporaryDirectory(prefix="run-", dir=data_dir) as scratch:
+            return run_dataset(
+                settings, dataset, file_format=file_format, contract=contract, pipelines_dir=Path(scratch),
+                client=client,
+            )  # fmt: skip
     import dlt
 
     from pipelines.batch.mongodb import mongodb_source, write_disposition
@@ -111,7 +122,7 @@ def run_dataset(
     try:
         pipeline = dlt.pipeline(
             pipeline_name=settings.pipeline_name(dataset),
-            pipelines_dir=str(pipelines_dir or data_dir / "pipelines"),
+            pipelines_dir=str(pipelines_dir),
             destination=filesystem_destination(settings.target),
             dataset_name=settings.dataset_name,
         )
