@@ -70,13 +70,13 @@ def test_containers_of_the_platform(stack: str) -> None:
 def test_local_points_providers_at_the_emulators() -> None:
     run = stack_run("local")
     aws = run.of_type("pulumi:providers:aws")[0].inputs
-    assert json.loads(aws["endpoints"])[0]["s3"] == "http://127.0.0.1:15000"
+    assert json.loads(aws["endpoints"])[0]["s3"] == "http://127.0.0.1:14566"
     assert aws["secretKey"] == "[secret]"
     gcp = run.of_type("pulumi:providers:gcp")[0].inputs
     assert gcp["storageCustomEndpoint"] == "http://127.0.0.1:14443/storage/v1/"
     assert run.outputs["endpoints"] == {
-        "s3": "http://127.0.0.1:15000",
-        "dynamodb": "http://127.0.0.1:15000",
+        "s3": "http://127.0.0.1:14566",
+        "dynamodb": "http://127.0.0.1:14566",
         "gcs": "http://127.0.0.1:14443",
         "firestore": "127.0.0.1:18086",
     }
