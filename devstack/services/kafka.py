@@ -113,7 +113,8 @@ def round_trip(bootstrap: str, timeout: float = 10.0) -> bool:
     from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
     marker = uuid.uuid4().hex.encode()
-    producer = Producer({"bootstrap.servers": bootstrap, "message.timeout.ms": int(timeout * 1000)})
+    # log_level 0: while the broker is still starting, every refused connection would be logged to stderr
+    producer = Producer({"bootstrap.servers": bootstrap, "message.timeout.ms": int(timeout * 1000), "log_level": 0})
     delivered: list[tuple[int, int]] = []
     errors: list[KafkaError] = []
 
@@ -128,7 +129,9 @@ def round_trip(bootstrap: str, timeout: float = 10.0) -> bool:
     if errors or not delivered:
         return False
     partition, offset = delivered[0]
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "devstack-health", "enable.auto.commit": False})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "devstack-health", "enable.auto.commit": False, "log_level": 0}
+    )
     try:
         consumer.assign([TopicPartition(HEALTH_TOPIC, partition, offset)])
         deadline = time.monotonic() + timeout
