@@ -34,7 +34,15 @@ class GoService(Service):
         return self.install_dir / "bin" / "source.stamp"
 
     def source_stamp(self) -> str:
-        return "\n".join((self.source_dir / f).read_text() for f in self.stamp_files)
+        return "\n".join([*((self.source_dir / f).read_text() for f in self.stamp_files), *self.build_patches()])
+
+    def build_patches(self) -> list[str]:
+        """Descriptions of what `build_args` changes in the pinned sources; part of the stamp."""
+        return []
+
+    def build_args(self, scratch: Path, env: dict[str, str]) -> list[str]:
+        """Extra `go build` arguments; `scratch` is a folder that lives until the build ends."""
+        return []
 
     def is_installed(self) -> bool:
         return self.binary.exists() and self.stamp_file.exists() and self.stamp_file.read_text() == self.source_stamp()
@@ -48,8 +56,9 @@ class GoService(Service):
         try:
             # GOTOOLCHAIN=local: fail with a clear version error instead of fetching another toolchain
             env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly", "GOTOOLCHAIN": "local"}
+            extra = self.build_args(tmp, env)
             proc = subprocess.run(
-                [go, "build", "-trimpath", "-o", str(tmp / self.binary_name), self.build_target],
+                [go, "build", "-trimpath", *extra, "-o", str(tmp / self.binary_name), self.build_target],
                 cwd=self.source_dir,
                 env=env,
                 capture_output=True,
@@ -59,6 +68,9 @@ class GoService(Service):
             if proc.returncode != 0:
                 what = f"`go build {self.build_target}` in {self.source_dir}"
                 raise ServiceError(f"{self.name}: {what} failed:\n{proc.stdout}{proc.stderr}")
+            for leftover in tmp.iterdir():
+                if leftover.name != self.binary_name:
+                    shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
             (tmp / "source.stamp").write_text(self.source_stamp())
             final = self.install_dir / "bin"
             if final.exists():

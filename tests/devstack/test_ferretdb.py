@@ -44,3 +44,21 @@ def test_insert_find_and_idempotent_upserts(devstack: Any) -> None:
     finally:
         collection.drop()
         client.close()
+
+
+def test_lookups_by_string_id_use_the_id_index(devstack: Any) -> None:
+    """devstack builds FerretDB with its _id lookup expression matching its _id index (see
+    devstack/services/ferretdb.py); unpatched, every find, update and delete by _id scans the collection."""
+    import pymongo
+
+    outputs = devstack("ferretdb")
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
+    collection = client[outputs["mongodb_database"]][f"index-probe-{uuid.uuid4().hex[:8]}"]
+    try:
+        collection.insert_many([{"_id": str(i), "n": i} for i in range(100)])
+        plan = collection.find({"_id": "42"}).explain()["queryPlanner"]["Plan"]
+        assert any("USING INDEX" in step for step in plan), plan
+        assert collection.find_one({"_id": "42"}) == {"_id": "42", "n": 42}
+    finally:
+        collection.drop()
+        client.close()
