@@ -1,8 +1,9 @@
 """MongoDB wire protocol: FerretDB v1 with its SQLite backend, data under run/ferretdb/data.
 
 What runs: the small program in devstack/go/ferretdb/ (FerretDB's embeddable package, pinned at v1.24.0 by
-go.mod/go.sum), built with `go build` into install/ferretdb/bin, with the _id lookup fix below. The stock cmd/ferretdb cannot be used from
-the module proxy (it panics on a version file that only FerretDB's own repository generates).
+go.mod/go.sum), built with `go build` into install/ferretdb/bin, with the _id lookup fix below. The stock
+cmd/ferretdb cannot be used from the module proxy (it panics on a version file that only FerretDB's own
+repository generates).
 Clients: pymongo with `mongodb_uri` from the outputs (no authentication on loopback).
 """
 
