@@ -1,7 +1,7 @@
 """CSV and JSON-map sources → typed JSON lines, per the dataset schemas (schemas/*.json).
 
-Streaming in blocks (pyarrow's CSV reader, vectorised polars casts), so memory stays flat whatever the file
-size. Every row ends up either in `OUT/<dataset>.jsonl` or in `OUT/_rejected/<dataset>.jsonl` with file, line,
+Streaming in blocks (pyarrow's CSV reader, vectorised polars casts; the next block is parsed while this one
+is converted and written), so memory stays flat whatever the file size. Every row ends up either in `OUT/<dataset>.jsonl` or in `OUT/_rejected/<dataset>.jsonl` with file, line,
 field and reason: read = written + rejected, always. File-level problems (missing file, empty file, a header
 without the schema's columns) are errors that name the file; they never become a traceback.
 
@@ -14,7 +14,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -72,7 +74,7 @@ def _parsed(raw: pl.Expr, f: Field) -> pl.Expr:
     if f.parse == "float":
         return raw.cast(pl.Float64, strict=False)
     if f.parse == "money":
-        return raw.str.replace(r"^\$", "").str.replace_all(",", "").cast(pl.Float64, strict=False)
+        return raw.str.strip_prefix("$").str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
     if f.parse == "yes_no":
         upper = raw.str.to_uppercase()
         return (
@@ -83,49 +85,61 @@ def _parsed(raw: pl.Expr, f: Field) -> pl.Expr:
             .otherwise(pl.lit(None, dtype=pl.Boolean))
         )
     if f.parse == "month_year":
-        month = raw.str.extract(r"^(\d{1,2})/\d{4}$", 1).cast(pl.Int32, strict=False)
-        year = raw.str.extract(r"^\d{1,2}/(\d{4})$", 1)
-        valid = month.is_between(1, 12)
-        return pl.when(valid).then(pl.format("{}-{}", year, month.cast(pl.String).str.zfill(2)))
+        parts = raw.str.extract_groups(r"^(\d{1,2})/(\d{4})$")
+        month = parts.struct.field("1").cast(pl.Int32, strict=False)
+        return pl.when(month.is_between(1, 12)).then(
+            pl.concat_str(parts.struct.field("2"), pl.lit("-"), parts.struct.field("1").str.zfill(2))
+        )
     if f.parse == "datetime":
-        return raw.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False).dt.strftime("%Y-%m-%dT%H:%M:%S")
+        # only the canonical 19-character form passes, so swapping the separator yields ISO 8601 as is
+        parsed = raw.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+        return pl.when(parsed.is_not_null() & (raw.str.len_bytes() == 19)).then(raw.str.replace(" ", "T", literal=True))
     if f.parse == "zip":
-        number = raw.cast(pl.Float64, strict=False)
-        whole = (number == number.floor()) & number.is_between(0, 99999)
-        return pl.when(whole).then(number.cast(pl.Int64).cast(pl.String).str.zfill(5))
+        digits = raw.str.strip_suffix(".0")  # the Kaggle CSV writes zips as floats: 2801.0 is 02801
+        return pl.when(digits.str.contains(r"^\d{1,5}$")).then(digits.str.zfill(5))
     if f.parse == "string":
         return raw
     raise ValueError(f"field {f.name}: unknown x-parse {f.parse!r}")
 
 
-def _error(raw: pl.Expr, value: pl.Expr, f: Field, spec: dict[str, Any]) -> pl.Expr:
-    """`field NUL reason` for the first problem of this field, or null."""
+def _checks(raw: pl.Expr, value: pl.Expr, f: Field, spec: dict[str, Any]) -> list[tuple[pl.Expr, pl.Expr]]:
+    """(condition, message) per rule of this field, in the order they are reported."""
     missing = raw.is_null()
     checks: list[tuple[pl.Expr, pl.Expr]] = []
     if not f.nullable:
         checks.append((missing, pl.lit(f"{f.name}{_SEP}missing value (the schema requires one)")))
     checks.append((~missing & value.is_null(), pl.format(f"{f.name}{_SEP}cannot read {{}} as {f.parse}", raw)))
     if "minimum" in spec:
-        message = pl.format(f"{f.name}{_SEP}{{}} is below the minimum {spec['minimum']}", value)
-        checks.append((value < spec["minimum"], message))
+        checks.append(
+            (value < spec["minimum"], pl.format(f"{f.name}{_SEP}{{}} is below the minimum {spec['minimum']}", value))
+        )
     if "maximum" in spec:
-        message = pl.format(f"{f.name}{_SEP}{{}} is above the maximum {spec['maximum']}", value)
-        checks.append((value > spec["maximum"], message))
-    expr = pl.lit(None, dtype=pl.String)
-    for cond, message in reversed(checks):
-        expr = pl.when(cond.fill_null(False)).then(message).otherwise(expr)
-    return expr
+        checks.append(
+            (value > spec["maximum"], pl.format(f"{f.name}{_SEP}{{}} is above the maximum {spec['maximum']}", value))
+        )
+    return [(cond.fill_null(False), message) for cond, message in checks]
 
 
 def convert_frame(frame: pl.DataFrame, schema: DatasetSchema) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(typed rows, rejected rows with `_error`) of a frame of raw strings holding the schema's columns."""
+    """(typed rows, rejected rows with `_error`) of a frame of raw strings holding the schema's columns.
+
+    In stages, each reading the columns the one before materialised (nothing is parsed twice), and every row is
+    only tested (a boolean per rule): the messages are built for the rejected few."""
     props = schema.raw["properties"]
-    raws = {f.name: pl.col(f.name).str.strip_chars().replace("", None) for f in schema.fields}
-    values = {f.name: _parsed(raws[f.name], f) for f in schema.fields}
-    errors = [_error(raws[f.name], values[f.name], f, props[f.name]) for f in schema.fields]
-    checked = frame.with_columns(pl.coalesce(errors).alias("_error"), *(v.alias(f"_v_{k}") for k, v in values.items()))
-    good = checked.filter(pl.col("_error").is_null()).select(pl.col(f"_v_{n}").alias(n) for n in schema.field_names)
-    bad = checked.filter(pl.col("_error").is_not_null()).select(*schema.field_names, "_line", "_error")
+    names = schema.field_names
+    raw = {n: f"_raw_{n}" for n in names}
+    typed = {n: f"_v_{n}" for n in names}
+    staged = frame.with_columns(pl.col(n).str.strip_chars().replace("", None).alias(raw[n]) for n in names)
+    staged = staged.with_columns(_parsed(pl.col(raw[f.name]), f).alias(typed[f.name]) for f in schema.fields)
+    checks = [
+        check for f in schema.fields for check in _checks(pl.col(raw[f.name]), pl.col(typed[f.name]), f, props[f.name])
+    ]
+    staged = staged.with_columns(pl.any_horizontal(cond for cond, _ in checks).alias("_rejected"))
+    good = staged.filter(~pl.col("_rejected")).select(pl.col(typed[n]).alias(n) for n in names)
+    first_error = pl.lit(None, dtype=pl.String)
+    for cond, message in reversed(checks):
+        first_error = pl.when(cond).then(message).otherwise(first_error)
+    bad = staged.filter(pl.col("_rejected")).select(*names, "_line", first_error.alias("_error"))
     return good, bad
 
 
@@ -161,11 +175,12 @@ def _header(path: Path) -> list[str]:
     return next(csv.reader([text]))
 
 
-RejectSink = Callable[[dict[str, Any]], None]
+#: A block of source rows as strings with a `_line` column, and the rows the reader itself had to reject.
+Block = tuple[pl.DataFrame, list[dict[str, Any]]]
 
 
-def csv_frames(path: Path, schema: DatasetSchema, reject: RejectSink) -> Iterator[pl.DataFrame]:
-    """Blocks of the CSV as string frames with a `_line` column; ragged or undecodable rows go to `reject`."""
+def csv_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
+    """Blocks of the CSV; ragged or undecodable rows come as rejects beside the frame."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -178,10 +193,11 @@ def csv_frames(path: Path, schema: DatasetSchema, reject: RejectSink) -> Iterato
         )
 
     ragged: list[int] = []
+    rejects: list[dict[str, Any]] = []
 
     def on_invalid(row: Any) -> str:
         ragged.append(row.number)
-        reject({"line": row.number, "field": None, "reason": f"ragged row: {row.actual_columns} columns, "
+        rejects.append({"line": row.number, "field": None, "reason": f"ragged row: {row.actual_columns} columns, "
                 f"the header has {row.expected_columns}", "record": {"text": row.text}})  # fmt: skip
         return "skip"
 
@@ -207,10 +223,11 @@ def csv_frames(path: Path, schema: DatasetSchema, reject: RejectSink) -> Iterato
         if bad_rows:
             for i in sorted(bad_rows):
                 names = [n for n in schema.field_names if columns[n][i] is None]
-                reject({"line": frame["_line"][i], "field": names[0] if names else None,
+                rejects.append({"line": frame["_line"][i], "field": names[0] if names else None,
                         "reason": "not valid UTF-8 text", "record": None})  # fmt: skip
             frame = frame.filter(~pl.int_range(pl.len()).is_in(sorted(bad_rows)))
-        yield frame
+        yield frame, rejects
+        rejects = []
 
 
 def _lines(first: int, count: int, skipped: list[int]) -> list[int]:
@@ -227,7 +244,7 @@ def _lines(first: int, count: int, skipped: list[int]) -> list[int]:
     return lines
 
 
-def map_frames(path: Path, schema: DatasetSchema) -> Iterator[pl.DataFrame]:
+def map_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
     """Entries of a JSON object file (`{"k": "v", …}`, or under `root`) as frames of the key and value fields,
     read in chunks: the fraud labels' 9M entries never sit in memory as one dict."""
     key_field, value_field = schema.source_options["key_field"], schema.source_options["value_field"]
@@ -247,21 +264,63 @@ def map_frames(path: Path, schema: DatasetSchema) -> Iterator[pl.DataFrame]:
             data = tail + chunk
             cut = data.rfind(b",")
             body, tail = (data, b"") if cut < 0 else (data[: cut + 1], data[cut + 1 :])
-            keys, values = [], []
-            for match in _MAP_ENTRY.finditer(body):
-                keys.append(json.loads(b'"' + match.group(1) + b'"'))
-                values.append(json.loads(b'"' + match.group(2) + b'"'))
+            keys, values = _entries(body)
             if keys:
-                yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry)
+                yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry), []
                 entry += len(keys)
-        if tail:
-            keys = [json.loads(b'"' + m.group(1) + b'"') for m in _MAP_ENTRY.finditer(tail)]
-            values = [json.loads(b'"' + m.group(2) + b'"') for m in _MAP_ENTRY.finditer(tail)]
-            if keys:
-                yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry)
+        keys, values = _entries(tail)
+        if keys:
+            yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry), []
+
+
+def _entries(body: bytes) -> tuple[list[str], list[str]]:
+    """The string keys and values of `"k": "v"` pairs; JSON escapes are decoded only where there are any."""
+    pairs = _MAP_ENTRY.findall(body)
+    if b"\\" in body:
+        decode: Callable[[bytes], str] = lambda raw: json.loads(b'"' + raw + b'"')  # noqa: E731
+    else:
+        decode = bytes.decode
+    return [decode(k) for k, _ in pairs], [decode(v) for _, v in pairs]
 
 
 # --- the run -------------------------------------------------------------------------------------------------
+
+
+def _read_ahead(blocks: Iterator[Block], depth: int = 2) -> Iterator[Block]:
+    """`blocks`, produced by a background thread: parsing the next block (pyarrow and polars release the GIL)
+    overlaps converting and writing this one. At most `depth` blocks wait, so memory stays bounded."""
+    done = object()
+    waiting: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                if not put(block):
+                    return
+            put(done)
+        except BaseException as exc:  # re-raised in the consumer
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="convert-reader", daemon=True)
+    worker.start()
+    try:
+        while (item := waiting.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 class _Rejects:
@@ -298,11 +357,11 @@ def convert_dataset(
     rejects = _Rejects(rejected_path, source)
     partial = target.with_suffix(".jsonl.partial")
     try:
-        frames = (
-            csv_frames(source, schema, rejects.add) if schema.source_format == "csv" else map_frames(source, schema)
-        )
+        blocks = csv_frames(source, schema) if schema.source_format == "csv" else map_frames(source, schema)
         with partial.open("wb") as out:
-            for frame in frames:
+            for frame, unreadable in _read_ahead(blocks):
+                for item in unreadable:
+                    rejects.add(item)
                 good, bad = convert_frame(frame, schema)
                 if good.height:
                     good.write_ndjson(out)
@@ -312,7 +371,7 @@ def convert_dataset(
                     line = row.pop("_line")
                     rejects.add({"line": line, "field": field_name, "reason": reason, "record": row})
                 if progress:
-                    progress(frame.height)
+                    progress(frame.height + len(unreadable))
         os.replace(partial, target)
     finally:
         rejects.close()
