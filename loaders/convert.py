@@ -6,8 +6,8 @@ is converted and written), so memory stays flat whatever the file size. Every ro
 read = written + rejected, always. File-level problems (missing file, empty file, a header
 without the schema's columns) are errors that name the file; they never become a traceback.
 
-Line numbers are the source file's own (the reader runs single-threaded so that ragged rows keep theirs);
-rows with quoted line breaks count as one line.
+Line numbers are the source file's own; within a chunk of the file, a row with quoted line breaks counts as
+one line.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import polars as pl
 from schemas import DATASETS, DatasetSchema, Field
 from schemas import load as load_schema
 
-BLOCK_SIZE = 16 << 20
+BLOCK_SIZE = 8 << 20
 MAP_CHUNK = 8 << 20
 _MAP_ENTRY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 _SEP = "\x00"
@@ -181,10 +181,11 @@ Block = tuple[pl.DataFrame, list[dict[str, Any]]]
 
 
 def csv_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
-    """Blocks of the CSV; ragged or undecodable rows come as rejects beside the frame."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    """Blocks of the CSV; ragged or undecodable rows come as rejects beside the frame.
 
+    The file is cut into chunks of whole rows here (pyarrow's own streaming reader reads ahead without bound:
+    its memory grew with the file). A chunk is parsed on all cores; only a chunk that holds a ragged row or
+    bytes that are not UTF-8 is parsed again single-threaded, so that each such row gets its line number."""
     header = _header(path)
     missing = [n for n in schema.field_names if n not in header]
     if missing:
@@ -192,43 +193,92 @@ def csv_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
             f"{path}: line 1 (header) lacks the column(s) {', '.join(missing)} of schema {schema.dataset}; "
             f"found {', '.join(header[:20]) or 'nothing'}"
         )
+    for first_line, chunk in _row_chunks(path):
+        yield _parse_chunk(path, chunk, first_line, header, schema)
+
+
+def _row_chunks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(file line of its first row, bytes) of whole rows after the header, about BLOCK_SIZE at a time."""
+    with path.open("rb") as fh:
+        fh.readline()
+        line, carry = 2, b""
+        while data := fh.read(BLOCK_SIZE):
+            buffer = carry + data
+            cut = _last_row_end(buffer)
+            if cut < 0:
+                carry = buffer
+                continue
+            chunk, carry = buffer[: cut + 1], buffer[cut + 1 :]
+            yield line, chunk
+            line += chunk.count(b"\n")
+        if carry.strip():
+            yield line, carry
+
+
+def _last_row_end(buffer: bytes) -> int:
+    """Index of the last line break outside quotes (an even number of quote characters before it), or -1."""
+    quotes = buffer.count(b'"')
+    cut = buffer.rfind(b"\n")
+    while cut >= 0 and (quotes - buffer.count(b'"', cut)) % 2:
+        cut = buffer.rfind(b"\n", 0, cut)
+    return cut
+
+
+def _parse_chunk(path: Path, chunk: bytes, first_line: int, header: list[str], schema: DatasetSchema) -> Block:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    def read(column_type: Any, **options: Any) -> Any:
+        return pacsv.read_csv(
+            pa.py_buffer(chunk),
+            read_options=pacsv.ReadOptions(column_names=header, use_threads=not options),
+            parse_options=pacsv.ParseOptions(**options),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: column_type for n in header},
+                include_columns=schema.field_names,
+                strings_can_be_null=True,
+            ),
+        )
+
+    try:
+        table = read(pa.string())
+        frame = pl.DataFrame(pl.from_arrow(table))
+        lines = pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64, eager=True)
+        return frame.with_columns(lines.alias("_line")), []
+    except pa.ArrowInvalid:
+        pass  # a ragged row or undecodable bytes: parse again, row by row
 
     ragged: list[int] = []
     rejects: list[dict[str, Any]] = []
 
     def on_invalid(row: Any) -> str:
-        ragged.append(row.number)
-        rejects.append({"line": row.number, "field": None, "reason": f"ragged row: {row.actual_columns} columns, "
-                f"the header has {row.expected_columns}", "record": {"text": row.text}})  # fmt: skip
+        number = first_line + row.number - 1
+        ragged.append(number)
+        rejects.append({"line": number, "field": None, "reason": f"ragged row: {row.actual_columns} columns, "
+                        f"the header has {row.expected_columns}", "record": {"text": row.text}})  # fmt: skip
         return "skip"
 
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, column_names=header, skip_rows=1, use_threads=False),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-        convert_options=pacsv.ConvertOptions(
-            column_types={n: pa.binary() for n in header}, include_columns=schema.field_names, strings_can_be_null=True
-        ),
+    try:
+        table = read(pa.binary(), invalid_row_handler=on_invalid)
+    except pa.ArrowInvalid as exc:
+        last = first_line + chunk.count(b"\n") - 1
+        raise ConvertError(f"{path}: lines {first_line}-{last} cannot be parsed as CSV: {exc}") from None
+    columns: dict[str, pl.Series] = {}
+    bad_rows: set[int] = set()
+    for name in schema.field_names:
+        series, invalid = _decode(table.column(name))
+        columns[name] = series
+        bad_rows.update(i for i, flag in enumerate(invalid) if flag)
+    frame = pl.DataFrame(columns).with_columns(
+        pl.Series("_line", _lines(first_line, table.num_rows, ragged), dtype=pl.Int64)
     )
-    line = 2
-    for batch in reader:
-        columns: dict[str, pl.Series] = {}
-        bad_rows: set[int] = set()
-        for name in schema.field_names:
-            series, invalid = _decode(batch.column(name))
-            columns[name] = series
-            bad_rows.update(i for i, flag in enumerate(invalid) if flag)
-        lines = _lines(line, batch.num_rows, ragged)
-        frame = pl.DataFrame(columns).with_columns(pl.Series("_line", lines, dtype=pl.Int64))
-        line = lines[-1] + 1 if lines else line
-        if bad_rows:
-            for i in sorted(bad_rows):
-                names = [n for n in schema.field_names if columns[n][i] is None]
-                rejects.append({"line": frame["_line"][i], "field": names[0] if names else None,
-                        "reason": "not valid UTF-8 text", "record": None})  # fmt: skip
-            frame = frame.filter(~pl.int_range(pl.len()).is_in(sorted(bad_rows)))
-        yield frame, rejects
-        rejects = []
+    if bad_rows:
+        for i in sorted(bad_rows):
+            names = [n for n in schema.field_names if columns[n][i] is None]
+            rejects.append({"line": frame["_line"][i], "field": names[0] if names else None,
+                            "reason": "not valid UTF-8 text", "record": None})  # fmt: skip
+        frame = frame.filter(~pl.int_range(pl.len()).is_in(sorted(bad_rows)))
+    return frame, rejects
 
 
 def _lines(first: int, count: int, skipped: list[int]) -> list[int]:

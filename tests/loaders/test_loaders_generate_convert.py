@@ -111,6 +111,23 @@ def test_bad_rows_are_quarantined_with_line_field_and_reason(tmp_path: Path) -> 
     assert written == [1, 9]
 
 
+def test_small_chunks_keep_rows_whole_and_line_numbers_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader cuts the file into chunks of whole rows: never inside a quoted field with a line break or a
+    comma, and every chunk's rows keep their file line numbers (here a chunk is about one row)."""
+    monkeypatch.setattr("loaders.convert.BLOCK_SIZE", 40)
+    quoted = GOOD_CARD.replace("Visa", '"Visa,\nGold"')  # one row on lines 3-4
+    rows = [GOOD_CARD, quoted, *(GOOD_CARD.replace("1,2,", f"{i},2,", 1) for i in range(5, 25)), "3,2,Visa"]
+    rows[10] = GOOD_CARD.replace("Visa", "Vi\xffsa")  # line 13, in a chunk of its own
+    body = (CARDS_HEADER + "\n").encode() + "\n".join(rows).encode("latin-1") + b"\n"
+    report = convert_dataset(_cards(tmp_path, body), tmp_path / "out", "cards")
+    assert (report.read, report.written, report.rejected) == (len(rows), len(rows) - 2, 2)
+    rejected = [json.loads(line) for line in (tmp_path / "out/_rejected/cards.jsonl").read_text().splitlines()]
+    assert {r["line"]: r["reason"].split(":")[0] for r in rejected} == {13: "not valid UTF-8 text", 25: "ragged row"}
+    written = [json.loads(line) for line in (tmp_path / "out/cards.jsonl").read_text().splitlines()]
+    assert written[1]["card_brand"] == "Visa,\nGold"
+    assert [r["id"] for r in written[2:]] == [i for i in range(5, 25) if i != 13]
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
