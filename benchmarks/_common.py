@@ -23,7 +23,7 @@ print(json.dumps({{"seconds": seconds, "peak_rss_mb": resource.getrusage(resourc
 class Measurement:
     name: str
     seconds: float
-    peak_rss_mb: float
+    peak_rss_mb: float | None = None  # None: measured in this process, where a peak would not be its own
 
 
 def measure(name: str, module: str, function: str, *args: object) -> Measurement:
@@ -46,5 +46,9 @@ def ratio_table(title: str, baseline: Measurement, others: list[Measurement], un
         table.add_column(col, justify="right")
     for m in [baseline, *others]:
         rate = f"{n / m.seconds:,.0f}" if n else "-"
-        table.add_row(m.name, f"{m.seconds:.2f}", rate, f"{baseline.seconds / m.seconds:.2f}x", f"{m.peak_rss_mb:,.0f}")
+        table.add_row(m.name, f"{m.seconds:.2f}", rate, f"{baseline.seconds / m.seconds:.2f}x", _mb(m.peak_rss_mb))
     Console().print(table)
+
+
+def _mb(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
