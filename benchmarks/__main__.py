@@ -14,11 +14,12 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("-")]
-    passed = [a for a in argv if a.startswith("-")]
-    unknown = sorted(set(names) - set(available()))
-    if unknown:
-        print(f"unknown benchmark(s) {', '.join(unknown)}; available: {', '.join(available())}", file=sys.stderr)
+    # a word that names a benchmark selects it; everything else (options and their values) goes to each one
+    names = [a for a in argv if a in available()]
+    passed = [a for a in argv if a not in names]
+    stray = [a for i, a in enumerate(passed) if not a.startswith("-") and (i == 0 or not passed[i - 1].startswith("-"))]
+    if stray:
+        print(f"unknown benchmark(s) {', '.join(stray)}; available: {', '.join(available())}", file=sys.stderr)
         return 2
     worst = 0
     for name in names or available():
