@@ -11,11 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 _RUNNER = """
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {root!r})
 from {module} import {function} as f
 t = time.perf_counter(); f(*{args!r}); seconds = time.perf_counter() - t
-print(json.dumps({{"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+# VmHWM, not getrusage's ru_maxrss: the latter starts from the parent's RSS at fork and survives exec
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({{"seconds": seconds, "peak_rss_mb": hwm / 1024}}))
 """
 
 
