@@ -3,7 +3,8 @@
 What runs: devstack/node/firestore/server.js under Node, with the packages its package.json pins exactly
 (direct and, through `overrides`, transitive; no lock file is kept). install() copies both files into
 install/firestore/app and runs `npm install` there. Clients: google-cloud-firestore with
-`FIRESTORE_EMULATOR_HOST=127.0.0.1:<port>` (no scheme). A restart forgets all documents.
+`FIRESTORE_EMULATOR_HOST=127.0.0.1:<port>` (no scheme). A restart forgets all documents. server.js replaces
+the library's document lookup, which copied the collection for every new document (loads went quadratic).
 
 Works: batched commits (up to 500 writes), get/get_all, ==/in/OR/compound queries, order_by + limit, count(),
 update, delete, transactions, server timestamps, collection_group. Errors: filters on nested fields,

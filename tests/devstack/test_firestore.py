@@ -90,3 +90,16 @@ def test_update_and_delete_are_read_back(firestore_client: Any, cards: str) -> N
 
     coll.document(f"{run}-1").delete()
     assert not coll.document(f"{run}-1").get().exists
+
+
+def test_document_ids_named_like_object_properties_are_documents(firestore_client: Any, cards: str) -> None:
+    """devstack's server.js replaces the library's document lookup (which copied the whole collection for each
+    new document); its own-property check also makes ids such as `constructor` ordinary documents."""
+    collection = firestore_client.collection(f"{cards}-{uuid.uuid4().hex[:8]}")
+    names = ["constructor", "toString", "__proto__x", "plain"]
+    batch = firestore_client.batch()
+    for i, name in enumerate(names):
+        batch.set(collection.document(name), {"n": i})
+    batch.commit()
+    assert {s.id: s.to_dict() for s in collection.stream()} == {n: {"n": i} for i, n in enumerate(names)}
+    assert collection.document("constructor").get().to_dict() == {"n": 0}
