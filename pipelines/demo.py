@@ -326,6 +326,7 @@ def run_demo(
         ("streaming: producer -> Kafka -> S3 sink", lambda: demo.stream(sink_timeout)),
     ]
     for title, action in steps:
+        _quiet_http_clients()
         with demo.step(title):
             try:
                 action()
@@ -361,13 +362,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _quiet_http_clients() -> None:
+    """Airflow's logging config (loaded when one of its modules is first imported) lets INFO through the root
+    logger; called before every step so HTTP chatter stays off the demo's screen (httpx2: the registry client)."""
+    for noisy in ("httpx", "httpx2", "urllib3", "botocore", "pymongo"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(width=None if Console().is_terminal else 140)
-    # importing Airflow (for its metadata DB) sets the root logger to INFO: keep HTTP clients' chatter out
-    for noisy in ("httpx", "urllib3", "botocore", "pymongo"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     started = time.monotonic()
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     result = run_demo(
