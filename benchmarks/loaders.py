@@ -89,13 +89,13 @@ def load_bench(rows: int, work: Path) -> None:
         _empty(target, outputs)  # both start from the same state: a first load, not a re-run over the naive one
         t0 = time.perf_counter()
         shutil.rmtree(src / "_state", ignore_errors=True)  # no Kafka checkpoint: every record is sent
-        load_dataset(target, "transactions", outputs, src, rows=rows, progress=False)
+        load_dataset(target, "transactions", outputs, src, rows=rows, progress=False, count=False)
         ours = Measurement(f"{target} batched (ours)", time.perf_counter() - t0)
         ratio_table(f"load {rows:,} transactions → {target}", naive, [ours], n=rows)
     plain = Measurement("raw produce of the same JSON bytes", _raw_produce(records, outputs))
     t0 = time.perf_counter()
     shutil.rmtree(src / "_state", ignore_errors=True)
-    load_dataset("kafka", "transactions", outputs, src, rows=rows, progress=False)
+    load_dataset("kafka", "transactions", outputs, src, rows=rows, progress=False, count=False)
     serialized = Measurement("kafka: registered-schema serializer (ours)", time.perf_counter() - t0)
     ratio_table(f"produce {rows:,} transactions (target: ours ≥ 0.5x raw)", plain, [serialized], n=rows)
 

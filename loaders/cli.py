@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     ld.add_argument("--random-api", type=int, metavar="N",
                     help="the seed's source: N users from the public random-user API (needs internet)")  # fmt: skip
     ld.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ld.add_argument("--no-count", action="store_true",
+                    help="skip counting the target's records afterwards (for DynamoDB a full table scan)")  # fmt: skip
     return p
 
 
@@ -114,20 +116,21 @@ def _load(args: argparse.Namespace) -> int:
         d for d in DATASETS if args.target != "dynamodb" or d in (outputs.get("dynamodb_tables") or {})
     ]
     table = Table(title=f"load → {args.target}")
-    for col in ("dataset", "into", "read", "written", "skipped", "failed", "seconds", "quarantine"):
+    for col in ("dataset", "into", "read", "written", "skipped", "failed", "in target", "seconds", "quarantine"):
         table.add_column(col)
     failed = False
     for dataset in datasets:
         try:
             r = load_dataset(args.target, dataset, outputs, args.source, args.rows, args.mode, args.interval,
-                             progress=not args.no_progress)  # fmt: skip
+                             progress=not args.no_progress, count=not args.no_count)  # fmt: skip
         except LoadError as exc:
             console.print(f"[red]error:[/] {exc}")
             failed = True
             continue
         failed |= not r.ok
+        in_target = "-" if r.in_target is None else f"{r.in_target:,}"
         table.add_row(dataset, r.where, f"{r.read:,}", f"{r.written:,}", f"{r.skipped:,}", f"{r.failed:,}",
-                      f"{r.seconds:.1f}", r.quarantine or "")  # fmt: skip
+                      in_target, f"{r.seconds:.1f}", r.quarantine or "")  # fmt: skip
     console.print(table)
     return 1 if failed else 0
 

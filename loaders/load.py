@@ -109,8 +109,10 @@ def load_dataset(
     mode: str = "batch",
     interval: float = 0.0,
     progress: bool = True,
+    count: bool = True,
 ) -> LoadReport:
-    """Load `source_dir/<dataset>.jsonl` (the first `rows` lines) into `target`, named by the stack outputs."""
+    """Load `source_dir/<dataset>.jsonl` (the first `rows` lines) into `target`, named by the stack outputs;
+    `count`: then count what the target holds (`in_target`; for DynamoDB a full table scan)."""
     if target not in TARGETS:
         raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     if mode not in ("batch", "streaming"):
@@ -154,7 +156,7 @@ def load_dataset(
             account(sink.write(batch))
             bar.advance(len(batch))
         account(sink.finish())
-        report.in_target = sink.count()
+        report.in_target = sink.count() if count else None
     finally:
         bar.stop()
         sink.close()
