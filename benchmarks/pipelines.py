@@ -325,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     from devstack.platform import Platform
-    from pipelines.common import devstack_outputs
+    from pipelines.common import devstack_outputs, quiet_http_clients
 
     console = Console(width=None if Console().is_terminal else 120)
     sizes = QUICK if args.quick else FULL
@@ -339,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only in (None, "batch"):
         print_batch(console, bench_batch(outputs, sizes.batch_rows, report))
     if args.only in (None, "streaming"):
+        quiet_http_clients()
         streams = [
             bench_stream(outputs, sizes.stream_records, None if fs == "platform" else fs, report)
             for fs in sizes.flush_sizes

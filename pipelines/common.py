@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -77,3 +78,11 @@ def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
     from stacks.outputs import SECRET_KEYS
 
     return {k: v for k, v in outputs.items() if k not in SECRET_KEYS}
+
+
+def quiet_http_clients() -> None:
+    """Airflow's logging config (loaded when one of its modules is first imported, dlt included) lets INFO through
+    the root logger; called before every step of a long run so HTTP chatter stays off the screen (httpx2: the
+    schema registry client)."""
+    for noisy in ("httpx", "httpx2", "urllib3", "botocore", "pymongo"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

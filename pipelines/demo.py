@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import subprocess
 import time
@@ -26,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.common import work_dir
+from pipelines.common import quiet_http_clients, work_dir
 from schemas import DATASETS
 from schemas import load as load_schema
 
@@ -326,7 +325,7 @@ def run_demo(
         ("streaming: producer -> Kafka -> S3 sink", lambda: demo.stream(sink_timeout)),
     ]
     for title, action in steps:
-        _quiet_http_clients()
+        quiet_http_clients()
         with demo.step(title):
             try:
                 action()
@@ -360,13 +359,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sink-timeout", type=float, default=180.0, help="seconds to wait for the S3 sink (default 180)"
     )
-
-
-def _quiet_http_clients() -> None:
-    """Airflow's logging config (loaded when one of its modules is first imported) lets INFO through the root
-    logger; called before every step so HTTP chatter stays off the demo's screen (httpx2: the registry client)."""
-    for noisy in ("httpx", "httpx2", "urllib3", "botocore", "pymongo"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def run(args: argparse.Namespace) -> int:
