@@ -1,7 +1,8 @@
 """CSV and JSON-map sources → typed JSON lines, per the dataset schemas (schemas/*.json).
 
-Streaming in blocks (pyarrow's CSV reader, vectorised polars casts; the next block is parsed while this one
-is converted and written), so memory stays flat whatever the file size. Every row ends up either in
+Streaming in chunks of whole rows (cut here, parsed by pyarrow on all cores, cast by vectorised polars
+expressions; the next chunk is parsed while this one is converted and written), so memory stays flat
+whatever the file size. Every row ends up either in
 `OUT/<dataset>.jsonl` or in `OUT/_rejected/<dataset>.jsonl` with file, line, field and reason:
 read = written + rejected, always. File-level problems (missing file, empty file, a header
 without the schema's columns) are errors that name the file; they never become a traceback.
