@@ -119,7 +119,13 @@ def _raw_produce(records: list[dict[str, Any]], outputs: dict[str, Any]) -> floa
     schema = load_schema("transactions")
     payloads = [(schema.document_id(r).encode(), json.dumps(r).encode()) for r in records]
     producer = Producer(
-        {"bootstrap.servers": outputs["kafka_bootstrap_servers"], "enable.idempotence": True, "acks": "all"}
+        {
+            "bootstrap.servers": outputs["kafka_bootstrap_servers"],
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "compression.type": "lz4",
+        }
     )
     topic = outputs["kafka_topics"]["transactions"]
     t0 = time.perf_counter()
