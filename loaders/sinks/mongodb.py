@@ -1,8 +1,8 @@
 """MongoDB: each batch is inserted unordered (`_id` = the record's id from schemas/), and the records whose
 `_id` exists already are then replaced, so a re-run converges on the source and one bad record never stops the
-batch. Insert first because an upsert of a new document costs FerretDB (devstack's MongoDB) a scan of the
-collection: 20k upserts took minutes, the same inserts take a second. Database and collection come from
-the outputs (`mongodb_database`, `mongodb_collections`)."""
+batch. Insert first because a first load is mostly new documents, and inserting them is far cheaper than
+upserting: 20k new documents into FerretDB (devstack's MongoDB) take 1.5 s as inserts, 7.9 s as upserts of
+50 per command. Database and collection come from the outputs (`mongodb_database`, `mongodb_collections`)."""
 
 from __future__ import annotations
 
