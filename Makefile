@@ -3,11 +3,11 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-STACK ?= dev
+STACK ?= devstack
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint plan demo bench up down status outputs platform-up platform-preview platform-refresh platform-destroy clean
+.PHONY: help setup test unit lint plan demo bench up preview refresh destroy outputs down status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,43 +31,42 @@ test: setup ## the whole test suite: unit tests, then data-path tests against re
 unit: $(VENV)/.installed ## only the fast tests that need no local service
 	$(PY) -m pytest tests/unit $(ARGS)
 
-lint: $(VENV)/.installed ## ruff and mypy
+lint: $(VENV)/.installed ## ruff, mypy and the import-linter layering contracts (pyproject.toml)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
+	$(VENV)/bin/lint-imports
 
-plan: $(VENV)/.installed ## readable plan of STACK (dev|local) under the mock runtime; ACCEPT=1 updates the snapshot
+plan: $(VENV)/.installed ## readable plan of STACK (dev|local|devstack) under the mock runtime; ACCEPT=1 updates the snapshot
 	$(PY) -m stacks.plan --stack $(STACK) $(if $(ACCEPT),--accept,)
 
 demo: setup ## the main job: local platform, sample data, all sinks, both pipelines, reconciliation
-	$(PY) -m pipelines demo $(ARGS)
+	$(PY) -m demo $(ARGS)
 
 bench: setup ## benchmarks, printed as ratios against baselines measured in the same run
 	$(PY) -m benchmarks $(ARGS)
 
-up: setup ## start the local platform (devstack)
-	$(PY) -m devstack up
+up: setup ## STACK (default devstack) on the real Pulumi engine; for devstack its processes first
+	@if [ "$(STACK)" = devstack ]; then $(PY) -m devstack up; fi
+	$(PY) -m stacks up --stack $(STACK) $(ARGS)
 
-down: ## stop what devstack started
+preview: setup ## what `make up` would change in STACK, as a diff
+	$(PY) -m stacks preview --diff --stack $(STACK) $(ARGS)
+
+refresh: setup ## read STACK's live topics/subjects/connector/Airflow settings back into its state
+	$(PY) -m stacks refresh --stack $(STACK) $(ARGS)
+
+destroy: setup ## delete everything STACK created (devstack's processes keep running: `make down`)
+	$(PY) -m stacks destroy --stack $(STACK) $(ARGS)
+
+outputs: ## STACK's outputs as JSON (they hold secrets: print, don't paste)
+	@$(PY) -m stacks outputs --stack $(STACK)
+
+down: ## stop devstack's processes
 	$(PY) -m devstack down
 
 status: ## what devstack runs
 	$(PY) -m devstack status
-
-outputs: ## the local platform's stack outputs as JSON
-	@$(PY) -m devstack outputs
-
-platform-up: setup ## topics, subjects and the S3 sink connector on the real Pulumi engine (default: against devstack; OUTPUTS=file)
-	$(PY) -m stacks.platform up $(if $(OUTPUTS),--outputs $(OUTPUTS),)
-
-platform-preview: setup ## what platform-up would change, as a diff
-	$(PY) -m stacks.platform preview --diff $(if $(OUTPUTS),--outputs $(OUTPUTS),)
-
-platform-refresh: setup ## read the live topics/subjects/connector back into the platform stack's state
-	$(PY) -m stacks.platform refresh $(if $(OUTPUTS),--outputs $(OUTPUTS),)
-
-platform-destroy: setup ## delete what platform-up created
-	$(PY) -m stacks.platform destroy $(if $(OUTPUTS),--outputs $(OUTPUTS),)
 
 clean: down ## remove the venv, devstack's caches and the built Pulumi CLI
 	rm -rf $(VENV) .devstack tools/bin

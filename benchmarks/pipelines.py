@@ -101,9 +101,9 @@ def cards(n: int, start_id: int) -> list[dict[str, Any]]:
 def bench_batch(outputs: dict[str, Any], rows: int, report: Callable[[str], None]) -> list[Measurement]:
     import pymongo
 
+    from contract.clients import s3_client
     from pipelines.batch.run import run_dataset
     from pipelines.batch.settings import settings_from_outputs
-    from pipelines.common import s3_client
 
     database = f"bench-{uuid.uuid4().hex[:8]}"
     prefix = f"bench/{database}"
@@ -189,8 +189,8 @@ def bench_stream(
 ) -> StreamResult:
     from confluent_kafka.admin import AdminClient, NewTopic
 
+    from contract.clients import s3_client
     from loaders.sinks.kafka import SchemaRegistryJsonProducer
-    from pipelines.common import s3_client
     from pipelines.streaming.sink import delete_sink, ensure_sink, sink_prefix
     from schemas import load as load_schema
 

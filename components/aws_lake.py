@@ -9,11 +9,9 @@ from typing import TypedDict
 import pulumi
 import pulumi_aws as aws
 
-from components import naming
 from components._outputs import output_map
+from contract import naming
 from schemas import load as load_schema
-
-_DYNAMODB_TYPES = {"integer": "N", "number": "N", "string": "S"}
 
 
 class AwsLakeArgs(TypedDict, total=False):
@@ -24,22 +22,6 @@ class AwsLakeArgs(TypedDict, total=False):
     create_sink_user: bool  # False on emulators: moto accepts any key
     sink_prefix: str
     noncurrent_version_days: int
-
-
-def dynamodb_key_attributes(dataset: str) -> tuple[list[dict[str, str]], str, str | None]:
-    """Attributes, hash key and range key of a dataset's table, derived from its schema."""
-    schema = load_schema(dataset)
-    if len(schema.key) != 1:
-        raise ValueError(f"{dataset}: a DynamoDB hash key needs a single-field key, schema has {schema.key}")
-    hash_key = schema.key[0]
-    keys = [hash_key] + ([schema.sort_key] if schema.sort_key else [])
-    attributes = []
-    for name in keys:
-        json_type = schema.field(name).json_type
-        if json_type not in _DYNAMODB_TYPES:
-            raise ValueError(f"{dataset}.{name}: type {json_type} cannot be a DynamoDB key")
-        attributes.append({"name": name, "type": _DYNAMODB_TYPES[json_type]})
-    return attributes, hash_key, schema.sort_key
 
 
 class AwsLake(pulumi.ComponentResource):
@@ -110,16 +92,17 @@ class AwsLake(pulumi.ComponentResource):
         return bucket
 
     def _table(self, name: str, dataset: str, opts: pulumi.ResourceOptions) -> aws.dynamodb.Table:
-        attributes, hash_key, range_key = dynamodb_key_attributes(dataset)
+        keys = load_schema(dataset).dynamodb_keys()
+        roles = {key.role: key.attribute for key in keys}
         table_attributes: list[aws.dynamodb.TableAttributeArgsDict] = [
-            {"name": a["name"], "type": a["type"]} for a in attributes
+            {"name": key.attribute, "type": key.type} for key in keys
         ]
         return aws.dynamodb.Table(
             name,
             name=name,
             billing_mode="PAY_PER_REQUEST",
-            hash_key=hash_key,
-            range_key=range_key,
+            hash_key=roles["HASH"],
+            range_key=roles.get("RANGE"),
             attributes=table_attributes,
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True},

@@ -12,8 +12,8 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 import pulumi_gcp as gcp
 
-from components import naming
 from components._docker import LOOPBACK, Service, pulled_image, service_container
+from contract import naming
 
 #: moto accepts any keys; these exist only so clients sign requests (the same as devstack's)
 FAKE_ACCESS_KEY_ID = "devstack"

@@ -9,8 +9,8 @@ from typing import TypedDict
 import pulumi
 import pulumi_gcp as gcp
 
-from components import naming
 from components._outputs import output_map
+from contract import naming
 
 FIRESTORE_DATABASE = "(default)"
 

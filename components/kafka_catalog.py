@@ -7,10 +7,10 @@ from typing import TypedDict
 
 import pulumi
 
-from components import naming
 from components._outputs import output_map
 from components.kafka_topic import KafkaTopic
 from components.schema_subject import SchemaSubject, schema_text
+from contract import naming
 from schemas import load as load_schema
 
 DEFAULT_TOPIC_CONFIGS = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 * 3600 * 1000)}

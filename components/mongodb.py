@@ -9,8 +9,8 @@ from urllib.parse import quote
 import pulumi
 import pulumi_docker as docker
 
-from components import naming
 from components._docker import LOOPBACK, Service, pulled_image, service_container
+from contract import naming
 
 ROOT_USER = "kde"
 

@@ -14,8 +14,8 @@ from typing import TypedDict
 import pulumi
 import pulumi_docker as docker
 
-from components import naming
 from components._docker import LOOPBACK, Service, pulled_image, service_container
+from contract import naming
 
 INTERNAL_BOOTSTRAP = "kafka:29092"
 INTERNAL_REGISTRY_URL = "http://schema-registry:8081"

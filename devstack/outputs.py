@@ -1,66 +1,47 @@
-"""The outputs of the platform devstack runs, in the shape of the Pulumi `local` stack (stacks/outputs.py)."""
+"""devstack's outputs: the substrate it runs (contract.outputs.SUBSTRATE_KEYS), assembled from what each service
+publishes about itself (`Service.published()`). The `devstack` Pulumi stack reads them (from the file `up`
+writes, `<DEVSTACK_HOME>/outputs.json`, mode 0600: it holds the emulators' keys and the Airflow login) and adds
+the platform objects it creates: topics, subjects, the S3 sink connector, Airflow connections and variables."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
-from components import naming
+from contract.outputs import validate_substrate
+from devstack import services
 from devstack.config import DevstackConfig
-from schemas import DATASETS
-from stacks.outputs import validate_outputs
 
-STACK = "local"
-PREFIX = naming.DEFAULT_PREFIX
-AWS_REGION = "us-east-1"
-GCP_PROJECT = "kde-local"
-#: moto accepts any keys; these exist only so clients sign requests
-FAKE_AWS_CREDENTIALS = {"access_key_id": "devstack", "secret_access_key": "devstack-secret"}
+#: what no devstack service offers (no emulator for BigQuery; no REST proxy or console outside Docker)
+UNSERVED: dict[str, Any] = {"bigquery_datasets": {}, "kafka_rest_proxy_url": None, "kafka_console_url": None}
 
 
 def build_outputs(cfg: DevstackConfig) -> dict[str, Any]:
-    host = cfg.host
-    moto = cfg.url("moto")
-    outputs: dict[str, Any] = {
-        "stack": STACK,
-        "aws_region": AWS_REGION,
-        "gcp_project": GCP_PROJECT,
-        "endpoints": {
-            "s3": moto,
-            "dynamodb": moto,
-            "gcs": cfg.url("gcs"),
-            "firestore": f"{host}:{cfg.port('firestore')}",
-        },
-        "aws_credentials": dict(FAKE_AWS_CREDENTIALS),
-        "s3_buckets": {r: naming.s3_bucket(PREFIX, STACK, r) for r in naming.S3_BUCKET_ROLES},
-        "dynamodb_tables": {d: naming.dynamodb_table(PREFIX, STACK, d) for d in naming.DYNAMODB_DATASETS},
-        "gcs_buckets": {r: naming.gcs_bucket(PREFIX, STACK, r) for r in naming.GCS_BUCKET_ROLES},
-        "bigquery_datasets": {},
-        "firestore_database": "(default)",
-        "firestore_collections": {d: naming.firestore_collection(d) for d in DATASETS},
-        "mongodb_uri": f"mongodb://{host}:{cfg.port('ferretdb')}/",
-        "mongodb_database": naming.mongodb_database(PREFIX),
-        "mongodb_collections": {d: naming.mongodb_collection(PREFIX, d) for d in DATASETS},
-        "kafka_bootstrap_servers": f"{host}:{cfg.port('kafka')}",
-        "schema_registry_url": _registry_url(cfg),
-        "kafka_connect_url": cfg.url("connect"),
-        "kafka_rest_proxy_url": None,
-        "kafka_console_url": None,
-        "airflow_url": cfg.url("airflow"),
-        "kafka_topics": {d: naming.kafka_topic(d) for d in DATASETS},
-        "s3_sink": {
-            "connector": naming.S3_SINK_CONNECTOR,
-            "topics": [naming.kafka_topic("cards")],
-            "bucket": naming.s3_bucket(PREFIX, STACK, "landing"),
-            "prefix": naming.S3_SINK_PREFIX,
-        },
-    }
-    return validate_outputs(outputs, "devstack")
+    """Every service's published facts, whether it runs now or not (ports and names are fixed by the config)."""
+    outputs: dict[str, Any] = dict(UNSERVED)
+    for name in services.SERVICES:
+        for key, value in services.make(name, cfg).published().items():
+            if isinstance(value, dict) and isinstance(outputs.get(key), dict):
+                outputs[key] = {**outputs[key], **value}
+            else:
+                outputs[key] = value
+    return validate_substrate(outputs, "devstack")
 
 
-def _registry_url(cfg: DevstackConfig) -> str:
-    # the registry service knows its Confluent-compatible base path (e.g. Apicurio's /apis/ccompat/v7)
-    from devstack.services import make
+def outputs_file(cfg: DevstackConfig) -> Path:
+    return cfg.home / "outputs.json"
 
-    svc = make("registry", cfg)
-    base_path: str = getattr(svc, "ccompat_path", "")
-    return cfg.url("registry") + base_path
+
+def write_outputs(cfg: DevstackConfig, path: Path | None = None) -> Path:
+    """Write the outputs (mode 0600: they hold credentials) atomically; returns the path."""
+    path = path or outputs_file(cfg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.tmp")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(build_outputs(cfg), handle, indent=2)
+        handle.write("\n")
+    scratch.replace(path)
+    return path

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from devstack import services as registry
 from devstack.config import DevstackConfig
+from devstack.outputs import write_outputs
 from devstack.service import Service
 
 Report = Callable[[str], None]
@@ -54,9 +55,10 @@ class Platform:
             svc.start()
             started.append(svc.name)
             report(f"{svc.name}: ready in {time.monotonic() - t0:.1f}s")
-        from devstack.provision import provision
-
-        provision(self, report)
+        for svc in self.services(names):
+            svc.provision()
+        path = write_outputs(self.cfg)
+        report(f"outputs in {path} (the `devstack` stack reads them)")
         return started
 
     def down(self, names: list[str] | None = None, report: Report = print) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from devstack import process
 from devstack.config import DevstackConfig
@@ -72,6 +72,16 @@ class Service(ABC):
     @abstractmethod
     def ready(self) -> bool:
         """True once the service answers a real request (a round trip, a REST 200, a ping)."""
+
+    def published(self) -> dict[str, Any]:
+        """The service's own connection facts, under the substrate keys of contract.outputs (e.g. Kafka:
+        `kafka_bootstrap_servers`); devstack's outputs are assembled from these and nothing else."""
+        return {}
+
+    def provision(self) -> None:
+        """Idempotent setup of what the service holds for the emulated account (buckets, tables), after start
+        and on every `up` (in-memory emulators forget it on restart)."""
+        return None
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def pid(self) -> int | None:

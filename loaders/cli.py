@@ -20,7 +20,7 @@ examples:
   python -m loaders generate --rows 100000 --out data/raw            offline files of the Kaggle shape
   python -m loaders fetch --out data/raw                             the real dataset (Kaggle API + token)
   python -m loaders convert data/raw data/json                       typed JSON lines, rejects quarantined
-  python -m devstack outputs --file local.json
+  python -m stacks outputs --stack devstack --file local.json
   python -m loaders load -d mongodb --outputs local.json --source data/json          every dataset
   python -m loaders load -d kafka --dataset cards --stack dev --source data/json     names from `dev`
   python -m loaders load -d dynamodb --dataset cards --outputs local.json --source data/json \\
@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="dataset to load (repeatable; default: every dataset the target has a place for)")  # fmt: skip
     where = ld.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="Pulumi stack whose outputs name the targets")
-    where.add_argument("--outputs", type=Path, help="stack outputs JSON file (e.g. from `python -m devstack outputs`)")
+    where.add_argument(
+        "--outputs", type=Path, help="stack outputs JSON file (e.g. from `python -m stacks outputs --file F`)"
+    )
     ld.add_argument("--source", type=Path, default=Path("data/json"), help="converted JSON lines (default data/json)")
     ld.add_argument("--rows", type=int, help="only the first N records of each dataset")
     ld.add_argument("--mode", "--load-type", dest="mode", choices=("batch", "streaming"), default="batch",
@@ -94,8 +96,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
+    from contract.outputs import OutputsError, read_outputs
     from loaders.load import LoadError, load_dataset
-    from stacks.outputs import OutputsError, read_outputs
 
     if args.random_api:
         from loaders.fetch import FetchError, random_users

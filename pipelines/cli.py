@@ -1,4 +1,4 @@
-"""`python -m pipelines COMMAND`: the batch and streaming pipelines, their setup, and the demo."""
+"""`python -m pipelines COMMAND`: the batch and streaming pipelines (the demo is `python -m demo`)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,18 @@ from typing import Protocol, cast
 
 #: command -> (module with add_arguments/run and DESCRIPTION/EPILOG, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("pipelines.demo", "the whole product end to end on the local platform, then a reconciliation table"),
     "batch": ("pipelines.batch.cli", "MongoDB -> S3 landing bucket with dlt (incremental, schema contracts)"),
     "produce": ("pipelines.streaming.producer", "send a dataset's JSON lines to Kafka, schema-registry serialized"),
-    "sink": ("pipelines.streaming.sink", "create/update the S3 sink connector and wait until it runs"),
-    "airflow-config": (
-        "pipelines.airflow_config",
-        "fill Airflow's connections and variables from stack outputs (for the DAG)",
-    ),
 }
 
 EPILOG = """\
 examples:
-  python -m pipelines demo                              everything, on devstack (`make demo`)
-  python -m pipelines batch --devstack                  MongoDB -> S3 once
-  python -m pipelines produce --devstack --rows 100     100 cards -> Kafka -> (S3 sink)
-  python -m pipelines airflow-config --devstack         connections + variables for the Airflow DAG
+  python -m pipelines batch --stack devstack            MongoDB -> S3 once
+  python -m pipelines produce --stack devstack --rows 100
+                                                        100 cards -> Kafka -> the stack's S3 sink -> the lake
 
-Every command reads its targets from stack outputs: --stack NAME (Pulumi), --outputs FILE, or --devstack.
+Every command reads its targets from stack outputs: --stack NAME (a Pulumi stack) or --outputs FILE. The
+topics, subjects, the S3 sink connector and Airflow's connections/variables are the stack's (`make up`).
 `python -m pipelines COMMAND --help` explains each one.
 """
 
@@ -48,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
         description="The data pipelines of the platform: dlt MongoDB -> S3 under Airflow, the schema-registry "
-        "producer -> Kafka -> S3 sink, and the demo that runs the whole product.",
+        "producer -> Kafka -> the S3 sink.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -68,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from stacks.outputs import OutputsError
+    from contract.outputs import OutputsError
 
     try:
         return _module(args.command).run(args)

@@ -33,6 +33,16 @@ class Field:
 
 
 @dataclass(frozen=True)
+class DynamoDbKey:
+    attribute: str
+    role: str  # "HASH" | "RANGE"
+    type: str  # DynamoDB attribute type: "S" | "N"
+
+
+_DYNAMODB_TYPES = {"integer": "N", "number": "N", "string": "S"}
+
+
+@dataclass(frozen=True)
 class DatasetSchema:
     dataset: str
     title: str  # the seed's hyphenated name, e.g. "cards-data": topic, table and collection suffix
@@ -58,6 +68,20 @@ class DatasetSchema:
     def document_id(self, record: dict[str, Any]) -> str:
         """The record's id as a string: Mongo `_id`, Firestore document id and Kafka key."""
         return "-".join(str(record[k]) for k in self.key)
+
+    def dynamodb_keys(self) -> tuple[DynamoDbKey, ...]:
+        """The hash key (and range key) of the dataset's DynamoDB table: the one derivation every stack and
+        devstack use. Only single-field keys of string or number type can be DynamoDB keys."""
+        if len(self.key) != 1:
+            raise ValueError(f"{self.dataset}: a DynamoDB hash key needs a single-field key, schema has {self.key}")
+        keys = [(self.key[0], "HASH")] + ([(self.sort_key, "RANGE")] if self.sort_key else [])
+        result = []
+        for name, role in keys:
+            json_type = self.field(name).json_type
+            if json_type not in _DYNAMODB_TYPES:
+                raise ValueError(f"{self.dataset}.{name}: type {json_type} cannot be a DynamoDB key (string or number)")
+            result.append(DynamoDbKey(name, role, _DYNAMODB_TYPES[json_type]))
+        return tuple(result)
 
     def json_schema(self) -> dict[str, Any]:
         """The schema as plain JSON Schema (project `x-` annotations removed), for registries."""

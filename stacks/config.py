@@ -1,22 +1,32 @@
 """Typed stack configuration, read once from `pulumi.Config` and validated with errors that name the key.
 
 Every key lives in the project namespace (`modern-data-pipeline:<key>`), set in `Pulumi.<stack>.yaml`.
-Only `awsRegion` and `gcpProject` are required; everything else has a default that matches the seed.
+`substrate` says what the platform objects are declared on: `docker` (default: the stack runs Kafka, Connect,
+Airflow and, with `emulated`, the cloud emulators as containers) or `devstack` (devstack's processes, read
+from `substrateOutputs`, default `.devstack/outputs.json`, which `python -m devstack up` writes). Only
+`awsRegion` and `gcpProject` are required, and not on `devstack` (its substrate says them); everything else has
+a default that matches the seed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
+import yaml
 
-from components import naming
+from contract import naming
+from contract.outputs import PROJECT
 from schemas import DATASETS
 
-PROJECT = "modern-data-pipeline"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SUBSTRATES = ("docker", "devstack")
+DEFAULT_SUBSTRATE_OUTPUTS = ".devstack/outputs.json"
 
 #: the published host ports of the Docker services; the seed's defaults, minus its Airflow/console clash
 DEFAULT_PORTS: dict[str, int] = {
@@ -47,6 +57,7 @@ DEFAULT_IMAGES: dict[str, str] = {
     "firestore": "google/cloud-sdk:524.0.0-emulators",
 }
 
+#: the plugins the Docker stacks' Connect image may run (devstack publishes its own flavour)
 S3_SINK_FLAVOURS = ("confluent", "aiven")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -63,6 +74,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class StackConfig:
     stack: str
+    substrate: str  # "docker" | "devstack"
+    substrate_outputs: Path  # devstack's outputs file (substrate `devstack`)
     prefix: str
     aws_region: str
     gcp_project: str
@@ -82,11 +95,15 @@ class StackConfig:
 
 def parse(stack: str, raw: Mapping[str, Any], mongodb_password: pulumi.Output[str] | None = None) -> StackConfig:
     """Validate raw config values (strings, or parsed objects for structured keys) into a StackConfig."""
-    emulated = _bool(raw, "emulated", default=False)
-    aws_region = _required(raw, "awsRegion")
+    substrate = str(raw.get("substrate") or "docker")
+    if substrate not in SUBSTRATES:
+        raise ConfigError("substrate", f"{substrate!r} is not one of {', '.join(SUBSTRATES)}")
+    on_devstack = substrate == "devstack"
+    emulated = _bool(raw, "emulated", default=on_devstack)
+    aws_region = _required(raw, "awsRegion", default="us-east-1" if on_devstack else None)
     if not _REGION.match(aws_region):
         raise ConfigError("awsRegion", f"{aws_region!r} is not an AWS region name like 'ap-southeast-7'")
-    gcp_project = _required(raw, "gcpProject")
+    gcp_project = _required(raw, "gcpProject", default="kde-devstack" if on_devstack else None)
     if not _GCP_PROJECT.match(gcp_project):
         raise ConfigError("gcpProject", f"{gcp_project!r} is not a GCP project id (6-30 chars, a-z 0-9 -)")
     prefix = str(raw.get("prefix") or naming.DEFAULT_PREFIX)
@@ -102,8 +119,11 @@ def parse(stack: str, raw: Mapping[str, Any], mongodb_password: pulumi.Output[st
 
     if compatibility not in COMPATIBILITY_LEVELS:
         raise ConfigError("subjectCompatibility", f"{compatibility!r} is not one of {', '.join(COMPATIBILITY_LEVELS)}")
+    outputs_path = Path(str(raw.get("substrateOutputs") or DEFAULT_SUBSTRATE_OUTPUTS))
     return StackConfig(
         stack=stack,
+        substrate=substrate,
+        substrate_outputs=outputs_path if outputs_path.is_absolute() else REPO_ROOT / outputs_path,
         prefix=prefix,
         aws_region=aws_region,
         gcp_project=gcp_project,
@@ -124,6 +144,8 @@ def parse(stack: str, raw: Mapping[str, Any], mongodb_password: pulumi.Output[st
 
 STRUCTURED_KEYS = ("ports", "images", "dynamodbDatasets", "topicDatasets")
 PLAIN_KEYS = (
+    "substrate",
+    "substrateOutputs",
     "awsRegion",
     "gcpProject",
     "gcpLocation",
@@ -149,8 +171,8 @@ def from_pulumi() -> StackConfig:
     return parse(pulumi.get_stack(), raw, mongodb_password=cfg.get_secret("mongodbPassword"))
 
 
-def _required(raw: Mapping[str, Any], key: str) -> str:
-    value = raw.get(key)
+def _required(raw: Mapping[str, Any], key: str, default: str | None = None) -> str:
+    value = raw.get(key) or default
     if value is None or str(value).strip() == "":
         raise ConfigError(key, f"missing; set it with `pulumi config set {key} <value>`")
     return str(value).strip()
@@ -228,3 +250,24 @@ def _images(value: Any) -> dict[str, str]:
     if unknown:
         raise ConfigError(f"images.{unknown[0]}", f"unknown image; known: {', '.join(DEFAULT_IMAGES)}")
     return {**DEFAULT_IMAGES, **{k: str(v) for k, v in value.items()}}
+
+
+def file_config(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str], list[str]]:
+    """`Pulumi.<stack>.yaml` as runtime config (`project:key` -> string, structured values as JSON) and the
+    keys whose values are `secure:` (encrypted by the secrets provider of whoever wrote them)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml")))
+        raise FileNotFoundError(f"{path.name}: no such stack config (stacks: {known})")
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    config, secure = {}, []
+    for key, value in (document.get("config") or {}).items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[full_key] = str(value["secure"])
+            secure.append(full_key)
+        elif isinstance(value, str):
+            config[full_key] = value
+        else:
+            config[full_key] = json.dumps(value)
+    return config, secure

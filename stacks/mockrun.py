@@ -5,17 +5,15 @@ Used by `stacks.plan` and the unit tests."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import rpc
 
-from stacks.config import PROJECT
+from stacks.config import PROJECT, file_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INTERNAL_INPUTS = frozenset({"__provider"})
@@ -81,22 +79,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 def stack_config(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str], list[str]]:
-    """`Pulumi.<stack>.yaml` as runtime config (`project:key` -> string); `secure:` values become placeholders."""
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"{path.name}: no such stack config (stacks: dev, local)")
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    config, secret_keys = {}, []
-    for key, value in (document.get("config") or {}).items():
-        full_key = key if ":" in key else f"{PROJECT}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            config[full_key] = PLACEHOLDER_SECRET
-            secret_keys.append(full_key)
-        elif isinstance(value, str):
-            config[full_key] = value
-        else:
-            config[full_key] = json.dumps(value)
-    return config, secret_keys
+    """`Pulumi.<stack>.yaml` as runtime config; `secure:` values become placeholders (no secrets provider here)."""
+    config, secure = file_config(stack, root)
+    return {k: PLACEHOLDER_SECRET if k in secure else v for k, v in config.items()}, secure
 
 
 def run_stack(stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> Run:

@@ -1,17 +1,7 @@
-"""Kafka Connect connectors as Pulumi dynamic resources, and the S3 sink config helper."""
+"""Kafka Connect connectors as Pulumi dynamic resources (their configs per S3 sink flavour: contract.s3_sink)."""
 
 from components.connect.client import ConnectClient, ConnectError, FieldError
 from components.connect.provider import ConnectorProvider
 from components.connect.resource import Connector, ConnectorArgs
-from components.connect.s3_sink import S3SinkSettings, s3_sink_config
 
-__all__ = [
-    "ConnectClient",
-    "ConnectError",
-    "Connector",
-    "ConnectorArgs",
-    "ConnectorProvider",
-    "FieldError",
-    "S3SinkSettings",
-    "s3_sink_config",
-]
+__all__ = ["ConnectClient", "ConnectError", "Connector", "ConnectorArgs", "ConnectorProvider", "FieldError"]

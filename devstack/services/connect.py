@@ -25,35 +25,14 @@ from typing import Any
 
 import requests
 
+from contract.s3_sink import CONNECTOR_CLASSES
 from devstack.service import Service, ServiceError
 from devstack.services import _jvm
 
-S3_SINK_CLASS = "local.devstack.connect.s3.S3SinkConnector"
-SR_JSON_CONVERTER = "local.devstack.connect.s3.SchemaRegistryJsonConverter"
+#: which S3 sink plugin this worker runs, published in the outputs (contract.s3_sink writes its config)
+S3_SINK_FLAVOUR = "devstack"
+S3_SINK_CLASS = CONNECTOR_CLASSES[S3_SINK_FLAVOUR]
 PLUGIN_SOURCE = _jvm.JVM_DIR / "s3-sink"
-
-
-def s3_sink_config(outputs: dict[str, Any], **overrides: str) -> dict[str, str]:
-    """The S3 sink connector's config for a devstack outputs dict (the seed's s3-sink-kde, pointed at moto)."""
-    sink = outputs["s3_sink"]
-    creds = outputs["aws_credentials"]
-    config = {
-        "connector.class": S3_SINK_CLASS,
-        "tasks.max": "1",
-        "topics": ",".join(sink["topics"]),
-        "s3.bucket.name": sink["bucket"],
-        "s3.region": outputs["aws_region"],
-        "store.url": outputs["endpoints"]["s3"],
-        "s3.path.style.access.enabled": "true",
-        "aws.access.key.id": creds["access_key_id"],
-        "aws.secret.access.key": creds["secret_access_key"],
-        "topics.dir": sink["prefix"],
-        "flush.size": "3",
-        "key.converter": "org.apache.kafka.connect.storage.StringConverter",
-        "value.converter": SR_JSON_CONVERTER,
-    }
-    config.update(overrides)
-    return config
 
 
 class KafkaConnect(Service):
@@ -174,6 +153,9 @@ class KafkaConnect(Service):
             "org.apache.kafka.connect.cli.ConnectDistributed",
             str(self.config_file),
         ]
+
+    def published(self) -> dict[str, Any]:
+        return {"kafka_connect_url": self.base_url, "s3_sink_flavour": S3_SINK_FLAVOUR}
 
     def ready(self) -> bool:
         resp = requests.get(f"{self.base_url}/connector-plugins", timeout=3)

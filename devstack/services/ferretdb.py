@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from devstack.service import ServiceError
 from devstack.services._go import GO_DIR, GoService
@@ -65,6 +66,9 @@ class FerretDB(GoService):
     @property
     def uri(self) -> str:
         return f"mongodb://{self.cfg.host}:{self.port}/"
+
+    def published(self) -> dict[str, Any]:
+        return {"mongodb_uri": self.uri}
 
     def command(self) -> list[str]:
         return [

@@ -19,7 +19,9 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from devstack import account
 from devstack.service import Service, ServiceError
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "node" / "firestore"
@@ -103,3 +105,10 @@ class FirestoreEmulator(Service):
                 request={"database": database, "documents": [name]}, timeout=2, retry=None
             )
             return [r.missing for r in replies] == [name]
+
+    def published(self) -> dict[str, Any]:
+        # FIRESTORE_EMULATOR_HOST form: host:port, no scheme
+        return {
+            "endpoints": {"firestore": f"{self.cfg.host}:{self.port}"},
+            "firestore_database": account.FIRESTORE_DATABASE,
+        }

@@ -12,6 +12,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from devstack.service import Service, ServiceError
 from devstack.services import _jvm
@@ -106,6 +107,9 @@ class KafkaBroker(Service):
 
     def ready(self) -> bool:
         return round_trip(self.bootstrap)
+
+    def published(self) -> dict[str, Any]:
+        return {"kafka_bootstrap_servers": self.bootstrap}
 
 
 def round_trip(bootstrap: str, timeout: float = 10.0) -> bool:

@@ -14,6 +14,8 @@ are not served by any registry reachable here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from devstack.services._go import GO_DIR, GoService
@@ -29,11 +31,14 @@ class SchemaRegistry(GoService):
     port_names = ("registry",)
     description = "Schema Registry, Confluent REST API (franz-go srfake, in memory)"
     start_timeout = 30.0
-    #: appended to http://host:port by devstack.outputs; the Confluent API is served at the root
+    #: the Confluent-compatible API's base path (served at the root here)
     ccompat_path = ""
 
     def command(self) -> list[str]:
         return [str(self.binary), "-addr", f"{self.cfg.host}:{self.port}"]
+
+    def published(self) -> dict[str, Any]:
+        return {"schema_registry_url": f"http://{self.cfg.host}:{self.port}{self.ccompat_path}"}
 
     def ready(self) -> bool:
         resp = requests.get(f"http://{self.cfg.host}:{self.port}/subjects", timeout=2)

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+from contract.clients import dynamodb_resource
 from loaders.sinks.base import BatchResult, Record
 from schemas import load as load_schema
 
@@ -20,21 +21,6 @@ WRITERS = 4
 
 class NoTableError(LookupError):
     pass
-
-
-def dynamodb_resource(outputs: dict[str, Any]) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    creds = outputs.get("aws_credentials") or {}
-    return boto3.resource(
-        "dynamodb",
-        region_name=outputs["aws_region"],
-        endpoint_url=(outputs.get("endpoints") or {}).get("dynamodb"),
-        aws_access_key_id=creds.get("access_key_id"),
-        aws_secret_access_key=creds.get("secret_access_key"),
-        config=Config(retries={"mode": "adaptive", "max_attempts": 10}),
-    )
 
 
 def to_item(record: Record) -> dict[str, Any]:

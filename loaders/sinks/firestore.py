@@ -4,9 +4,9 @@ used: the emulator we test against silently drops its writes.)"""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from contract.clients import firestore_client
 from loaders.sinks.base import BatchResult, Record, with_retries
 from schemas import load as load_schema
 
@@ -17,13 +17,8 @@ class FirestoreSink:
     target = "firestore"
 
     def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
-        from google.cloud import firestore  # type: ignore[attr-defined]
-
-        endpoint = (outputs.get("endpoints") or {}).get("firestore")
-        if endpoint:
-            os.environ["FIRESTORE_EMULATOR_HOST"] = endpoint
         self.schema = load_schema(dataset)
-        self.client = firestore.Client(project=outputs["gcp_project"], database=outputs["firestore_database"])
+        self.client = firestore_client(outputs)
         name = outputs["firestore_collections"][dataset]
         self.collection = self.client.collection(name)
         self.where = f"{outputs['firestore_database']}/{name}"

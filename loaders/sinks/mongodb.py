@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from contract.clients import mongo_client
 from loaders.sinks.base import BatchResult, Record, with_retries
 from schemas import load as load_schema
 
@@ -30,9 +31,7 @@ class MongoSink:
 
         self.schema = load_schema(dataset)
         name = outputs["mongodb_collections"][dataset]
-        self.client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
-            outputs["mongodb_uri"], serverSelectionTimeoutMS=10_000
-        )
+        self.client: pymongo.MongoClient[dict[str, Any]] = mongo_client(outputs)
         self.collection = self.client[outputs["mongodb_database"]][name]
         self.where = f"{outputs['mongodb_database']}.{name}"
 

@@ -21,7 +21,7 @@ s3://<landing bucket>/<prefix>/mongodb/<dataset>/ as parquet (default) or gzippe
 
 EPILOG = """\
 examples:
-  python -m pipelines batch --devstack                       every dataset of the local platform
+  python -m pipelines batch --stack devstack                 every dataset of the local platform
   python -m pipelines batch --outputs local.json --datasets transactions --format jsonl
   python -m pipelines batch --stack dev                      real AWS (default credential chain)
 

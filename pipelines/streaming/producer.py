@@ -92,7 +92,7 @@ def settings_from_args(args: argparse.Namespace, outputs: dict[str, Any] | None)
         if value:
             return value
         if outputs is None or not outputs.get(output_key):
-            raise ProducerSetupError(f"{flag}: give it, or give the stack outputs (--stack, --outputs, --devstack)")
+            raise ProducerSetupError(f"{flag}: give it, or give the stack outputs (--stack NAME or --outputs FILE)")
         return pick_from(outputs[output_key])
 
     topic = pick("--topic", args.topic, "kafka_topics", lambda topics: topics[dataset])
@@ -247,8 +247,8 @@ def _reject(
 DESCRIPTION = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 EPILOG = """\
 examples:
-  python -m pipelines produce --devstack                         the converted cards, once, to cards-data
-  python -m pipelines produce --devstack --rows 100 --streaming-interval 0.1 --loop
+  python -m pipelines produce --stack devstack                   the converted cards, once, to cards-data
+  python -m pipelines produce --stack devstack --rows 100 --streaming-interval 0.1 --loop
   python -m pipelines produce --bootstrap-servers 127.0.0.1:9092 --schema-registry http://127.0.0.1:8081 \\
       --topic cards-data --source-path data/cards.jsonl           no stack outputs needed when all are given
 
@@ -262,7 +262,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = outputs.add_mutually_exclusive_group()
     source.add_argument("--stack", metavar="NAME", help="a Pulumi stack")
     source.add_argument("--outputs", metavar="FILE", help="a JSON file of stack outputs")
-    source.add_argument("--devstack", action="store_true", help="the local platform's outputs")
     parser.add_argument(
         "--dataset", choices=DATASETS, default=DEFAULT_DATASET, help="which dataset (default: cards, as the seed)"
     )
@@ -303,15 +302,11 @@ def _shown(path: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from stacks.outputs import read_outputs
+    from contract.outputs import read_outputs
 
     console = Console(stderr=True, soft_wrap=True)  # one line per message, even in a pipe
     outputs: dict[str, Any] | None = None
-    if args.devstack:
-        from pipelines.common import devstack_outputs
-
-        outputs = devstack_outputs()
-    elif args.stack or args.outputs:
+    if args.stack or args.outputs:
         outputs = read_outputs(stack=args.stack, outputs_file=args.outputs)
     try:
         settings = settings_from_args(args, outputs)

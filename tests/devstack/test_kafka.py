@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from _streaming_records import cards_record, cards_schema_str, unique_topic
 
-from components import naming
+from contract import naming
 
 pytestmark = pytest.mark.devstack
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pulumi
 from _file_provider import TextFile
 from pulumi import automation as auto
-
 from stacks.platform import PULUMI_BIN, state_file
 
 SECRET = "s3cr3t-value-that-must-not-leak"

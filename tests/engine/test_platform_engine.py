@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import requests
 from pulumi import automation as auto
-
-from components import naming
 from stacks.platform import platform_program, state_file
+
+from contract import naming
 
 pytestmark = pytest.mark.devstack
 

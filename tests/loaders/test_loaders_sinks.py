@@ -103,7 +103,7 @@ def test_firestore_round_trip_and_idempotent_rerun(devstack: Any, converted: Pat
 
 
 def test_dynamodb_round_trip_with_decimals(devstack: Any, converted: Path) -> None:
-    from loaders.sinks.dynamodb import dynamodb_resource
+    from contract.clients import dynamodb_resource
 
     outputs = devstack("moto")
     report = load_dataset("dynamodb", "cards", outputs, converted, progress=False)

@@ -19,7 +19,8 @@ import pytest
 import requests
 from _pipelines_records import card, delete_prefix
 
-from pipelines.common import REPO_ROOT, s3_client
+from contract.clients import s3_client
+from pipelines.common import REPO_ROOT
 from pipelines.streaming.producer import ProducerSettings, produce
 from pipelines.streaming.sink import (
     delete_sink,

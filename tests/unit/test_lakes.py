@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from components.aws_lake import AwsLake, dynamodb_key_attributes, sink_policy
+from components.aws_lake import AwsLake, sink_policy
+from schemas import DynamoDbKey
+from schemas import load as load_schema
 from stacks.mockrun import Run, run_program
 from tests.unit._stack_runs import stack_run
 
@@ -76,10 +78,9 @@ def test_tables_are_on_demand_encrypted_and_recoverable(stack: str) -> None:
 
 
 def test_cards_table_keys_are_derived_from_the_schema() -> None:
-    assert dynamodb_key_attributes("cards") == (
-        [{"name": "id", "type": "N"}, {"name": "client_id", "type": "N"}],
-        "id",
-        "client_id",
+    assert load_schema("cards").dynamodb_keys() == (
+        DynamoDbKey("id", "HASH", "N"),
+        DynamoDbKey("client_id", "RANGE", "N"),
     )
     table = stack_run("dev").named("kde-dev-cards-data").inputs
     assert (table["hashKey"], table.get("rangeKey")) == ("id", "client_id")

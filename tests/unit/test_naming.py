@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import naming
+from contract import naming
 
 
 def test_names_follow_the_prefix_stack_role_pattern() -> None:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from contract.outputs import OUTPUT_KEYS, OutputsError, read_outputs
 from devstack.config import DevstackConfig
-from stacks.outputs import OUTPUT_KEYS, OutputsError, read_outputs
 
 
 def _devstack_outputs(tmp_path: Path) -> dict:

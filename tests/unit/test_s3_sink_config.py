@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from components.connect.s3_sink import AIVEN_S3_SINK, CONFLUENT_S3_SINK, S3SinkSettings, s3_sink_config
 
 from components.connect.provider import static_failures
-from components.connect.s3_sink import AIVEN_S3_SINK, CONFLUENT_S3_SINK, S3SinkSettings, s3_sink_config
 
 SEED = S3SinkSettings(
     topics=("cards-data",),

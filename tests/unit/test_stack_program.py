@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from stacks.outputs import OUTPUT_KEYS
+from contract.outputs import OUTPUT_KEYS
 from stacks.plan import render, snapshot_path
 from tests.unit._stack_runs import stack_run
 

@@ -1,6 +1,6 @@
-"""The one naming helper: every resource name and every data-target name is derived here.
+"""The one naming helper: every resource name, data-target name and platform-object name is derived here.
 
-Pure Python (no Pulumi import), so devstack and the loaders derive exactly the names the stacks declare.
+Pure Python (no Pulumi import), so devstack, the stacks and the consumers derive exactly the same names.
 """
 
 from __future__ import annotations
@@ -77,3 +77,10 @@ def mongodb_database(prefix: str) -> str:
 def mongodb_collection(prefix: str, dataset: str) -> str:
     """The seed's Mongo naming: `<prefix>-finance-<name>` (e.g. `kde-finance-cards-data`)."""
     return f"{_check(prefix, 'prefix')}-finance-{dataset_title(dataset)}"
+
+
+#: the Airflow objects every stack creates and the DAGs read (pipelines/dags): the public stack outputs as
+#: one JSON Variable, the secrets as Connections
+AIRFLOW_STACK_OUTPUTS_VARIABLE = "stack_outputs"
+AIRFLOW_MONGO_CONNECTION = "mongo_default"
+AIRFLOW_AWS_CONNECTION = "aws_default"

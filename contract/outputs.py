@@ -1,0 +1,221 @@
+"""The stack outputs contract: the one place that documents the keys loaders and pipelines read.
+
+Every stack of the Pulumi program (`dev`, `local`, `devstack`) exports exactly this shape, so a consumer never
+knows which it got. Read them with :func:`read_outputs` from a Pulumi stack (`--stack NAME`) or a JSON file
+(`--outputs FILE`, e.g. `python -m stacks outputs --stack devstack --file F`).
+
+Keys (all always present; a value that does not apply is ``null`` or ``{}``):
+
+``stack``                    stack name (``dev``, ``local``, or ``devstack``)
+``aws_region``               region of the AWS resources (S3, DynamoDB)
+``gcp_project``              GCP project id (a fake id on emulators)
+``endpoints``                emulator endpoints, ``{}`` on real clouds. Keys: ``s3``, ``dynamodb`` (URLs),
+                             ``gcs`` (URL), ``firestore`` (``host:port``, no scheme)
+``aws_credentials``          SECRET. ``{"access_key_id", "secret_access_key"}`` for emulators, ``null`` on
+                             real clouds (use the default credential chain / profile)
+``s3_buckets``               ``{"landing", "staging", "persist", "artifact"}`` -> bucket name
+``dynamodb_tables``          dataset id -> table name (datasets that have a table)
+``gcs_buckets``              ``{"landing", "staging", "curated"}`` -> bucket name
+``bigquery_datasets``        ``{"silver", "gold"}`` -> dataset id (``{}`` where BigQuery has no emulator)
+``firestore_database``       Firestore database id, ``(default)``
+``firestore_collections``    dataset id -> collection name
+``mongodb_uri``              SECRET. MongoDB connection URI
+``mongodb_database``         database name (the seed's ``kde-db``)
+``mongodb_collections``      dataset id -> collection (the seed's ``<prefix>-finance-<name>``)
+``kafka_bootstrap_servers``  ``host:port[,host:port]``
+``schema_registry_url``      Confluent-compatible schema registry base URL
+``kafka_connect_url``        Kafka Connect REST base URL
+``kafka_rest_proxy_url``     Kafka REST proxy URL (``null`` where none runs)
+``kafka_console_url``        Kafka console URL (``null`` where none runs)
+``airflow_url``              Airflow web UI / API base URL
+``kafka_topics``             dataset id -> topic name (the seed's ``cards-data``), created by the stack
+``s3_sink``                  ``{"connector", "topics", "bucket", "prefix", "flavour"}``: the S3 sink connector
+                             the stack created, where it writes, and which plugin runs it (contract.s3_sink)
+
+devstack publishes the part it owns, the **substrate** (:data:`SUBSTRATE_KEYS`: processes, endpoints,
+credentials, the emulated account's buckets and tables, which S3 sink plugin its worker has, the Airflow API
+login); the `devstack` stack reads that and adds the platform objects it creates.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypedDict
+
+from contract import backend
+
+PROJECT = "modern-data-pipeline"
+
+
+class S3SinkOutputs(TypedDict):
+    connector: str
+    topics: list[str]
+    bucket: str
+    prefix: str
+    flavour: str
+
+
+class StackOutputs(TypedDict):
+    stack: str
+    aws_region: str
+    gcp_project: str
+    endpoints: dict[str, str]
+    aws_credentials: dict[str, str] | None
+    s3_buckets: dict[str, str]
+    dynamodb_tables: dict[str, str]
+    gcs_buckets: dict[str, str]
+    bigquery_datasets: dict[str, str]
+    firestore_database: str
+    firestore_collections: dict[str, str]
+    mongodb_uri: str
+    mongodb_database: str
+    mongodb_collections: dict[str, str]
+    kafka_bootstrap_servers: str
+    schema_registry_url: str
+    kafka_connect_url: str
+    kafka_rest_proxy_url: str | None
+    kafka_console_url: str | None
+    airflow_url: str
+    kafka_topics: dict[str, str]
+    s3_sink: S3SinkOutputs
+
+
+OUTPUT_KEYS: tuple[str, ...] = tuple(StackOutputs.__annotations__)
+SECRET_KEYS: frozenset[str] = frozenset({"aws_credentials", "mongodb_uri"})
+S3_SINK_KEYS: tuple[str, ...] = tuple(S3SinkOutputs.__annotations__)
+
+#: what devstack publishes (`python -m devstack outputs`): the stack outputs it owns, plus the S3 sink plugin
+#: its worker runs and the Airflow API login (SECRET) the stack's Airflow resources use
+SUBSTRATE_KEYS: tuple[str, ...] = (
+    "aws_region",
+    "gcp_project",
+    "endpoints",
+    "aws_credentials",
+    "s3_buckets",
+    "dynamodb_tables",
+    "gcs_buckets",
+    "bigquery_datasets",
+    "firestore_database",
+    "mongodb_uri",
+    "kafka_bootstrap_servers",
+    "schema_registry_url",
+    "kafka_connect_url",
+    "kafka_rest_proxy_url",
+    "kafka_console_url",
+    "airflow_url",
+    "s3_sink_flavour",
+    "airflow_api",
+)
+SUBSTRATE_SECRET_KEYS: frozenset[str] = frozenset({"aws_credentials", "mongodb_uri", "airflow_api"})
+
+_STRING_MAPS = (
+    "endpoints",
+    "s3_buckets",
+    "dynamodb_tables",
+    "gcs_buckets",
+    "bigquery_datasets",
+    "firestore_collections",
+    "mongodb_collections",
+    "kafka_topics",
+)
+_OPTIONAL_STRINGS = ("kafka_rest_proxy_url", "kafka_console_url")
+_OPTIONAL_MAPS = ("aws_credentials", "airflow_api")
+
+
+class OutputsError(RuntimeError):
+    """Stack outputs could not be read or do not have the documented shape; the message names the key."""
+
+
+def _shape_problem(key: str, value: Any) -> str | None:
+    if key in _STRING_MAPS:
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            return "a map of names to strings"
+    elif key in _OPTIONAL_STRINGS:
+        if value is not None and not isinstance(value, str):
+            return "a string or null"
+    elif key in _OPTIONAL_MAPS:
+        if value is not None and not isinstance(value, dict):
+            return "an object or null"
+    elif key == "s3_sink":
+        if not isinstance(value, dict) or any(k not in value for k in S3_SINK_KEYS):
+            return f"an object with {', '.join(S3_SINK_KEYS)}"
+    elif not isinstance(value, str) or not value:
+        return "a non-empty string"
+    return None
+
+
+def _validate(outputs: Mapping[str, Any], keys: tuple[str, ...], origin: str) -> None:
+    missing = [k for k in keys if k not in outputs]
+    if missing:
+        raise OutputsError(f"{origin}: missing output key(s) {', '.join(missing)} (see contract/outputs.py)")
+    for key in keys:
+        problem = _shape_problem(key, outputs[key])
+        if problem:
+            raise OutputsError(f"{origin}: output {key!r} must be {problem}, got {json.dumps(outputs[key])[:80]}")
+
+
+def validate_outputs(outputs: Mapping[str, Any], origin: str) -> StackOutputs:
+    """`outputs` if it has every key of the contract in its documented shape; else OutputsError naming the key."""
+    _validate(outputs, OUTPUT_KEYS, origin)
+    return outputs  # type: ignore[return-value]  # checked key by key above
+
+
+def validate_substrate(substrate: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    _validate(substrate, SUBSTRATE_KEYS, origin)
+    return dict(substrate)
+
+
+def public_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The outputs without their secret keys (safe for Airflow Variables, logs and reports)."""
+    return {k: v for k, v in outputs.items() if k not in SECRET_KEYS}
+
+
+def read_json_file(path: Path, what: str, hint: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise OutputsError(f"{path}: no such {what} file; {hint}") from None
+    except json.JSONDecodeError as exc:
+        raise OutputsError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise OutputsError(f"{path}: expected a JSON object of {what}")
+    return data
+
+
+def read_outputs(stack: str | None = None, outputs_file: str | Path | None = None) -> StackOutputs:
+    """Outputs of a Pulumi stack (this checkout's backend, or the user's PULUMI_BACKEND_URL) or of a JSON file."""
+    if (stack is None) == (outputs_file is None):
+        raise OutputsError("give exactly one of --stack NAME (a Pulumi stack) or --outputs FILE (a JSON file)")
+    if outputs_file is not None:
+        path = Path(outputs_file)
+        hint = f"write one with `python -m stacks outputs --stack devstack --file {path}`"
+        return validate_outputs(read_json_file(path, "outputs", hint), str(path))
+    return validate_outputs(stack_outputs(str(stack)), f"stack {stack}")
+
+
+def stack_outputs(stack: str) -> dict[str, Any]:
+    """`pulumi stack output --json --show-secrets` of `stack` in this project."""
+    try:
+        pulumi = backend.pulumi_executable()
+    except backend.BackendError as exc:
+        raise OutputsError(f"--stack {stack}: {exc}; or use --outputs FILE") from None
+    import os
+
+    proc = subprocess.run(
+        [pulumi, "stack", "output", "--json", "--show-secrets", "--stack", stack],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=backend.ROOT,
+        env={**os.environ, **backend.engine_env()},
+    )
+    if proc.returncode != 0:
+        reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise OutputsError(f"--stack {stack}: `pulumi stack output` failed: {reason} (run `make up STACK={stack}`)")
+    result: dict[str, Any] = json.loads(proc.stdout)
+    if not result:
+        raise OutputsError(f"--stack {stack}: the stack has no outputs yet; run `make up STACK={stack}`")
+    return result

@@ -1,0 +1,142 @@
+"""Config of the seed's S3 sink connector (`s3-sink-kde`) for every S3 sink plugin a Connect worker may run:
+
+- `devstack`: the plugin devstack's worker runs (devstack/jvm/s3-sink: Confluent's key names and object names,
+  original JSON documents one per line; it takes literal keys, which go to `secret_config`);
+- `confluent`: Confluent's S3 sink (the Docker stacks' image);
+- `aiven`: Aiven's S3 sink.
+
+Which flavour a worker runs is published in the stack outputs (`s3_sink.flavour`) by whoever deployed the
+worker: the Pulumi program for the Docker stacks, devstack for its own; nobody probes the worker.
+
+Credentials never sit in `config`: the Confluent sink uses the default AWS credential chain of the worker (its
+environment, as the seed did); Aiven's config holds config-provider references (`${env:AWS_ACCESS_KEY_ID}`),
+resolved by the worker; devstack's plugin gets literal keys in `secret_config`, which the Connector resource
+keeps encrypted in the state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+FLAVOURS: tuple[str, ...] = ("devstack", "confluent", "aiven")
+CONNECTOR_CLASSES: dict[str, str] = {
+    "devstack": "local.devstack.connect.s3.S3SinkConnector",
+    "confluent": "io.confluent.connect.s3.S3SinkConnector",
+    "aiven": "io.aiven.kafka.connect.s3.AivenKafkaConnectS3SinkConnector",
+}
+STRING_CONVERTER = "org.apache.kafka.connect.storage.StringConverter"
+JSON_SCHEMA_CONVERTER = "io.confluent.connect.json.JsonSchemaConverter"
+PLAIN_JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+#: devstack's converter: strips the Confluent wire prefix (magic byte + schema id), keeps the JSON bytes
+DEVSTACK_JSON_CONVERTER = "local.devstack.connect.s3.SchemaRegistryJsonConverter"
+ENV_ACCESS_KEY_ID = "${env:AWS_ACCESS_KEY_ID}"
+ENV_SECRET_ACCESS_KEY = "${env:AWS_SECRET_ACCESS_KEY}"
+
+
+@dataclass(frozen=True)
+class S3SinkSettings:
+    topics: tuple[str, ...]
+    bucket: str
+    region: str
+    topics_dir: str
+    schema_registry_url: str  # used by the Confluent flavour's JsonSchemaConverter
+    flush_size: int = 3
+    endpoint_url: str | None = None  # S3-compatible endpoint (moto, MinIO); implies path-style access
+    flavour: str = "confluent"
+    #: literal keys, for the devstack flavour only (its plugin reads no config provider)
+    access_key_id: str | None = field(default=None, repr=False)
+    secret_access_key: str | None = field(default=None, repr=False)
+
+
+class SinkConfig(NamedTuple):
+    config: dict[str, str]
+    secret_config: dict[str, str]  # credentials: kept secret in the state, merged only when calling the worker
+
+
+def s3_sink_config(settings: S3SinkSettings) -> SinkConfig:
+    if not settings.topics:
+        raise ValueError("S3 sink: at least one topic is required")
+    builders = {"devstack": devstack_config, "confluent": confluent_config, "aiven": aiven_config}
+    if settings.flavour not in builders:
+        raise ValueError(f"S3 sink flavour {settings.flavour!r}: expected one of {', '.join(FLAVOURS)}")
+    return builders[settings.flavour](settings)
+
+
+def _common(s: S3SinkSettings) -> dict[str, str]:
+    return {
+        "connector.class": CONNECTOR_CLASSES[s.flavour],
+        "tasks.max": "1",
+        "topics": ",".join(s.topics),
+        "key.converter": STRING_CONVERTER,
+    }
+
+
+def devstack_config(s: S3SinkSettings) -> SinkConfig:
+    """devstack's plugin: Confluent's key names, the producer's JSON documents written as they were."""
+    config = {
+        **_common(s),
+        "s3.bucket.name": s.bucket,
+        "s3.region": s.region,
+        "topics.dir": s.topics_dir,
+        "flush.size": str(s.flush_size),
+        "value.converter": DEVSTACK_JSON_CONVERTER,
+    }
+    if s.endpoint_url:
+        config["store.url"] = s.endpoint_url
+        config["s3.path.style.access.enabled"] = "true"
+    secret = {}
+    if s.access_key_id and s.secret_access_key:
+        secret = {"aws.access.key.id": s.access_key_id, "aws.secret.access.key": s.secret_access_key}
+    return SinkConfig(config, secret)
+
+
+def confluent_config(s: S3SinkSettings) -> SinkConfig:
+    """The seed's s3-sink-kde, with its ignored time-path settings dropped."""
+    config = {
+        **_common(s),
+        "s3.bucket.name": s.bucket,
+        "s3.region": s.region,
+        "s3.part.size": "26214400",
+        "flush.size": str(s.flush_size),
+        "retry.backoff.ms": "5000",
+        "storage.class": "io.confluent.connect.s3.storage.S3Storage",
+        "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
+        "partitioner.class": "io.confluent.connect.storage.partitioner.DefaultPartitioner",
+        "schema.compatibility": "NONE",
+        "topics.dir": s.topics_dir,
+        "s3.credentials.provider.class": "com.amazonaws.auth.DefaultAWSCredentialsProviderChain",
+        "value.converter": JSON_SCHEMA_CONVERTER,
+        "value.converter.schema.registry.url": s.schema_registry_url,
+    }
+    if s.endpoint_url:
+        config["store.url"] = s.endpoint_url
+        config["s3.path.style.access.enabled"] = "true"
+    return SinkConfig(config, {})
+
+
+def aiven_config(s: S3SinkSettings) -> SinkConfig:
+    """Aiven's sink: values written as plain JSON lines under `<topics_dir>/<topic>-<partition>-<offset>`."""
+    config = {
+        **_common(s),
+        "aws.s3.bucket.name": s.bucket,
+        "aws.s3.region": s.region,
+        "aws.access.key.id": ENV_ACCESS_KEY_ID,
+        "aws.secret.access.key": ENV_SECRET_ACCESS_KEY,
+        "file.name.prefix": s.topics_dir.rstrip("/") + "/",
+        "file.name.template": "{{topic}}/{{topic}}-{{partition}}-{{start_offset}}.jsonl",
+        "file.compression.type": "none",
+        "format.output.type": "jsonl",
+        "format.output.fields": "value",
+        "format.output.fields.value.encoding": "none",
+        "format.output.envelope": "false",
+        "file.max.records": str(s.flush_size),
+        # Confluent's JsonSchemaConverter is not on Maven Central: producers send plain JSON values (schema id
+        # in a record header, confluent-kafka's header_schema_id_serializer) read by Kafka's own JsonConverter
+        "value.converter": PLAIN_JSON_CONVERTER,
+        "value.converter.schemas.enable": "false",
+    }
+    if s.endpoint_url:
+        config["aws.s3.endpoint"] = s.endpoint_url
+        config["aws.s3.path.style.access.enabled"] = "true"
+    return SinkConfig(config, {})

@@ -1,0 +1,1 @@
+"""The demo (`make demo`): the top layer, above producers and consumers; see demo/run.py."""

@@ -1,0 +1,273 @@
+"""`make demo` (`python -m demo`): the whole product on the local platform, through Pulumi and Airflow.
+
+1. start devstack's processes (idempotent: running services are reused; it owns the emulated account's
+   buckets and tables);
+2. `up` of the `devstack` stack on the real Pulumi engine: the Kafka topics, schema subjects, the S3 sink
+   connector, and the Airflow connections/variables that carry the stack outputs (a re-run: no changes);
+3. generate a sample of the Kaggle dataset (seeded: the same sample every time) and convert it to typed
+   JSON lines (bad rows go to quarantine);
+4. the DAG `load_sources` in Airflow: the loaders put the sample into MongoDB, Firestore, DynamoDB and Kafka;
+5. the batch DAG `ingestion_pipeline_mongodb_s3` in Airflow (dlt MongoDB -> S3);
+6. stream the cards through the producer -> Kafka -> the stack's S3 sink connector, and wait for the lake;
+7. print, per dataset and sink, rows at source, loaded, in the lake, rejected; exit 1 if anything is missing.
+
+Re-running is safe: every load writes by key, the batch loads only new transactions, and the lake is compared
+with what MongoDB holds and what this run streamed (by Kafka offset).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from demo.table import SINKS, Cell, DemoResult
+from schemas import load as load_schema
+
+DEFAULT_ROWS = 20_000
+DEFAULT_SEED = 42
+SERVICES = ("moto", "gcs", "firestore", "ferretdb", "kafka", "registry", "connect", "airflow")
+STACK = "devstack"
+LOAD_DAG = "load_sources"
+BATCH_DAG = "ingestion_pipeline_mongodb_s3"
+
+
+class Demo:
+    def __init__(self, rows: int, seed: int, work: Path, console: Any) -> None:
+        from demo.airflow import DevstackAirflow
+
+        self.rows, self.seed, self.work, self.console = rows, seed, work, console
+        self.result = DemoResult()
+        self.outputs: dict[str, Any] = {}
+        self.raw_dir = work / "raw"
+        self.converted_dir = work / "converted"
+        self.airflow = DevstackAirflow()
+
+    def say(self, message: str) -> None:
+        self.console.print(f"  {message}", highlight=False)
+
+    @contextmanager
+    def step(self, title: str) -> Iterator[None]:
+        number = len(self.result.timings) + 1
+        self.console.rule(f"[bold]{number}. {title}")
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            seconds = time.monotonic() - started
+            self.result.timings.append((title, seconds))
+            self.console.print(f"[dim]{title}: {seconds:.1f}s[/]")
+
+    # --- 1, 2: the platform ------------------------------------------------------------------------
+    def start_platform(self) -> None:
+        from devstack.platform import Platform
+
+        Platform().up(list(SERVICES), report=self.say)
+
+    def up_stack(self) -> None:
+        from stacks.engine import changes, outputs_of, select_stack
+
+        log = self.work / "pulumi-up.log"
+        stack = select_stack(STACK)
+        with self.console.status(f"pulumi up of stack {STACK} (log: {log}) ..."), log.open("w") as out:
+            result = stack.up(refresh=True, color="never", on_output=lambda line: print(line, file=out))
+        summary = changes(result.summary.resource_changes)
+        unchanged = set(summary) <= {"same"}
+        self.say(f"stack {STACK}: {'no changes' if unchanged else summary} ({sum(summary.values())} resources)")
+        self.outputs = outputs_of(stack)
+
+    # --- 3: the sample -----------------------------------------------------------------------------
+    def generate_and_convert(self) -> None:
+        from loaders.convert import convert_dir
+        from loaders.generate import generate_dataset
+
+        with self.console.status(f"generating {self.rows:,} transactions (seed {self.seed}) ..."):
+            generate_dataset(self.raw_dir, self.rows, self.seed)
+        with self.console.status("converting CSV/JSON to typed JSON lines ..."):
+            report = convert_dir(self.raw_dir, self.converted_dir)
+        for dataset, counts in report.datasets.items():
+            if counts.error:
+                self.result.errors.append(f"converting {dataset}: {counts.error}")
+                self.console.print(f"  [red]{dataset}: {counts.error}[/]")
+                continue
+            for sink in SINKS:
+                cell = self.cell_for(dataset, sink)
+                if cell is not None:
+                    cell.source, cell.rejected = counts.read, counts.rejected
+            self.say(f"{dataset}: read {counts.read:,}, written {counts.written:,}, rejected {counts.rejected:,}")
+
+    def cell_for(self, dataset: str, sink: str) -> Cell | None:
+        """The cell if `sink` has a target for `dataset` in the outputs (DynamoDB has tables for three)."""
+        targets = {
+            "mongodb": self.outputs["mongodb_collections"],
+            "firestore": self.outputs["firestore_collections"],
+            "dynamodb": self.outputs["dynamodb_tables"],
+            "kafka": self.outputs["kafka_topics"],
+        }[sink]
+        return self.result.cell(dataset, sink) if dataset in targets else None
+
+    def streamed(self) -> dict[str, str]:
+        """dataset -> topic for the topics the S3 sink writes to the lake (the seed's cards-data)."""
+        topics = self.outputs["kafka_topics"]
+        return {d: t for d, t in topics.items() if t in self.outputs["s3_sink"]["topics"]}
+
+    # --- 4, 5: Airflow -----------------------------------------------------------------------------
+    def run_dag(self, dag_id: str, conf: dict[str, Any] | None = None) -> bool:
+        log = self.work / f"airflow-{dag_id}.log"
+        with self.console.status(f"airflow dags test {dag_id} (log: {log}) ..."):
+            code = self.airflow.dags_test(dag_id, log, conf)
+        if code != 0:
+            self.result.errors.append(f"the DAG run of {dag_id} failed (exit {code}); see {log}")
+            self.console.print(f"  [red]{dag_id} failed[/], log: {log}")
+            return False
+        self.say(f"{dag_id} succeeded, log: {log}")
+        return True
+
+    def load_sinks(self) -> None:
+        if not self.run_dag(LOAD_DAG, {"source_dir": str(self.converted_dir.resolve())}):
+            return
+        loaded: dict[str, int] = self.airflow.latest_xcom(LOAD_DAG, "summary")
+        for name, count in sorted(loaded.items()):
+            sink, dataset = name.split(".", 1)
+            cell = self.cell_for(dataset, sink)
+            if cell is not None:
+                cell.loaded = count
+                self.say(f"{sink:>9} {dataset:<13} {count:,} records in place")
+
+    def run_batch_dag(self) -> None:
+        from contract.clients import s3_client
+        from pipelines.batch.lake import read_columns
+        from pipelines.batch.settings import settings_from_outputs
+
+        self.run_dag(BATCH_DAG)
+        settings = settings_from_outputs(self.outputs)
+        s3 = s3_client(self.outputs)
+        for dataset in self.outputs["mongodb_collections"]:
+            cell = self.result.cells.get((dataset, "mongodb"))
+            if cell is None or cell.loaded is None:
+                continue
+            # the sample's keys found in the lake: exact for this run even when others share the collections
+            schema = load_schema(dataset)
+            lake_keys = {
+                "-".join(str(v) for v in row)
+                for row in read_columns(s3, settings.target, settings.dataset_name, dataset, list(schema.key))
+            }
+            sample = self.sample_keys(dataset)
+            cell.lake, cell.lake_expected = len(sample & lake_keys), cell.loaded
+            if len(lake_keys) != len(sample):
+                cell.note = f"the lake table holds {len(lake_keys):,} keys in all"
+
+    def sample_keys(self, dataset: str) -> set[str]:
+        """The document ids (schemas.DatasetSchema.document_id) of the converted sample."""
+        schema = load_schema(dataset)
+        with self.converted_file(dataset).open(encoding="utf-8") as handle:
+            return {schema.document_id(json.loads(line)) for line in handle if line.strip()}
+
+    def converted_file(self, dataset: str) -> Path:
+        from loaders.load import source_file
+
+        return source_file(self.converted_dir, dataset)
+
+    # --- 6: streaming ------------------------------------------------------------------------------
+    def stream(self, timeout: float) -> None:
+        for dataset, topic in self.streamed().items():
+            self.stream_dataset(dataset, topic, timeout)
+
+    def stream_dataset(self, dataset: str, topic: str, timeout: float) -> None:
+        from pipelines.streaming.producer import ProducerSettings, produce
+        from pipelines.streaming.sink import end_offsets, read_sink_records, wait_for_records
+
+        cell = self.result.cell(dataset, "kafka")
+        since = end_offsets(self.outputs, topic)
+        settings = ProducerSettings(
+            bootstrap_servers=self.outputs["kafka_bootstrap_servers"],
+            schema_registry_url=self.outputs["schema_registry_url"],
+            topic=topic,
+            source_path=self.converted_file(dataset),
+            schema=load_schema(dataset),
+            quarantine_path=self.work / "quarantine" / f"produce-{topic}.jsonl",
+        )
+        with self.console.status(f"producing {dataset} to {topic} ..."):
+            report = produce(settings)
+        cell.loaded = report.delivered
+        cell.rejected += report.rejected + report.failed
+        self.say(
+            f"{topic}: delivered {report.delivered:,}, failed {report.failed:,}, rejected {report.rejected:,} "
+            f"in {report.seconds:.1f}s"
+        )
+        expected = report.delivered
+        with self.console.status(f"waiting for the S3 sink to write {expected:,} records ...") as status:
+
+            def progress(n: int) -> None:
+                status.update(f"S3 sink {self.outputs['s3_sink']['connector']}: {n:,} of {expected:,} records")
+
+            try:
+                records = wait_for_records(self.outputs, topic, expected, timeout, since, on_progress=progress)
+            except RuntimeError as exc:
+                self.result.errors.append(str(exc))
+                records = read_sink_records(self.outputs, topic, since)
+        # what landed must be this sample, record for record (by key), and nothing else
+        schema = load_schema(dataset)
+        landed = [schema.document_id(r.value) for r in records]
+        cell.lake = len(set(landed) & self.sample_keys(dataset))
+        cell.lake_expected = report.delivered
+        if len(landed) != len(set(landed)) or len(landed) != cell.lake:
+            cell.note = f"{len(landed):,} records landed, {len(set(landed)):,} distinct"
+            cell.lake = len(landed)
+        self.say(f"S3 sink: {cell.lake:,} records of {topic} in the lake")
+
+    # --- the end -----------------------------------------------------------------------------------
+    def still_running(self) -> None:
+        creds = self.airflow.credentials
+        self.console.rule("[bold]still running")
+        self.say(f"devstack: {', '.join(SERVICES)} (`make status`, logs: `python -m devstack logs SERVICE`)")
+        self.say(
+            f"Airflow UI: {creds['url']}  user {creds['username']}, password in {self.airflow.service.password_file}"
+        )
+        self.say(f"stack {STACK}: `make preview` shows what would change, `python -m stacks outputs` its outputs")
+        self.say("stop: `make down` (the processes); `make destroy` deletes the stack's topics, subjects, connector, "
+                 "connections and variables")  # fmt: skip
+
+
+def run_demo(
+    rows: int = DEFAULT_ROWS,
+    seed: int = DEFAULT_SEED,
+    work: Path | None = None,
+    sink_timeout: float = 180.0,
+    console: Any = None,
+) -> DemoResult:
+    from rich.console import Console
+
+    from demo.table import render
+    from pipelines.common import quiet_http_clients, work_dir
+
+    console = console or Console()
+    work = work or work_dir() / "demo"
+    work.mkdir(parents=True, exist_ok=True)
+    demo = Demo(rows, seed, work, console)
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("start the local platform (devstack)", demo.start_platform),
+        (f"stack {STACK} on the Pulumi engine: topics, subjects, S3 sink, Airflow settings", demo.up_stack),
+        ("generate and convert the sample", demo.generate_and_convert),
+        (f"Airflow: {LOAD_DAG} (loaders -> MongoDB, Firestore, DynamoDB, Kafka)", demo.load_sinks),
+        (f"Airflow: {BATCH_DAG} (dlt MongoDB -> S3)", demo.run_batch_dag),
+        ("streaming: producer -> Kafka -> S3 sink", lambda: demo.stream(sink_timeout)),
+    ]
+    for number, (title, action) in enumerate(steps):
+        quiet_http_clients()
+        with demo.step(title):
+            try:
+                action()
+            except Exception as exc:  # a failed step is reported in the table; later steps may still run
+                demo.result.errors.append(f"{title}: {type(exc).__name__}: {exc}")
+                console.print(f"[red]{title} failed:[/] {type(exc).__name__}: {exc}")
+                if number < 2 or not demo.outputs:  # without the platform and its outputs nothing else can run
+                    break
+    console.rule("[bold]result")
+    console.print(render(demo.result))
+    if demo.outputs:
+        demo.still_running()
+    return demo.result

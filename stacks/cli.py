@@ -1,0 +1,104 @@
+"""`python -m stacks up|preview|refresh|destroy|outputs --stack NAME`: the stack program on the real engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from pulumi import automation as auto
+
+from stacks.engine import EngineError, changes, outputs_of, select_stack
+
+DEFAULT_STACK = "devstack"
+EPILOG = """\
+examples:
+  python -m stacks up                             the devstack stack: topics, subjects, S3 sink, Airflow settings
+  python -m stacks preview --diff                 what `up` would change, property by property
+  python -m stacks refresh --expect-no-changes    fail if anything drifted from the state
+  python -m stacks outputs --file local.json      the stack outputs (mode 0600: they hold secrets) for --outputs
+  python -m stacks destroy                        delete everything the stack created
+
+Stacks: one per Pulumi.<stack>.yaml (devstack, local, dev). State: the local file backend in .pulumi/ with a
+generated passphrase (PULUMI_BACKEND_URL to use your own backend). The CLI is tools/bin/pulumi (`make setup`).
+With a standard Pulumi CLI, `pulumi up -s NAME` runs the same program.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m stacks",
+        description="Run the stack program (stacks/program.py) for any stack on the real Pulumi engine.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("command", choices=("up", "preview", "refresh", "destroy", "outputs"))
+    p.add_argument("--stack", default=DEFAULT_STACK, help=f"the stack (Pulumi.<stack>.yaml; default {DEFAULT_STACK})")
+    p.add_argument("--diff", action="store_true", help="show a property-level diff (up, preview)")
+    p.add_argument("--expect-no-changes", action="store_true", help="fail if anything would change")
+    p.add_argument(
+        "--no-refresh", action="store_true", help="up: skip reading the live objects first (drift is then not fixed)"
+    )
+    p.add_argument("--file", type=Path, help="outputs: write them to this file (0600) instead of stdout")
+    p.add_argument(
+        "--config", action="append", default=[], metavar="KEY=VALUE", help="override a Pulumi.<stack>.yaml value"
+    )
+    return p
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise EngineError(f"--config {pair!r}: expected KEY=VALUE")
+        result[key] = value
+    return result
+
+
+def write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    stack = select_stack(args.stack, config=_overrides(args.config))
+    quiet = {"on_output": print, "color": "never"}
+    if args.command == "up":
+        result = stack.up(
+            diff=args.diff, expect_no_changes=args.expect_no_changes, refresh=not args.no_refresh, **quiet
+        )
+        print(f"stack {args.stack}: {changes(result.summary.resource_changes)}", file=sys.stderr)
+    elif args.command == "preview":
+        preview = stack.preview(diff=args.diff, expect_no_changes=args.expect_no_changes, **quiet)
+        print(f"stack {args.stack}: {changes(preview.change_summary)}", file=sys.stderr)
+    elif args.command == "refresh":
+        refreshed = stack.refresh(expect_no_changes=args.expect_no_changes, **quiet)
+        print(f"stack {args.stack}: {changes(refreshed.summary.resource_changes)}", file=sys.stderr)
+    elif args.command == "destroy":
+        stack.destroy(**quiet)
+    else:
+        text = json.dumps(outputs_of(stack), indent=2) + "\n"
+        if args.file:
+            write_private(args.file, text)
+            print(f"stack {args.stack}: outputs written to {args.file}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return run(args)
+    except EngineError as exc:
+        print(f"stacks: {exc}", file=sys.stderr)
+    except auto.errors.CommandError as exc:
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        print(f"stacks: `{args.command}` of stack {args.stack} failed:", *lines[-15:], sep="\n  ", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
