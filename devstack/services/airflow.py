@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import requests
 
@@ -131,6 +131,10 @@ class Airflow(Service):
         """`{"url", "username", "password"}` of the REST API (`POST {url}/auth/token` returns a JWT for them).
         The password is created on first call, so it works before the first start too."""
         return {"url": self.url, "username": ADMIN_USER, "password": self.ensure_admin()}
+
+    def published(self) -> dict[str, Any]:
+        """The substrate keys of contract.outputs this service owns: the API's base URL and its login (secret)."""
+        return {"airflow_url": self.url, "airflow_api": self.api_credentials()}
 
     def cli_env(self) -> dict[str, str]:
         """Variables (to add to os.environ) under which the `airflow` CLI uses this devstack's Airflow.

@@ -1,6 +1,6 @@
 """Airflow Variable/Connection dynamic providers without a server: check, diff, the masked-value rules of
 refresh, the request bodies, URI parsing, and errors that never carry a secret (the calls against a real
-Airflow are in tests/devstack/test_airflow_objects.py)."""
+Airflow are in tests/devstack/test_airflow_api_objects.py)."""
 
 from __future__ import annotations
 
