@@ -131,20 +131,20 @@ def _collections_by_naming() -> dict[str, str]:
 
 
 def settings_from_airflow() -> BatchSettings:
-    """Inside a running task: read the Variables and Connections through Airflow's secrets backends."""
+    """Inside a running task: read the Variables and Connections with the Task SDK (`airflow.sdk`), which asks
+    the secrets backends (AIRFLOW_VAR_*/AIRFLOW_CONN_* first) and then the api-server's execution API."""
     import os
 
-    from airflow.exceptions import AirflowNotFoundException
-    from airflow.hooks.base import BaseHook
-    from airflow.models import Variable
+    from airflow.sdk import Connection, Variable
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     def variable(key: str) -> str | None:
-        value = Variable.get(key, default_var=None)
+        value = Variable.get(key, default=None)
         return str(value) if value not in (None, "") else None
 
     def connection(conn_id: str) -> ConnectionFields | None:
         try:
-            conn = BaseHook.get_connection(conn_id)
+            conn = Connection.get(conn_id)
         except AirflowNotFoundException:
             return None
         return ConnectionFields(

@@ -6,8 +6,9 @@ Targets: Variables override the defaults derived from the stack outputs, the Mon
 connection `mongo_default` (see pipelines/batch/airflow_settings.py; fill them with
 `python -m pipelines airflow-config`).
 
-Nothing at module level touches the network, the metadata database or dlt: the scheduler parses this file
-often; Variables, Connections and dlt are read inside the tasks only.
+Written against Airflow 3's Task SDK (`airflow.sdk`), the DAG authors' interface. Nothing at module level
+touches the network, the metadata database or dlt: the dag-processor parses this file often; Variables,
+Connections and dlt are read inside the tasks only (through the execution API).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.decorators import dag, task
-from airflow.models.param import Param
+from airflow.sdk import Param, dag, task
 
 from schemas import DATASETS
 
@@ -42,7 +42,7 @@ def ingestion_pipeline_mongodb_s3() -> None:
         """Extract one dataset's collection and load it into the landing bucket."""
         from dataclasses import asdict
 
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from pipelines.batch.airflow_settings import settings_from_airflow
         from pipelines.batch.run import run_dataset
