@@ -125,7 +125,7 @@ def resolve_settings(
 
 
 def _collections_by_naming() -> dict[str, str]:
-    from components import naming
+    from contract import naming
 
     return {d: naming.mongodb_collection(naming.DEFAULT_PREFIX, d) for d in DATASETS}
 
