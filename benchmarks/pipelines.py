@@ -189,9 +189,11 @@ def bench_stream(
 ) -> StreamResult:
     from confluent_kafka.admin import AdminClient, NewTopic
 
+    from components.connect.client import ConnectClient
     from contract.clients import s3_client
+    from contract.s3_sink import sink_config_for
     from loaders.sinks.kafka import SchemaRegistryJsonProducer
-    from pipelines.streaming.sink import delete_sink, ensure_sink, sink_prefix
+    from pipelines.streaming.sink import sink_prefix
     from schemas import load as load_schema
 
     topic = f"bench-cards-{uuid.uuid4().hex[:8]}"
@@ -200,11 +202,12 @@ def bench_stream(
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
     s3 = s3_client(outputs)
     bucket = outputs["s3_sink"]["bucket"]
-    overrides = {"topics": topic}
-    if flush_size:
-        overrides["flush.size"] = flush_size
+    # a throwaway connector with the stack's sink config, for this benchmark's own topic
+    client = ConnectClient(outputs["kafka_connect_url"], timeout_s=30.0)
+    built = sink_config_for(outputs, (topic,), int(flush_size or 3))
+    config = {**built.config, **built.secret_config}
     try:
-        config = ensure_sink(outputs, name=connector, overrides=overrides)
+        client.ensure(connector, config)
         prefix = sink_prefix(outputs, topic)
         with SchemaRegistryJsonProducer(
             outputs["kafka_bootstrap_servers"], outputs["schema_registry_url"], topic, load_schema("cards")
@@ -243,7 +246,7 @@ def bench_stream(
             max_ms=latencies[-1],
         )
     finally:
-        delete_sink(outputs, connector)
+        client.delete(connector)
         admin.delete_topics([topic])
         _delete_prefix(s3, bucket, sink_prefix(outputs, topic))
 

@@ -16,8 +16,9 @@ keeps encrypted in the state.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 FLAVOURS: tuple[str, ...] = ("devstack", "confluent", "aiven")
 CONNECTOR_CLASSES: dict[str, str] = {
@@ -140,3 +141,24 @@ def aiven_config(s: S3SinkSettings) -> SinkConfig:
         config["aws.s3.endpoint"] = s.endpoint_url
         config["aws.s3.path.style.access.enabled"] = "true"
     return SinkConfig(config, {})
+
+
+def sink_config_for(outputs: Mapping[str, Any], topics: tuple[str, ...], flush_size: int = 3) -> SinkConfig:
+    """The stack's S3 sink config (its flavour, bucket, prefix) for other `topics`, as seen from this host: for a
+    throwaway connector of a test or a benchmark on the stack's worker."""
+    creds = outputs.get("aws_credentials") or {}
+    sink = outputs["s3_sink"]
+    return s3_sink_config(
+        S3SinkSettings(
+            topics=topics,
+            bucket=sink["bucket"],
+            region=outputs["aws_region"],
+            topics_dir=sink["prefix"],
+            schema_registry_url=outputs["schema_registry_url"],
+            flush_size=flush_size,
+            endpoint_url=(outputs.get("endpoints") or {}).get("s3"),
+            flavour=sink["flavour"],
+            access_key_id=creds.get("access_key_id"),
+            secret_access_key=creds.get("secret_access_key"),
+        )
+    )

@@ -41,7 +41,11 @@ class DevstackAirflow:
             )
         return proc.returncode
 
-    def _get(self, path: str, **params: Any) -> Any:
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, params=params).json()
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """`method` on `/api/v2{path}` with a fresh JWT; raises on an HTTP error (except 404 on DELETE)."""
         creds = self.credentials
         token = requests.post(
             f"{creds['url']}/auth/token",
@@ -50,17 +54,20 @@ class DevstackAirflow:
         )
         token.raise_for_status()
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        response = requests.get(f"{creds['url']}/api/v2{path}", headers=headers, params=params, timeout=TIMEOUT_S)
-        response.raise_for_status()
-        return response.json()
+        response = requests.request(
+            method, f"{creds['url']}/api/v2{path}", headers=headers, timeout=TIMEOUT_S, **kwargs
+        )
+        if not (method == "DELETE" and response.status_code == 404):
+            response.raise_for_status()
+        return response
 
     def latest_xcom(self, dag_id: str, task_id: str) -> Any:
         """The return value of `task_id` in the newest run of `dag_id`."""
-        runs = self._get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=1)["dag_runs"]
+        runs = self.get(f"/dags/{dag_id}/dagRuns", order_by="-run_after", limit=1)["dag_runs"]
         if not runs:
             raise RuntimeError(f"Airflow has no run of {dag_id}")
         run_id = runs[0]["dag_run_id"]
-        entry = self._get(
+        entry = self.get(
             f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value", deserialize="true"
         )
         value = entry.get("value")

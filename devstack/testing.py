@@ -3,7 +3,7 @@
 Use through the `devstack` fixture in tests/conftest.py:
 
     def test_roundtrip(devstack):
-        outputs = devstack("moto", "ferretdb")   # starts them (and their dependencies) if not running
+        substrate = devstack("moto", "ferretdb")   # starts them (and their dependencies) if not running
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from devstack.config import DevstackConfig
 from devstack.outputs import build_outputs
 from devstack.platform import Platform
 
 
 class SessionServices:
-    def __init__(self) -> None:
-        self.platform = Platform()
+    def __init__(self, cfg: DevstackConfig | None = None) -> None:
+        self.platform = Platform(cfg)
         self.started: list[str] = []
 
     def __call__(self, *names: str) -> dict[str, Any]:
+        """Start `names` (and what they need); the substrate's outputs (contract.outputs.SUBSTRATE_KEYS)."""
         self.started += self.platform.up(list(names), report=lambda msg: None)
         return build_outputs(self.platform.cfg)
 

@@ -7,16 +7,40 @@ from typing import Any
 
 import pytest
 
+#: what the `devstack` stack declares its platform objects on (topics, subjects, S3 sink, Airflow settings)
+STACK_SERVICES = ("kafka", "registry", "connect", "airflow")
+
 
 @pytest.fixture(scope="session")
 def devstack() -> Iterator[Callable[..., dict[str, Any]]]:
-    """`devstack("kafka", "registry")` starts those real local services (once per session) and returns the
-    stack outputs; services this session started are stopped at its end."""
+    """`devstack("kafka", "registry")` starts those real local services (once per session) and returns devstack's
+    substrate outputs; services this session started are stopped at its end."""
     from devstack.testing import SessionServices
 
     services = SessionServices()
     yield services
     services.teardown()
+
+
+@pytest.fixture(scope="session")
+def platform(devstack: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """`platform("moto", "ferretdb")` starts those services and the ones the stack needs, runs `up` of the
+    `devstack` stack on the real Pulumi engine (once per session, this checkout's backend, as `make up` does)
+    and returns the stack outputs: what loaders and pipelines read."""
+    state: dict[str, Any] = {}
+
+    def outputs(*names: str) -> dict[str, Any]:
+        devstack(*names, *STACK_SERVICES)
+        if "outputs" not in state:
+            from stacks.engine import outputs_of, select_stack
+
+            stack = select_stack("devstack")
+            stack.up(refresh=True, color="never")
+            state["outputs"] = outputs_of(stack)
+        result: dict[str, Any] = state["outputs"]
+        return result
+
+    return outputs
 
 
 @pytest.fixture

@@ -79,6 +79,15 @@ class ConnectClient:
         if response.status_code != 404:
             self._ok(response, f"delete connector {name}")
 
+    def ensure(self, name: str, config: dict[str, str], timeout_s: float = 120.0) -> None:
+        """Create the connector, or replace its config; wait until it runs (tests' and benchmarks' throwaway
+        connectors; the stack's own go through the Connector resource)."""
+        if self.get(name) is None:
+            self.create(name, config)
+        else:
+            self.put_config(name, config)
+        self.wait_running(name, timeout_s)
+
     def wait_running(self, name: str, timeout_s: float = 120.0, poll_s: float = 2.0) -> dict[str, Any]:
         """Wait until the connector and all its tasks are RUNNING; raise with the worker's trace on FAILED.
         Right after a create the worker answers 404 "No status found" for a moment: not ready yet."""

@@ -13,9 +13,32 @@ import pytest
 import requests
 from _streaming_records import cards_record, cards_schema_str, unique_topic
 
-from devstack.services.connect import S3_SINK_CLASS, s3_sink_config
+from contract import naming
+from contract.clients import s3_client
+from contract.s3_sink import S3SinkSettings, s3_sink_config
+from devstack.services.connect import S3_SINK_CLASS
 
 pytestmark = pytest.mark.devstack
+
+
+def sink_config(substrate: dict[str, Any], topic: str, flush_size: int = 3) -> dict[str, str]:
+    """The S3 sink config for devstack's plugin (the flavour the substrate publishes), keys included."""
+    creds = substrate["aws_credentials"]
+    built = s3_sink_config(
+        S3SinkSettings(
+            topics=(topic,),
+            bucket=substrate["s3_buckets"]["landing"],
+            region=substrate["aws_region"],
+            topics_dir=naming.S3_SINK_PREFIX,
+            schema_registry_url=substrate["schema_registry_url"],
+            flush_size=flush_size,
+            endpoint_url=substrate["endpoints"]["s3"],
+            flavour=substrate["s3_sink_flavour"],
+            access_key_id=creds["access_key_id"],
+            secret_access_key=creds["secret_access_key"],
+        )
+    )
+    return {**built.config, **built.secret_config}
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -27,18 +50,6 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
             return last
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
-
-
-def s3_client(outputs: dict[str, Any]) -> Any:
-    import boto3
-
-    return boto3.client(
-        "s3",
-        endpoint_url=outputs["endpoints"]["s3"],
-        region_name=outputs["aws_region"],
-        aws_access_key_id=outputs["aws_credentials"]["access_key_id"],
-        aws_secret_access_key=outputs["aws_credentials"]["secret_access_key"],
-    )
 
 
 def running(base: str, name: str) -> bool:
@@ -58,13 +69,13 @@ def test_s3_sink_lifecycle_lands_original_json(devstack: Any) -> None:
 
     outputs = devstack("connect", "registry")
     base = outputs["kafka_connect_url"]
-    bucket = outputs["s3_sink"]["bucket"]
+    bucket = outputs["s3_buckets"]["landing"]
     topic = unique_topic("devstack-connect-test")
     name = f"s3-sink-test-{uuid.uuid4().hex[:6]}"
-    prefix = f"{outputs['s3_sink']['prefix']}/{topic}/"
+    prefix = f"{naming.S3_SINK_PREFIX}/{topic}/"
     s3 = s3_client(outputs)
 
-    config = s3_sink_config(outputs, topics=topic, **{"flush.size": "3"})
+    config = sink_config(outputs, topic, flush_size=3)
     resp = requests.post(f"{base}/connectors", json={"name": name, "config": config}, timeout=30)
     assert resp.status_code == 201, resp.text
     try:
@@ -117,7 +128,7 @@ def test_plugin_is_listed_and_validates_its_config(devstack: Any) -> None:
     assert S3_SINK_CLASS in classes
     assert "local.devstack.connect.s3.SchemaRegistryJsonConverter" in classes
 
-    config = s3_sink_config(outputs, topics="cards-data")
+    config = sink_config(outputs, "cards-data")
     del config["s3.bucket.name"]
     resp = requests.put(
         f"{base}/connector-plugins/{S3_SINK_CLASS.rsplit('.', 1)[-1]}/config/validate", json=config, timeout=30

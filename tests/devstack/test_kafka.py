@@ -67,12 +67,3 @@ def test_serializer_rejects_a_record_that_breaks_the_schema(devstack: Any) -> No
     bad = {**cards_record(1), "cvv": "not a number"}
     with pytest.raises(SerializationError):
         serialize(bad, SerializationContext(unique_topic("devstack-bad"), MessageField.VALUE))
-
-
-def test_provisioned_dataset_topics_exist(devstack: Any) -> None:
-    from confluent_kafka.admin import AdminClient
-
-    outputs = devstack("kafka")
-    topics = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]}).list_topics(timeout=10).topics
-    missing = set(outputs["kafka_topics"].values()) - set(topics)
-    assert not missing, f"topics not provisioned: {missing}"

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from pulumi import automation as auto
-from stacks.platform import PULUMI_BIN, select_stack
+
+from contract.backend import PULUMI_BIN
+from stacks.engine import select_stack
 
 HERE = Path(__file__).resolve().parent
 

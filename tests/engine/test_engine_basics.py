@@ -11,7 +11,8 @@ from pathlib import Path
 import pulumi
 from _file_provider import TextFile
 from pulumi import automation as auto
-from stacks.platform import PULUMI_BIN, state_file
+
+from contract.backend import PULUMI_BIN, state_file
 
 SECRET = "s3cr3t-value-that-must-not-leak"
 
@@ -39,7 +40,7 @@ def test_dynamic_resource_lifecycle(tmp_path: Path, engine_stack: Callable[..., 
 
     assert stack.preview().change_summary == {"same": 2}
 
-    state = state_file("test", tmp_path / ".state", "engine-test").read_text()
+    state = state_file("test", "engine-test", tmp_path / ".state").read_text()
     assert json.loads(state)["checkpoint"]["latest"]["resources"]
     assert SECRET not in state, "a secret input is in plaintext in the state file"
 

@@ -70,10 +70,10 @@ def _topic_values(outputs: dict[str, Any], topic: str) -> list[dict[str, Any]]:
     return values
 
 
-def test_mongodb_round_trip_and_idempotent_rerun(devstack: Any, converted: Path) -> None:
+def test_mongodb_round_trip_and_idempotent_rerun(platform: Any, converted: Path) -> None:
     import pymongo
 
-    outputs = _private(devstack("ferretdb"), "cards", "mongodb_collections")
+    outputs = _private(platform("ferretdb"), "cards", "mongodb_collections")
     first = load_dataset("mongodb", "cards", outputs, converted, progress=False)
     second = load_dataset("mongodb", "cards", outputs, converted, progress=False)
     source = _records(converted, "cards")
@@ -89,10 +89,10 @@ def test_mongodb_round_trip_and_idempotent_rerun(devstack: Any, converted: Path)
         client.close()
 
 
-def test_firestore_round_trip_and_idempotent_rerun(devstack: Any, converted: Path) -> None:
+def test_firestore_round_trip_and_idempotent_rerun(platform: Any, converted: Path) -> None:
     from google.cloud import firestore  # type: ignore[attr-defined]
 
-    outputs = _private(devstack("firestore"), "users", "firestore_collections")
+    outputs = _private(platform("firestore"), "users", "firestore_collections")
     first = load_dataset("firestore", "users", outputs, converted, progress=False)
     second = load_dataset("firestore", "users", outputs, converted, progress=False)
     source = _records(converted, "users")
@@ -102,10 +102,10 @@ def test_firestore_round_trip_and_idempotent_rerun(devstack: Any, converted: Pat
     assert doc.to_dict() == source[3]
 
 
-def test_dynamodb_round_trip_with_decimals(devstack: Any, converted: Path) -> None:
+def test_dynamodb_round_trip_with_decimals(platform: Any, converted: Path) -> None:
     from contract.clients import dynamodb_resource
 
-    outputs = devstack("moto")
+    outputs = platform("moto")
     report = load_dataset("dynamodb", "cards", outputs, converted, progress=False)
     again = load_dataset("dynamodb", "cards", outputs, converted, progress=False)
     source = _records(converted, "cards")
@@ -117,8 +117,8 @@ def test_dynamodb_round_trip_with_decimals(devstack: Any, converted: Path) -> No
     assert item["card_brand"] == card["card_brand"] and item["has_chip"] is card["has_chip"]
 
 
-def test_dynamodb_without_a_table_for_the_dataset_is_a_clear_error(devstack: Any, converted: Path) -> None:
-    outputs = devstack("moto")
+def test_dynamodb_without_a_table_for_the_dataset_is_a_clear_error(platform: Any, converted: Path) -> None:
+    outputs = platform("moto")
     assert cli(["load", "-d", "dynamodb", "--dataset", "mcc_codes", "--outputs", "/dev/null"]) == 1
     from loaders.load import LoadError
 
@@ -127,9 +127,9 @@ def test_dynamodb_without_a_table_for_the_dataset_is_a_clear_error(devstack: Any
 
 
 def test_kafka_sends_registered_json_once_and_resumes_after_a_kill(
-    devstack: Any, converted: Path, outputs_file: Any, tmp_path: Path
+    platform: Any, converted: Path, outputs_file: Any, tmp_path: Path
 ) -> None:
-    outputs = _private(devstack("kafka", "registry"), "transactions", "kafka_topics")
+    outputs = _private(platform("kafka", "registry"), "transactions", "kafka_topics")
     topic = outputs["kafka_topics"]["transactions"]
     _create_topic(outputs, topic)
     source_dir = tmp_path / "json"
@@ -165,8 +165,8 @@ def test_kafka_sends_registered_json_once_and_resumes_after_a_kill(
     assert len(_topic_values(outputs, topic)) == len(ids)  # nothing sent again
 
 
-def test_outputs_file_and_devstack_outputs_load_the_same(devstack: Any, converted: Path, outputs_file: Any) -> None:
-    outputs = devstack("moto")
+def test_outputs_file_and_devstack_outputs_load_the_same(platform: Any, converted: Path, outputs_file: Any) -> None:
+    outputs = platform("moto")
     path = outputs_file(outputs)
     assert cli(["load", "-d", "dynamodb", "--dataset", "users", "--outputs", str(path), "--source", str(converted),
                 "--no-progress"]) == 0  # fmt: skip

@@ -25,8 +25,8 @@ pytestmark = pytest.mark.devstack
 
 
 @pytest.fixture(scope="module")
-def outputs(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    return devstack("ferretdb", "moto")
+def outputs(platform: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return platform("ferretdb", "moto")
 
 
 @pytest.fixture

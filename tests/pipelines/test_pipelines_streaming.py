@@ -19,39 +19,36 @@ import pytest
 import requests
 from _pipelines_records import card, delete_prefix
 
+from components.connect.client import ConnectClient
 from contract.clients import s3_client
+from contract.s3_sink import sink_config_for
 from pipelines.common import REPO_ROOT
 from pipelines.streaming.producer import ProducerSettings, produce
-from pipelines.streaming.sink import (
-    delete_sink,
-    end_offsets,
-    ensure_sink,
-    read_sink_records,
-    sink_prefix,
-    wait_for_records,
-)
+from pipelines.streaming.sink import end_offsets, read_sink_records, sink_prefix, wait_for_records
 from schemas import load as load_schema
 
 pytestmark = pytest.mark.devstack
 
 
 @pytest.fixture(scope="module")
-def outputs(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    return devstack("kafka", "registry", "connect", "moto")
+def outputs(platform: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return platform("kafka", "registry", "connect", "moto")
 
 
 @pytest.fixture
 def topic(outputs: dict[str, Any]) -> Iterator[str]:
-    """A fresh 3-partition topic with its own S3 sink connector (the platform's config, this topic only)."""
+    """A fresh 3-partition topic with its own S3 sink connector (the stack's sink config, this topic only)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
     name = f"test-cards-{uuid.uuid4().hex[:8]}"
     connector = f"test-s3-sink-{name[-8:]}"
     admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
     admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(30)
-    ensure_sink(outputs, name=connector, overrides={"topics": name})
+    client = ConnectClient(outputs["kafka_connect_url"], timeout_s=30.0)
+    built = sink_config_for(outputs, (name,))
+    client.ensure(connector, {**built.config, **built.secret_config})
     yield name
-    delete_sink(outputs, connector)
+    client.delete(connector)
     admin.delete_topics([name])
     delete_prefix(s3_client(outputs), outputs["s3_sink"]["bucket"], sink_prefix(outputs, name))
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from components.connect.s3_sink import AIVEN_S3_SINK, CONFLUENT_S3_SINK, S3SinkSettings, s3_sink_config
 
 from components.connect.provider import static_failures
+from contract.s3_sink import CONNECTOR_CLASSES, FLAVOURS, S3SinkSettings, s3_sink_config, sink_config_for
+from tests.unit._stack_runs import stack_run
 
 SEED = S3SinkSettings(
     topics=("cards-data",),
@@ -15,9 +16,9 @@ SEED = S3SinkSettings(
 
 
 def test_confluent_config_reproduces_the_seeds_s3_sink_kde() -> None:
-    config = s3_sink_config(SEED)
+    config, secret = s3_sink_config(SEED)
     assert {k: config[k] for k in ("connector.class", "topics", "s3.bucket.name", "s3.region", "flush.size")} == {
-        "connector.class": CONFLUENT_S3_SINK,
+        "connector.class": CONNECTOR_CLASSES["confluent"],
         "topics": "cards-data",
         "s3.bucket.name": "kde-landing",
         "s3.region": "ap-southeast-7",
@@ -29,29 +30,51 @@ def test_confluent_config_reproduces_the_seeds_s3_sink_kde() -> None:
     assert config["value.converter.schema.registry.url"] == "http://schema-registry:8081"
     assert config["s3.credentials.provider.class"] == "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
     assert "store.url" not in config
+    assert secret == {}
 
 
 def test_an_endpoint_override_turns_on_path_style_access() -> None:
-    config = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, "endpoint_url": "http://moto:5000"}))
+    config, _ = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, "endpoint_url": "http://moto:5000"}))
     assert (config["store.url"], config["s3.path.style.access.enabled"]) == ("http://moto:5000", "true")
 
 
 def test_aiven_config_writes_plain_json_lines_with_credentials_by_reference() -> None:
-    config = s3_sink_config(
+    config, secret = s3_sink_config(
         S3SinkSettings(**{**SEED.__dict__, "flavour": "aiven", "endpoint_url": "http://127.0.0.1:5000"})
     )
-    assert config["connector.class"] == AIVEN_S3_SINK
+    assert config["connector.class"] == CONNECTOR_CLASSES["aiven"]
     assert (config["aws.s3.endpoint"], config["aws.s3.path.style.access.enabled"]) == ("http://127.0.0.1:5000", "true")
     assert (config["format.output.type"], config["format.output.envelope"]) == ("jsonl", "false")
     assert config["value.converter.schemas.enable"] == "false"
     assert config["aws.access.key.id"] == "${env:AWS_ACCESS_KEY_ID}"
     assert config["aws.secret.access.key"] == "${env:AWS_SECRET_ACCESS_KEY}"
+    assert secret == {}
 
 
-@pytest.mark.parametrize("flavour", ["confluent", "aiven"])
-def test_both_flavours_pass_the_providers_static_check(flavour: str) -> None:
-    config = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, "flavour": flavour}))
-    assert static_failures({"name": "s3-sink-kde", "connect_url": "http://c:8083", "config": config}) == []
+def test_devstack_config_keeps_its_literal_keys_out_of_the_plain_config() -> None:
+    settings = {**SEED.__dict__, "flavour": "devstack", "endpoint_url": "http://127.0.0.1:15000"}
+    config, secret = s3_sink_config(S3SinkSettings(**{**settings, "access_key_id": "k", "secret_access_key": "s"}))
+    assert config["connector.class"] == CONNECTOR_CLASSES["devstack"]
+    assert config["value.converter"] == "local.devstack.connect.s3.SchemaRegistryJsonConverter"
+    assert (config["store.url"], config["topics.dir"]) == ("http://127.0.0.1:15000", "kafka/some-sub-dir")
+    assert secret == {"aws.access.key.id": "k", "aws.secret.access.key": "s"}
+    assert not {"aws.access.key.id", "aws.secret.access.key"} & set(config)
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_every_flavour_passes_the_providers_static_check(flavour: str) -> None:
+    config, secret = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, "flavour": flavour}))
+    news = {"name": "s3-sink-kde", "connect_url": "http://c:8083", "config": config, "secret_config": secret}
+    assert static_failures(news) == []
+
+
+def test_a_throwaway_connector_gets_the_stacks_flavour_and_bucket() -> None:
+    outputs = stack_run("devstack").raw_outputs
+    config, secret = sink_config_for(outputs, ("test-topic",), flush_size=7)
+    assert config["connector.class"] == CONNECTOR_CLASSES[outputs["s3_sink"]["flavour"]]
+    assert (config["topics"], config["flush.size"]) == ("test-topic", "7")
+    assert config["s3.bucket.name"] == outputs["s3_sink"]["bucket"]
+    assert secret["aws.secret.access.key"] == outputs["aws_credentials"]["secret_access_key"]
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,8 @@ def test_each_stack_declares_the_seed_resources(type_: str, dev: int, local: int
 @pytest.mark.parametrize("stack", STACKS)
 def test_containers_of_the_platform(stack: str) -> None:
     names = {r.name for r in stack_run(stack).of_type(CONTAINER)}
-    roles = {"kafka", "schema-registry", "rest-proxy", "connect", "console", "airflow", "airflow-db", "mongodb"}
+    roles = {"kafka", "schema-registry", "rest-proxy", "connect", "console", "airflow-db", "mongodb"}
+    roles |= {"airflow", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
     if stack == "local":
         roles |= {"moto", "gcs", "firestore"}
     assert names == {f"kde-{stack}-{role}" for role in roles}
@@ -91,6 +92,7 @@ def test_dev_uses_real_cloud_providers_in_the_configured_region() -> None:
         "topics": ["cards-data"],
         "bucket": "kde-dev-landing",
         "prefix": "kafka/topics",
+        "flavour": "confluent",
     }
 
 

@@ -1,0 +1,136 @@
+"""The `devstack` stack on the real Pulumi engine, through the same runner as `make up`, against a devstack of its
+own (a fresh home and another port block, the built services shared): create, no-op re-up, secrets encrypted in
+the state file, drift (a connector and an Airflow connection deleted behind the stack's back come back), destroy
+leaving no topic, subject, connector, connection or variable, and up again after the destroy."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from pulumi import automation as auto
+
+from contract import naming
+from contract.backend import state_file
+from contract.outputs import PROJECT
+from demo.airflow import DevstackAirflow
+from devstack.config import DEFAULT_PORTS, DevstackConfig
+from devstack.outputs import build_outputs, outputs_file
+from devstack.platform import Platform
+from stacks.engine import changes, outputs_of, select_stack
+
+pytestmark = pytest.mark.devstack
+
+SERVICES = ["moto", "kafka", "registry", "connect", "airflow"]
+PORT_OFFSET = 2000  # 17000-17070: clear of the default block, so the session's own devstack is untouched
+PASSPHRASE = "engine-test-passphrase"
+
+
+@pytest.fixture(scope="module")
+def substrate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackConfig]:
+    home = tmp_path_factory.mktemp("engine-devstack")
+    (home / "install").symlink_to(DevstackConfig.from_env().install_dir)  # built once by `make setup`
+    cfg = DevstackConfig(home=home, ports={name: port + PORT_OFFSET for name, port in DEFAULT_PORTS.items()})
+    platform = Platform(cfg)
+    platform.up(SERVICES, report=lambda _msg: None)
+    yield cfg
+    platform.down(SERVICES, report=lambda _msg: None)
+
+
+@pytest.fixture
+def stack(substrate: DevstackConfig, tmp_path: Path) -> Iterator[auto.Stack]:
+    selected = select_stack(
+        "devstack",
+        state_dir=tmp_path / "state",
+        config={"substrateOutputs": str(outputs_file(substrate))},
+        extra_env={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE},
+    )
+    yield selected
+    selected.destroy(color="never")
+
+
+def live_topics(outputs: dict[str, Any]) -> set[str]:
+    from confluent_kafka.admin import AdminClient
+
+    return set(AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]}).list_topics(timeout=10).topics)
+
+
+def live_subjects(outputs: dict[str, Any]) -> set[str]:
+    return set(requests.get(outputs["schema_registry_url"] + "/subjects", timeout=10).json())
+
+
+def connector_state(outputs: dict[str, Any], name: str) -> str | None:
+    resp = requests.get(f"{outputs['kafka_connect_url']}/connectors/{name}/status", timeout=10)
+    if resp.status_code == 404:
+        return None
+    status = resp.json()
+    tasks = [t["state"] for t in status.get("tasks", [])]
+    return status["connector"]["state"] if tasks and all(t == "RUNNING" for t in tasks) else json.dumps(status)
+
+
+def airflow_objects(airflow: DevstackAirflow) -> tuple[set[str], set[str]]:
+    connections = {c["connection_id"] for c in airflow.get("/connections", limit=100)["connections"]}
+    variables = {v["key"] for v in airflow.get("/variables", limit=100)["variables"]}
+    return connections, variables
+
+
+def test_devstack_stack_lifecycle_on_the_real_engine(
+    substrate: DevstackConfig, stack: auto.Stack, tmp_path: Path
+) -> None:
+    airflow = DevstackAirflow(substrate)
+    topics = {naming.kafka_topic(d) for d in ("cards", "users", "transactions", "mcc_codes", "fraud_labels")}
+    subjects = {naming.schema_subject(t) for t in topics}
+    connections = {naming.AIRFLOW_MONGO_CONNECTION, naming.AIRFLOW_AWS_CONNECTION}
+
+    # up: every platform object, on the substrate devstack published
+    up = stack.up(color="never")
+    created = changes(up.summary.resource_changes)
+    assert set(created) == {"create"}, up.stdout
+    outputs = outputs_of(stack)
+    assert outputs["kafka_bootstrap_servers"] == build_outputs(substrate)["kafka_bootstrap_servers"]
+    assert topics <= live_topics(outputs)
+    assert subjects <= live_subjects(outputs)
+    connector = outputs["s3_sink"]["connector"]
+    assert connector_state(outputs, connector) == "RUNNING"
+    live_connections, live_variables = airflow_objects(airflow)
+    assert connections <= live_connections
+    assert naming.AIRFLOW_STACK_OUTPUTS_VARIABLE in live_variables
+
+    # a second up is a no-op, and so is a preview
+    again = stack.up(color="never")
+    assert set(changes(again.summary.resource_changes)) == {"same"}, again.stdout
+    assert set(changes(stack.preview(color="never").change_summary)) == {"same"}
+
+    # secrets are encrypted in the state file: the S3 key, the Airflow login, the MongoDB URI
+    state = state_file("devstack", PROJECT, tmp_path / "state").read_text()
+    for secret in (outputs["aws_credentials"]["secret_access_key"], airflow.credentials["password"]):
+        assert secret not in state
+    assert '"ciphertext"' in state
+
+    # a connector and an Airflow connection deleted behind the stack's back: drift on refresh, back on up
+    assert requests.delete(f"{outputs['kafka_connect_url']}/connectors/{connector}", timeout=10).status_code == 204
+    airflow.call("DELETE", f"/connections/{naming.AIRFLOW_MONGO_CONNECTION}")
+    refresh = stack.refresh(color="never")
+    assert changes(refresh.summary.resource_changes).get("delete") == 2, refresh.stdout
+    back = stack.up(color="never")
+    assert changes(back.summary.resource_changes).get("create") == 2, back.stdout
+    assert connector_state(outputs, connector) == "RUNNING"
+    assert naming.AIRFLOW_MONGO_CONNECTION in airflow_objects(airflow)[0]
+
+    # destroy leaves no topic, subject, connector, connection or variable behind
+    stack.destroy(color="never")
+    assert not topics & live_topics(outputs)
+    assert not subjects & live_subjects(outputs)
+    assert connector_state(outputs, connector) is None
+    live_connections, live_variables = airflow_objects(airflow)
+    assert not connections & live_connections
+    assert naming.AIRFLOW_STACK_OUTPUTS_VARIABLE not in live_variables
+
+    # and up again after a destroy brings it all back
+    stack.up(color="never")
+    assert topics <= live_topics(outputs)
+    assert connector_state(outputs, connector) == "RUNNING"
