@@ -1,5 +1,5 @@
-"""Airflow (devstack): the webserver answers /health, and `airflow dags test` runs a TaskFlow DAG whose task
-leaves an effect the test reads back."""
+"""Airflow 3 (devstack): the api-server reports every component healthy, and `airflow dags test` runs a Task SDK
+DAG whose task leaves an effect the test reads back."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.devstack
 
 DAG = """
 import pendulum
-from airflow.decorators import dag, task
+from airflow.sdk import dag, task
 
 
 @dag(dag_id="devstack_smoke", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
@@ -36,10 +36,11 @@ smoke()
 """
 
 
-def test_webserver_reports_a_healthy_metadatabase(devstack: Any) -> None:
+def test_api_server_reports_every_component_healthy(devstack: Any) -> None:
     outputs = devstack("airflow")
-    health = requests.get(f"{outputs['airflow_url']}/health", timeout=10).json()
-    assert health["metadatabase"]["status"] == "healthy"
+    health = requests.get(f"{outputs['airflow_url']}/api/v2/monitor/health", timeout=10).json()
+    statuses = {part: health[part]["status"] for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")}
+    assert set(statuses.values()) == {"healthy"}, statuses
 
 
 def test_dags_test_runs_a_taskflow_dag(devstack: Any, tmp_path: Path) -> None:

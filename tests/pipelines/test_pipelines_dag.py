@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.airflow_config import connections, mongo_connection, variables
+from components.airflow_objects import connection_fields_from_uri
 from pipelines.batch.airflow_settings import (
     AirflowSettingsError,
     ConnectionFields,
@@ -40,21 +40,26 @@ def _recording_connect(self, address):
 socket.socket.connect = _recording_connect
 sqlalchemy.event.listen(Engine, "do_connect", lambda *a, **k: io_calls.append("metadata DB connect"))
 
-from airflow.hooks.base import BaseHook
-from airflow.models import DagBag, Variable
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import BaseHook, Connection, Variable
 from airflow.utils.dag_cycle_tester import check_cycle
 
-_get_variable, _get_connection = Variable.get, BaseHook.get_connection
+# the Task SDK's lookups (what task code calls) and BaseHook's, which DAG code might call directly
+_get_variable, _get_connection, _hook_connection = Variable.get, Connection.get, BaseHook.get_connection
 def _recording_get_variable(key, *args, **kwargs):
     io_calls.append(f"Variable.get({key!r})")
     return _get_variable(key, *args, **kwargs)
 def _recording_get_connection(conn_id):
-    io_calls.append(f"get_connection({conn_id!r})")
+    io_calls.append(f"Connection.get({conn_id!r})")
     return _get_connection(conn_id)
+def _recording_hook_connection(conn_id):
+    io_calls.append(f"BaseHook.get_connection({conn_id!r})")
+    return _hook_connection(conn_id)
 Variable.get = _recording_get_variable
-BaseHook.get_connection = _recording_get_connection
+Connection.get = _recording_get_connection
+BaseHook.get_connection = _recording_hook_connection
 
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+bag = DagBag(dag_folder=sys.argv[1])  # examples are off: AIRFLOW__CORE__LOAD_EXAMPLES
 out = {"import_errors": {k: str(v) for k, v in bag.import_errors.items()}, "io_calls": io_calls, "dags": {}}
 for dag_id, dag in bag.dags.items():
     cycle = None
@@ -64,7 +69,7 @@ for dag_id, dag in bag.dags.items():
         cycle = str(exc)
     out["dags"][dag_id] = {
         "file": dag.fileloc,
-        "schedule": str(dag.schedule_interval),
+        "schedule": str(dag.schedule),
         "catchup": dag.catchup,
         "tags": sorted(dag.tags),
         "max_active_runs": dag.max_active_runs,
@@ -73,7 +78,7 @@ for dag_id, dag in bag.dags.items():
             t.task_id: {
                 "retries": t.retries,
                 "upstream": sorted(t.upstream_task_ids),
-                "trigger_rule": str(t.trigger_rule),
+                "trigger_rule": getattr(t.trigger_rule, "value", t.trigger_rule),  # an enum in Airflow 3
             }
             for t in dag.tasks
         },
@@ -141,6 +146,29 @@ OUTPUTS: dict[str, Any] = {
     "mongodb_database": "kde-db",
     "mongodb_collections": {"cards": "kde-finance-cards-data", "transactions": "kde-finance-transactions-data"},
 }
+
+
+def variables(outputs: dict[str, Any]) -> dict[str, str]:
+    """The Variable the stack's Airflow settings write: the outputs without their secrets."""
+    public = {k: v for k, v in outputs.items() if k not in ("aws_credentials", "mongodb_uri")}
+    return {"stack_outputs": json.dumps(public, sort_keys=True)}
+
+
+def mongo_connection(uri: str) -> dict[str, Any]:
+    """The MongoDB connection as the stack declares it (components.airflow_objects parses the URI)."""
+    fields = connection_fields_from_uri(uri)
+    return {**{k: v for k, v in fields.items() if k != "extra"}, "extra_dejson": fields["extra"] or {}}
+
+
+def connections(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    creds = outputs["aws_credentials"]
+    aws = {
+        "conn_type": "aws",
+        "login": creds["access_key_id"],
+        "password": creds["secret_access_key"],
+        "extra_dejson": {"region_name": outputs["aws_region"], "endpoint_url": outputs["endpoints"]["s3"]},
+    }
+    return {"mongo_default": mongo_connection(outputs["mongodb_uri"]), "aws_default": aws}
 
 
 def airflow_lookups(extra_variables: dict[str, str] | None = None, drop: tuple[str, ...] = ()) -> tuple[Any, Any]:
