@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -54,3 +55,15 @@ def ratio_table(title: str, baseline: Measurement, others: list[Measurement], un
 
 def _mb(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
+
+
+def platform_outputs(services: list[str]) -> dict[str, Any]:
+    """devstack's `services` (and those the stack needs) running, and the `devstack` stack up on the real engine:
+    its outputs, as every consumer reads them."""
+    from devstack.platform import Platform
+    from stacks.engine import outputs_of, select_stack
+
+    Platform().up([*services, "kafka", "registry", "connect", "airflow"], report=lambda _msg: None)
+    stack = select_stack("devstack")
+    stack.up(refresh=True, color="never")
+    return outputs_of(stack)

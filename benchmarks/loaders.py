@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Measurement, measure, ratio_table
+from benchmarks._common import Measurement, measure, platform_outputs, ratio_table
 
 
 # --- contenders (run in child processes) -------------------------------------------------------------------
@@ -63,15 +63,11 @@ def convert_bench(rows: int, work: Path, with_pandas: bool) -> list[Measurement]
 
 # --- loads -----------------------------------------------------------------------------------------------------
 def load_bench(rows: int, work: Path) -> None:
-    from devstack.outputs import build_outputs
-    from devstack.platform import Platform
     from loaders.convert import convert_dir
     from loaders.generate import generate_dataset
     from loaders.load import load_dataset, open_sink
 
-    platform = Platform()
-    platform.up(["moto", "ferretdb", "firestore", "kafka", "registry"], report=lambda _: None)
-    outputs = build_outputs(platform.cfg)
+    outputs = platform_outputs(["moto", "ferretdb", "firestore"])
     raw, src = work / "load-raw", work / "load-json"
     generate_dataset(raw, rows, seed=2)
     convert_dir(raw, src, ["transactions"])

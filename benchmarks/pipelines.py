@@ -327,14 +327,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
 
-    from devstack.platform import Platform
-    from pipelines.common import devstack_outputs, quiet_http_clients
+    from benchmarks._common import platform_outputs
+    from pipelines.common import quiet_http_clients
 
     console = Console(width=None if Console().is_terminal else 120)
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
-    Platform().up(list(SERVICES), report=lambda msg: None)
-    outputs = devstack_outputs()
+    outputs = platform_outputs(list(SERVICES))
 
     def report(msg: str) -> None:
         console.print(f"[dim]{msg}[/]", highlight=False)

@@ -30,15 +30,15 @@ class AirflowSettings(pulumi.ComponentResource):
         super().__init__("kde:orchestration:AirflowSettings", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         api = pulumi.Output.secret(args["api"])
-        login: dict[str, Any] = {
-            "api_url": pulumi.Output.unsecret(api.apply(lambda a: a["url"])),
-            "api_username": pulumi.Output.unsecret(api.apply(lambda a: a["username"])),
-            "api_password": api.apply(lambda a: a["password"]),
-        }
+        api_url = pulumi.Output.unsecret(api.apply(lambda a: a["url"]))
+        api_username = pulumi.Output.unsecret(api.apply(lambda a: a["username"]))
+        api_password = api.apply(lambda a: a["password"])
         self.variable = AirflowVariable(
             f"{name}-{naming.AIRFLOW_STACK_OUTPUTS_VARIABLE}",
             {
-                **login,
+                "api_url": api_url,
+                "api_username": api_username,
+                "api_password": api_password,
                 "key": naming.AIRFLOW_STACK_OUTPUTS_VARIABLE,
                 "value": args["stack_outputs"],
                 "description": "public stack outputs (set by Pulumi): where the DAGs find their targets",
@@ -49,7 +49,13 @@ class AirflowSettings(pulumi.ComponentResource):
         self.connections = {
             naming.AIRFLOW_MONGO_CONNECTION: AirflowConnection(
                 f"{name}-{naming.AIRFLOW_MONGO_CONNECTION}",
-                {**login, "conn_id": naming.AIRFLOW_MONGO_CONNECTION, **_fields(mongo)},
+                {
+                    "api_url": api_url,
+                    "api_username": api_username,
+                    "api_password": api_password,
+                    "conn_id": naming.AIRFLOW_MONGO_CONNECTION,
+                    **_fields(mongo),
+                },
                 child,
             )
         }
@@ -61,7 +67,9 @@ class AirflowSettings(pulumi.ComponentResource):
             self.connections[naming.AIRFLOW_AWS_CONNECTION] = AirflowConnection(
                 f"{name}-{naming.AIRFLOW_AWS_CONNECTION}",
                 {
-                    **login,
+                    "api_url": api_url,
+                    "api_username": api_username,
+                    "api_password": api_password,
                     "conn_id": naming.AIRFLOW_AWS_CONNECTION,
                     "conn_type": "aws",
                     "login": pulumi.Output.unsecret(creds.apply(lambda c: c["access_key_id"])),
@@ -75,7 +83,17 @@ class AirflowSettings(pulumi.ComponentResource):
         )
 
 
-def _fields(fields: pulumi.Output[dict[str, Any]]) -> dict[str, Any]:
+class _ConnectionFields(TypedDict):
+    conn_type: pulumi.Input[str]
+    host: pulumi.Input[str | None]
+    port: pulumi.Input[int | None]
+    login: pulumi.Input[str | None]
+    password: pulumi.Input[str | None]
+    schema: pulumi.Input[str | None]
+    extra: pulumi.Input[dict[str, Any] | None]
+
+
+def _fields(fields: pulumi.Output[dict[str, Any]]) -> _ConnectionFields:
     """A parsed connection (conn_type, host, port, login, password, schema, extra) as resource inputs; only
     the password and extra stay secret."""
 

@@ -4,7 +4,7 @@ plus an IAM user scoped to the landing bucket's sink prefix for the S3 sink conn
 from __future__ import annotations
 
 import json
-from typing import TypedDict
+from typing import NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -14,14 +14,14 @@ from contract import naming
 from schemas import load as load_schema
 
 
-class AwsLakeArgs(TypedDict, total=False):
-    prefix: str
-    stack: str
-    dynamodb_datasets: list[str]
-    force_destroy: bool
-    create_sink_user: bool  # False on emulators: moto accepts any key
-    sink_prefix: str
-    noncurrent_version_days: int
+class AwsLakeArgs(TypedDict):
+    prefix: Required[str]
+    stack: Required[str]
+    dynamodb_datasets: NotRequired[list[str]]
+    force_destroy: NotRequired[bool]
+    create_sink_user: NotRequired[bool]  # False on emulators: moto accepts any key
+    sink_prefix: NotRequired[str]
+    noncurrent_version_days: NotRequired[int]
 
 
 class AwsLake(pulumi.ComponentResource):

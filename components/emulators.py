@@ -5,7 +5,7 @@ providers wait for the emulators' health checks (the providers' endpoints resolv
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 import pulumi_aws as aws
@@ -24,14 +24,14 @@ GCS_INTERNAL_URL = "http://gcs:4443"
 FIRESTORE_INTERNAL_HOST = "firestore:8086"
 
 
-class EmulatorsArgs(TypedDict, total=False):
-    prefix: str
-    stack: str
-    network: docker.Network
-    ports: Mapping[str, int]  # moto, gcs, firestore
-    images: Mapping[str, str]
-    aws_region: str
-    gcp_project: str
+class EmulatorsArgs(TypedDict):
+    prefix: Required[str]
+    stack: Required[str]
+    network: Required[docker.Network]
+    ports: Required[Mapping[str, int]]  # moto, gcs, firestore
+    images: Required[Mapping[str, str]]
+    aws_region: Required[str]
+    gcp_project: Required[str]
 
 
 class Emulators(pulumi.ComponentResource):

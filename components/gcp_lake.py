@@ -4,7 +4,7 @@ BigQuery emulator, and the Firestore emulator serves `(default)` without an admi
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_gcp as gcp
@@ -15,14 +15,14 @@ from contract import naming
 FIRESTORE_DATABASE = "(default)"
 
 
-class GcpLakeArgs(TypedDict, total=False):
-    prefix: str
-    stack: str
-    project: pulumi.Input[str]
-    location: str
-    force_destroy: bool
-    with_bigquery: bool
-    with_firestore_database: bool
+class GcpLakeArgs(TypedDict):
+    prefix: Required[str]
+    stack: Required[str]
+    project: Required[pulumi.Input[str]]
+    location: NotRequired[str]
+    force_destroy: NotRequired[bool]
+    with_bigquery: NotRequired[bool]
+    with_firestore_database: NotRequired[bool]
 
 
 class GcpLake(pulumi.ComponentResource):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import NotRequired, Required, TypedDict
 
 import pulumi
 
@@ -16,13 +16,13 @@ from schemas import load as load_schema
 DEFAULT_TOPIC_CONFIGS = {"cleanup.policy": "delete", "retention.ms": str(7 * 24 * 3600 * 1000)}
 
 
-class KafkaCatalogArgs(TypedDict, total=False):
-    datasets: Sequence[str]
-    bootstrap_servers: pulumi.Input[str]
-    registry_url: pulumi.Input[str]
-    partitions: int
-    replication_factor: int
-    compatibility: str
+class KafkaCatalogArgs(TypedDict):
+    datasets: Required[Sequence[str]]
+    bootstrap_servers: Required[pulumi.Input[str]]
+    registry_url: Required[pulumi.Input[str]]
+    partitions: NotRequired[int]
+    replication_factor: NotRequired[int]
+    compatibility: NotRequired[str]
 
 
 class KafkaCatalog(pulumi.ComponentResource):

@@ -10,7 +10,7 @@ when its partitions and replication allow it: Pulumi's `import` cannot adopt a d
 from __future__ import annotations
 
 import re
-from typing import Any, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 from pulumi.dynamic import (
@@ -173,12 +173,12 @@ class TopicProvider(ResourceProvider):
         del admin
 
 
-class TopicArgs(TypedDict, total=False):
-    bootstrap_servers: pulumi.Input[str]
-    topic: pulumi.Input[str]
-    partitions: pulumi.Input[int]
-    replication_factor: pulumi.Input[int]
-    configs: pulumi.Input[dict[str, pulumi.Input[str]]]
+class TopicArgs(TypedDict):
+    bootstrap_servers: Required[pulumi.Input[str]]
+    topic: Required[pulumi.Input[str]]
+    partitions: NotRequired[pulumi.Input[int]]
+    replication_factor: NotRequired[pulumi.Input[int]]
+    configs: NotRequired[pulumi.Input[dict[str, pulumi.Input[str]]]]
 
 
 class KafkaTopic(Resource, module="kafka", name="Topic"):

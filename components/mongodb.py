@@ -3,7 +3,7 @@ with a `mongodbPassword` secret it runs with a root user, and its URI output is 
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, Required, TypedDict
 from urllib.parse import quote
 
 import pulumi
@@ -15,13 +15,13 @@ from contract import naming
 ROOT_USER = "kde"
 
 
-class MongoDbArgs(TypedDict, total=False):
-    prefix: str
-    stack: str
-    network: docker.Network
-    port: int
-    image: str
-    password: pulumi.Input[str] | None
+class MongoDbArgs(TypedDict):
+    prefix: Required[str]
+    stack: Required[str]
+    network: Required[docker.Network]
+    port: Required[int]
+    image: Required[str]
+    password: NotRequired[pulumi.Input[str] | None]
 
 
 class MongoDb(pulumi.ComponentResource):

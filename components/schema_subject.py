@@ -9,7 +9,7 @@ registry URL replace the resource.
 from __future__ import annotations
 
 import json
-from typing import Any, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 import requests
@@ -134,12 +134,12 @@ class SubjectProvider(ResourceProvider):
         _call("DELETE", f"{base}/subjects/{id_}?permanent=true", allow_404=True)
 
 
-class SubjectArgs(TypedDict, total=False):
-    registry_url: pulumi.Input[str]
-    subject: pulumi.Input[str]
-    schema: pulumi.Input[str]
-    schema_type: pulumi.Input[str]
-    compatibility: pulumi.Input[str]
+class SubjectArgs(TypedDict):
+    registry_url: Required[pulumi.Input[str]]
+    subject: Required[pulumi.Input[str]]
+    schema: Required[pulumi.Input[str]]
+    schema_type: NotRequired[pulumi.Input[str]]
+    compatibility: NotRequired[pulumi.Input[str]]
 
 
 class SchemaSubject(Resource, module="schema-registry", name="Subject"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_docker as docker
@@ -26,13 +26,13 @@ ENV_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvi
 FILE_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.FileConfigProvider"
 
 
-class StreamingArgs(TypedDict, total=False):
-    prefix: str
-    stack: str
-    ports: Mapping[str, int]  # kafka, schemaRegistry, restProxy, connect, console
-    images: Mapping[str, str]  # kafka, schemaRegistry, restProxy, console
-    connect_context: str  # folder with the Connect Dockerfile
-    connect_env: Mapping[str, pulumi.Input[str]]  # e.g. AWS credentials for the S3 sink (secret values)
+class StreamingArgs(TypedDict):
+    prefix: Required[str]
+    stack: Required[str]
+    ports: Required[Mapping[str, int]]  # kafka, schemaRegistry, restProxy, connect, console
+    images: Required[Mapping[str, str]]  # kafka, schemaRegistry, restProxy, console
+    connect_context: Required[str]  # folder with the Connect Dockerfile
+    connect_env: NotRequired[Mapping[str, pulumi.Input[str]]]  # e.g. AWS credentials for the S3 sink (secret values)
 
 
 def _url(port: int) -> str:

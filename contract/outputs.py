@@ -157,10 +157,16 @@ def _validate(outputs: Mapping[str, Any], keys: tuple[str, ...], origin: str) ->
             raise OutputsError(f"{origin}: output {key!r} must be {problem}, got {json.dumps(outputs[key])[:80]}")
 
 
+#: keys whose value may be null; Pulumi drops null outputs from a stack, so their absence means null
+NULLABLE_KEYS = (*_OPTIONAL_STRINGS, "aws_credentials")
+
+
 def validate_outputs(outputs: Mapping[str, Any], origin: str) -> StackOutputs:
-    """`outputs` if it has every key of the contract in its documented shape; else OutputsError naming the key."""
-    _validate(outputs, OUTPUT_KEYS, origin)
-    return outputs  # type: ignore[return-value]  # checked key by key above
+    """The outputs (a null for each absent nullable key) if every key of the contract is there in its documented
+    shape; else OutputsError naming the key."""
+    complete = {**{key: None for key in NULLABLE_KEYS}, **outputs}
+    _validate(complete, OUTPUT_KEYS, origin)
+    return complete  # type: ignore[return-value]  # checked key by key above
 
 
 def validate_substrate(substrate: Mapping[str, Any], origin: str) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def _load(args: argparse.Namespace) -> int:
             console.print(f"[red]error:[/] {exc}")
             return 1
     try:
-        outputs: dict[str, Any] = (
+        outputs: dict[str, Any] = dict(
             read_outputs(outputs_file=args.outputs) if args.outputs else read_outputs(stack=args.stack)
         )
     except OutputsError as exc:

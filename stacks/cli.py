@@ -66,20 +66,25 @@ def write_private(path: Path, text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     stack = select_stack(args.stack, config=_overrides(args.config))
-    quiet = {"on_output": print, "color": "never"}
     if args.command == "up":
         result = stack.up(
-            diff=args.diff, expect_no_changes=args.expect_no_changes, refresh=not args.no_refresh, **quiet
+            diff=args.diff,
+            expect_no_changes=args.expect_no_changes,
+            refresh=not args.no_refresh,
+            on_output=print,
+            color="never",
         )
         print(f"stack {args.stack}: {changes(result.summary.resource_changes)}", file=sys.stderr)
     elif args.command == "preview":
-        preview = stack.preview(diff=args.diff, expect_no_changes=args.expect_no_changes, **quiet)
+        preview = stack.preview(
+            diff=args.diff, expect_no_changes=args.expect_no_changes, on_output=print, color="never"
+        )
         print(f"stack {args.stack}: {changes(preview.change_summary)}", file=sys.stderr)
     elif args.command == "refresh":
-        refreshed = stack.refresh(expect_no_changes=args.expect_no_changes, **quiet)
+        refreshed = stack.refresh(expect_no_changes=args.expect_no_changes, on_output=print, color="never")
         print(f"stack {args.stack}: {changes(refreshed.summary.resource_changes)}", file=sys.stderr)
     elif args.command == "destroy":
-        stack.destroy(**quiet)
+        stack.destroy(on_output=print, color="never")
     else:
         text = json.dumps(outputs_of(stack), indent=2) + "\n"
         if args.file:

@@ -11,12 +11,13 @@ place to change it); the backend, passphrase and CLI come from contract.backend.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 from pathlib import Path
 
 from pulumi import automation as auto
 
 from contract import backend
-from contract.outputs import PROJECT
+from contract.outputs import PROJECT, validate_outputs
 from stacks.config import REPO_ROOT, file_config
 
 
@@ -87,11 +88,13 @@ def select_stack(
     return selected
 
 
-def outputs_of(stack: auto.Stack) -> dict[str, object]:
-    return {key: value.value for key, value in stack.outputs().items()}
+def outputs_of(stack: auto.Stack) -> dict[str, Any]:
+    """The stack's outputs as the contract has them (Pulumi drops null outputs: they come back as null)."""
+    outputs = {key: value.value for key, value in stack.outputs().items()}
+    return dict(validate_outputs(outputs, f"stack {stack.name}")) if outputs else outputs
 
 
-def changes(summary: Mapping[str, int] | None) -> dict[str, int]:
+def changes(summary: Mapping[Any, int] | None) -> dict[str, int]:
     """A run's resource changes as {"create": 1, "same": 3} (the engine's op names, not enum members)."""
     return {str(getattr(op, "value", op)): count for op, count in (summary or {}).items()}
 

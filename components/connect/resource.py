@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
 from pulumi.dynamic import Resource
@@ -10,12 +10,12 @@ from pulumi.dynamic import Resource
 from components.connect.provider import ConnectorProvider
 
 
-class ConnectorArgs(TypedDict, total=False):
-    name: pulumi.Input[str]
-    connect_url: pulumi.Input[str]
-    config: pulumi.Input[dict[str, str]]
-    secret_config: pulumi.Input[dict[str, str]]
-    running_timeout_s: pulumi.Input[int]
+class ConnectorArgs(TypedDict):
+    name: Required[pulumi.Input[str]]
+    connect_url: Required[pulumi.Input[str]]
+    config: Required[pulumi.Input[dict[str, str]]]
+    secret_config: NotRequired[pulumi.Input[dict[str, str]]]
+    running_timeout_s: NotRequired[pulumi.Input[int]]
 
 
 class Connector(Resource, module="kafka-connect", name="Connector"):

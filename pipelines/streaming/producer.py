@@ -307,7 +307,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, soft_wrap=True)  # one line per message, even in a pipe
     outputs: dict[str, Any] | None = None
     if args.stack or args.outputs:
-        outputs = read_outputs(stack=args.stack, outputs_file=args.outputs)
+        outputs = dict(read_outputs(stack=args.stack, outputs_file=args.outputs))
     try:
         settings = settings_from_args(args, outputs)
     except ProducerSetupError as exc:

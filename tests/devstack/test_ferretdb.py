@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from contract import naming
+
 pytestmark = pytest.mark.devstack
 
 
@@ -18,7 +20,7 @@ def test_insert_find_and_idempotent_upserts(devstack: Any) -> None:
     outputs = devstack("ferretdb")
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
     run = uuid.uuid4().hex[:8]
-    collection = client[outputs["mongodb_database"]][f"{outputs['mongodb_collections']['cards']}-{run}"]
+    collection = client[naming.mongodb_database("kde")][f"{naming.mongodb_collection('kde', 'cards')}-{run}"]
     try:
         collection.insert_many([{"_id": i, "client_id": i % 3, "credit_limit": 100.5 * i} for i in range(10)])
         found = list(collection.find({"client_id": 1}).sort("credit_limit", pymongo.DESCENDING))
@@ -53,7 +55,7 @@ def test_lookups_by_string_id_use_the_id_index(devstack: Any) -> None:
 
     outputs = devstack("ferretdb")
     client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
-    collection = client[outputs["mongodb_database"]][f"index-probe-{uuid.uuid4().hex[:8]}"]
+    collection = client[naming.mongodb_database("kde")][f"index-probe-{uuid.uuid4().hex[:8]}"]
     try:
         collection.insert_many([{"_id": str(i), "n": i} for i in range(100)])
         plan = collection.find({"_id": "42"}).explain()["queryPlanner"]["Plan"]

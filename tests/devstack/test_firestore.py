@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from _streaming_records import cards_record
 
+from contract import naming
+
 pytestmark = pytest.mark.devstack
 
 BATCH_LIMIT = 500  # Firestore's cap on writes per commit
@@ -25,7 +27,8 @@ def firestore_client(devstack: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 @pytest.fixture
 def cards(devstack: Any) -> str:
-    return str(devstack("firestore")["firestore_collections"]["cards"])
+    devstack("firestore")
+    return naming.firestore_collection("cards")
 
 
 def _write_run(client: Any, collection: str, run: str, count: int) -> None:
