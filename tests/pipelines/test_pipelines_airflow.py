@@ -1,9 +1,9 @@
 """The batch DAG run by Airflow itself (`airflow dags test`, devstack's metadata DB and DAGs folder): real rows
 from FerretDB land in the moto bucket and are read back; a second DAG run loads only the new rows.
 
-The connections and the `stack_outputs` Variable are written by `python -m pipelines airflow-config` (as the
-demo does). The test's own database, bucket and prefix reach the DAG as Variables (AIRFLOW_VAR_*), which must
-override the defaults from the stack outputs: the seed had that backwards."""
+The connections and the `stack_outputs` Variable are the `devstack` stack's (the `platform` fixture runs `up`
+on the real engine, as `make demo` does). The test's own database, bucket and prefix reach the DAG as Variables
+(AIRFLOW_VAR_*), which must override the defaults from the stack outputs: the seed had that backwards."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 from _pipelines_records import card, delete_prefix, transaction, unique, with_mongo_id
 
+from contract.clients import s3_client
 from pipelines.batch.lake import read_table
 from pipelines.batch.settings import settings_from_outputs
-from pipelines.common import REPO_ROOT, s3_client
+from pipelines.common import REPO_ROOT
 
 pytestmark = pytest.mark.devstack
 
@@ -28,31 +29,20 @@ DAG_ID = "ingestion_pipeline_mongodb_s3"
 
 
 @pytest.fixture(scope="module")
-def outputs(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    return devstack("ferretdb", "moto", "airflow")
+def outputs(platform: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return platform("ferretdb", "moto", "airflow")
 
 
 @pytest.fixture(scope="module")
-def airflow_env(outputs: dict[str, Any], outputs_file_module: Path) -> dict[str, str]:
-    """devstack Airflow's CLI environment, after `python -m pipelines airflow-config` filled it."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipelines", "airflow-config", "--outputs", str(outputs_file_module)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    from pipelines.airflow_config import devstack_airflow_env
+def airflow_env(outputs: dict[str, Any]) -> dict[str, str]:
+    """devstack Airflow's CLI environment (its metadata DB holds the stack's connections and Variable)."""
+    import os
 
-    return devstack_airflow_env()
+    from demo.airflow import DevstackAirflow
 
-
-@pytest.fixture(scope="module")
-def outputs_file_module(outputs: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("outputs") / "outputs.json"
-    path.write_text(json.dumps(outputs))
-    return path
+    service = DevstackAirflow().service
+    service.ensure_db()
+    return {**os.environ, **service.cli_env()}
 
 
 @pytest.fixture
