@@ -55,10 +55,12 @@ def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Pat
         except NoTableError as exc:
             raise LoadError(str(exc)) from None
     if target == "kafka":
-        from loaders.sinks.kafka import KafkaSink
+        from loaders.sinks.kafka import KafkaSink, topic_id
 
         topic = outputs["kafka_topics"][dataset]
-        return KafkaSink(dataset, outputs, checkpoint=state_dir / f"kafka-{topic}.delivered")
+        # one checkpoint per incarnation of the topic: after a re-creation everything is sent again
+        incarnation = topic_id(outputs["kafka_bootstrap_servers"], topic)
+        return KafkaSink(dataset, outputs, checkpoint=state_dir / f"kafka-{topic}-{incarnation}.delivered")
     raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
 
 

@@ -153,6 +153,17 @@ def _read_keys(path: Path) -> Iterable[str]:
     return (line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
+def topic_id(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> str:
+    """The topic's id (Kafka's UUID of this incarnation of the topic): a topic deleted and created again, e.g. by
+    a stack's destroy and up, is another topic, and what was delivered to the old one is not on it."""
+    from confluent_kafka import TopicCollection
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout_s * 1000)})
+    description = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout_s)[topic].result(timeout_s)
+    return str(description.topic_id)
+
+
 class KafkaSink:
     """The load loop's view of the producer: topic and registry from the outputs, a checkpoint per topic."""
 

@@ -20,6 +20,7 @@ from loaders.cli import main as cli
 from loaders.convert import convert_dir
 from loaders.generate import generate_dataset
 from loaders.load import load_dataset
+from loaders.sinks.kafka import topic_id
 
 pytestmark = pytest.mark.devstack
 REPO = Path(__file__).resolve().parents[2]
@@ -42,6 +43,16 @@ def _private(outputs: dict[str, Any], dataset: str, key: str) -> dict[str, Any]:
     mine = copy.deepcopy(outputs)
     mine[key][dataset] = f"test-{dataset}-{uuid.uuid4().hex[:8]}"
     return mine
+
+
+def _delete_topic(outputs: dict[str, Any], topic: str) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
+    admin.delete_topics([topic])[topic].result(timeout=30)
+    deadline = time.monotonic() + 30
+    while topic in admin.list_topics(timeout=10).topics and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def _create_topic(outputs: dict[str, Any], topic: str) -> None:
@@ -140,7 +151,9 @@ def test_kafka_sends_registered_json_once_and_resumes_after_a_kill(
              str(path), "--source", str(source_dir), "--no-progress"]  # fmt: skip
     command = [*batch, "--mode", "streaming", "--interval", "0.002"]
     proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    checkpoint = source_dir / "_state" / f"kafka-{topic}.delivered"
+    checkpoint = (
+        source_dir / "_state" / f"kafka-{topic}-{topic_id(outputs['kafka_bootstrap_servers'], topic)}.delivered"
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not checkpoint.exists() or len(checkpoint.read_text().split()) < 200):
         time.sleep(0.2)
@@ -163,6 +176,13 @@ def test_kafka_sends_registered_json_once_and_resumes_after_a_kill(
     rerun = subprocess.run(batch, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0
     assert len(_topic_values(outputs, topic)) == len(ids)  # nothing sent again
+
+    # the topic deleted and created again (a stack's destroy and up) is empty: everything is sent again
+    _delete_topic(outputs, topic)
+    _create_topic(outputs, topic)
+    again = subprocess.run(batch, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(v["id"] for v in _topic_values(outputs, topic)) == sorted(r["id"] for r in source)
 
 
 def test_outputs_file_and_devstack_outputs_load_the_same(platform: Any, converted: Path, outputs_file: Any) -> None:
