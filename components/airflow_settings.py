@@ -59,8 +59,9 @@ class AirflowSettings(pulumi.ComponentResource):
                 child,
             )
         }
-        if args.get("aws_credentials") is not None:
-            creds = pulumi.Output.secret(args["aws_credentials"])
+        aws_credentials = args.get("aws_credentials")
+        if aws_credentials is not None:
+            creds: pulumi.Output[dict[str, str]] = pulumi.Output.secret(aws_credentials)  # type: ignore[arg-type]
             extra = pulumi.Output.all(args.get("aws_region"), args.get("s3_endpoint")).apply(
                 lambda v: {k: x for k, x in (("region_name", v[0]), ("endpoint_url", v[1])) if x}
             )

@@ -3,7 +3,7 @@ confluent-kafka's AdminClient, so producers and the sink never rely on auto-crea
 
 Inputs: `bootstrap_servers`, `topic`, `partitions`, `replication_factor`, `configs` (map of strings).
 Partitions can only grow in place; fewer partitions or another replication factor replace the topic.
-A topic that already exists (e.g. created by devstack so loaders run without Pulumi) is adopted on create
+A topic that already exists (e.g. left by a stack whose state was lost, or created by hand) is adopted on create
 when its partitions and replication allow it: Pulumi's `import` cannot adopt a dynamic resource.
 """
 

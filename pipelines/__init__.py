@@ -1,10 +1,11 @@
-"""The pipelines that move the loaded data into the lake, and the demo that shows the whole product.
+"""The pipelines that move the loaded data into the lake, and the Airflow DAGs deployed with the stack.
 
 - `pipelines.batch`: a dlt source over MongoDB (written here; dlt ships none) loading the S3 landing bucket,
   run alone (`python -m pipelines batch`) or by the Airflow DAG in `pipelines/dags/`.
-- `pipelines.streaming`: the schema-registry producer (`python -m pipelines produce`) and the S3 sink connector
-  that writes the topic into the landing bucket.
-- `pipelines.demo`: `make demo`, everything end to end with a reconciliation table.
+- `pipelines.streaming`: the schema-registry producer (`python -m pipelines produce`), and reading back what the
+  stack's S3 sink connector wrote into the landing bucket.
+- `pipelines/dags/`: `load_sources` (the loaders) and `ingestion_pipeline_mongodb_s3` (the batch pipeline).
 
-Every target comes from the stack outputs (`--stack NAME` or `--outputs FILE`, see `stacks/outputs.py`).
+Every target comes from the stack outputs (`--stack NAME` or `--outputs FILE`, see `contract/outputs.py`; inside
+Airflow, the stack's Variable and connections: `pipelines/airflow_outputs.py`).
 """

@@ -11,8 +11,8 @@ place to change it); the backend, passphrase and CLI come from contract.backend.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from pulumi import automation as auto
 

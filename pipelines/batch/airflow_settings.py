@@ -11,9 +11,9 @@ The seed's DAG had it backwards (its hard-coded defaults won over the Variables)
     S3 access  Connection `aws_default` (keys, extra.endpoint_url, extra.region_name) if it exists,
                else outputs.endpoints.s3 / outputs.aws_region and AWS's default credential chain
 
-The stack outputs reach Airflow as the Variable `stack_outputs` (their public part, no secrets), written by
-`python -m pipelines airflow-config`. The Docker stacks set `s3_landing`, `mongodb_database` and
-`mongo_default` through AIRFLOW_VAR_*/AIRFLOW_CONN_* and the AWS_* environment, which works too.
+The stack outputs reach Airflow as the Variable `stack_outputs` (their public part, no secrets) and the
+connections `mongo_default`/`aws_default`, all created by the stack (components/airflow_settings.py) on every
+stack. AIRFLOW_VAR_*/AIRFLOW_CONN_* in the workers' environment work too, and win (Airflow's own order).
 
 Only read inside tasks: nothing here runs when the scheduler parses the DAG file.
 """
@@ -95,14 +95,14 @@ def resolve_settings(
         missing = [n for n, v in ((VAR_BUCKET, bucket), (VAR_DATABASE, database)) if not v]
         raise AirflowSettingsError(
             f"no value for {', '.join(missing)}: set the Variable(s), or write the stack outputs into Airflow "
-            f"with `python -m pipelines airflow-config --stack NAME` (Variable {VAR_STACK_OUTPUTS!r})"
+            f"with `make up STACK=<stack>` (the stack creates the Variable {VAR_STACK_OUTPUTS!r})"
         )
     collections = outputs.get("mongodb_collections") or _collections_by_naming()
 
     mongo = connection(CONN_MONGO)
     if mongo is None:
         raise AirflowSettingsError(
-            f"no Airflow connection {CONN_MONGO!r}: create it (`python -m pipelines airflow-config`, or "
+            f"no Airflow connection {CONN_MONGO!r}: the stack creates it (`make up STACK=<stack>`), or set "
             f"AIRFLOW_CONN_{CONN_MONGO.upper()}=mongodb://...)"
         )
     aws = connection(CONN_AWS)

@@ -3,8 +3,7 @@
 One TaskFlow task per dataset runs the same code as `python -m pipelines batch` (pipelines.batch.run), each
 its own dlt pipeline, so they can run in parallel and a bad collection fails alone (and is retried twice).
 Targets: Variables override the defaults derived from the stack outputs, the MongoDB URI comes from the
-connection `mongo_default` (see pipelines/batch/airflow_settings.py; fill them with
-`python -m pipelines airflow-config`).
+connection `mongo_default` (see pipelines/batch/airflow_settings.py), all created by the stack.
 
 Written against Airflow 3's Task SDK (`airflow.sdk`), the DAG authors' interface. Nothing at module level
 touches the network, the metadata database or dlt: the dag-processor parses this file often; Variables,

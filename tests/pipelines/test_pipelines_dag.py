@@ -172,7 +172,7 @@ def connections(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def airflow_lookups(extra_variables: dict[str, str] | None = None, drop: tuple[str, ...] = ()) -> tuple[Any, Any]:
-    """What `airflow-config` writes, as the lookups the DAG uses (the same functions build both)."""
+    """What the stack's Airflow settings hold, as the lookups the DAG uses."""
     vars_ = {**variables(OUTPUTS), **(extra_variables or {})}
     conns = {name: as_fields(fields) for name, fields in connections(OUTPUTS).items() if name not in drop}
     return vars_.get, conns.get
