@@ -1,6 +1,6 @@
 """The stack outputs inside an Airflow task, from the Airflow settings the stack creates (contract.naming):
 the public outputs from the Variable `stack_outputs`, the MongoDB URI from the connection `mongo_default`, the
-AWS keys (emulators only) from `aws_default`. The DAGs read their targets from these and nothing else.
+AWS keys (emulators only) from `aws_default`. Both DAGs read their targets through here and nothing else.
 
 Only called inside tasks: nothing here runs when Airflow parses a DAG file.
 """
@@ -8,32 +8,73 @@ Only called inside tasks: nothing here runs when Airflow parses a DAG file.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from contract import naming
-from contract.outputs import OutputsError, StackOutputs, validate_outputs
-
-Lookup = Callable[[str], Any]
+from contract.outputs import StackOutputs, validate_outputs
 
 
-def outputs_from_settings(variable: Lookup, connection: Lookup) -> StackOutputs:
-    """`variable(key)` -> str | None and `connection(conn_id)` -> an Airflow Connection | None."""
-    raw = variable(naming.AIRFLOW_STACK_OUTPUTS_VARIABLE)
+class AirflowSettingsError(RuntimeError):
+    """A Variable or Connection the DAGs need is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class ConnectionFields:
+    """The parts of an Airflow Connection we read (decoupled from Airflow's class for testing)."""
+
+    conn_type: str | None = None
+    host: str | None = None
+    port: int | None = None
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    schema: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+VariableLookup = Callable[[str], "str | None"]
+ConnectionLookup = Callable[[str], "ConnectionFields | None"]
+
+
+def mongo_uri(conn: ConnectionFields) -> str:
+    """A MongoDB URI from a connection: `extra.uri` if given, else built from host/port/login/schema/extra
+    (`extra.srv: true` -> `mongodb+srv://`; the other extras become URI options, e.g. authSource)."""
+    extra = dict(conn.extra)
+    if extra.get("uri"):
+        return str(extra["uri"])
+    if not conn.host:
+        raise AirflowSettingsError(f"connection {naming.AIRFLOW_MONGO_CONNECTION!r} has no host")
+    srv = str(extra.pop("srv", "")).lower() in ("true", "1", "yes")
+    auth = ""
+    if conn.login:
+        auth = quote(conn.login, safe="")
+        if conn.password:
+            auth += ":" + quote(conn.password, safe="")
+        auth += "@"
+    port = f":{conn.port}" if conn.port and not srv else ""
+    query = urlencode({k: v for k, v in extra.items() if v is not None}) if extra else ""
+    return f"{'mongodb+srv' if srv else 'mongodb'}://{auth}{conn.host}{port}/{conn.schema or ''}" + (
+        f"?{query}" if query else ""
+    )
+
+
+def outputs_from_settings(variable: VariableLookup, connection: ConnectionLookup) -> StackOutputs:
+    """The stack outputs from the Airflow settings, given as lookups that return None when one is absent."""
+    name = naming.AIRFLOW_STACK_OUTPUTS_VARIABLE
+    raw = variable(name)
     if not raw:
-        raise OutputsError(
-            f"Airflow Variable {naming.AIRFLOW_STACK_OUTPUTS_VARIABLE!r} is missing: the stack creates it "
-            "(`make up STACK=<stack>`)"
-        )
+        raise AirflowSettingsError(f"Airflow Variable {name!r} is missing: the stack creates it (`make up`)")
     try:
         outputs: dict[str, Any] = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise OutputsError(
-            f"Airflow Variable {naming.AIRFLOW_STACK_OUTPUTS_VARIABLE!r}: not JSON ({exc.msg})"
-        ) from None
+        raise AirflowSettingsError(f"Airflow Variable {name!r}: not JSON ({exc.msg})") from None
     mongo = connection(naming.AIRFLOW_MONGO_CONNECTION)
     if mongo is None:
-        raise OutputsError(f"Airflow connection {naming.AIRFLOW_MONGO_CONNECTION!r} is missing: the stack creates it")
+        raise AirflowSettingsError(
+            f"Airflow connection {naming.AIRFLOW_MONGO_CONNECTION!r} is missing: the stack creates it (`make up`)"
+        )
     outputs["mongodb_uri"] = mongo_uri(mongo)
     aws = connection(naming.AIRFLOW_AWS_CONNECTION)
     outputs["aws_credentials"] = (
@@ -42,35 +83,33 @@ def outputs_from_settings(variable: Lookup, connection: Lookup) -> StackOutputs:
     return validate_outputs(outputs, "Airflow settings")
 
 
-def mongo_uri(conn: Any) -> str:
-    """The connection's URI as MongoDB drivers take it (`extra.uri` when the stack stored a seed list)."""
-    extra = conn.extra_dejson or {}
-    if extra.get("uri"):
-        return str(extra["uri"])
-    from pipelines.batch.airflow_settings import ConnectionFields
-    from pipelines.batch.airflow_settings import mongo_uri as build_uri
-
-    fields = ConnectionFields(
-        conn_type=conn.conn_type,
-        host=conn.host,
-        port=conn.port,
-        login=conn.login,
-        password=conn.password,
-        schema=conn.schema,
-        extra=extra,
-    )
-    return build_uri(fields)
-
-
-def outputs_in_task() -> StackOutputs:
-    """Inside a running task: through the Task SDK (Airflow's secrets backends, then its metadata DB)."""
+def task_lookups() -> tuple[VariableLookup, ConnectionLookup]:
+    """Inside a running task: Variables and Connections through the Task SDK (Airflow's secrets backends, then
+    its metadata DB, over the execution API)."""
     from airflow.sdk import Connection, Variable
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    def connection(conn_id: str) -> Any:
+    def variable(key: str) -> str | None:
+        value = Variable.get(key, default=None)
+        return str(value) if value not in (None, "") else None
+
+    def connection(conn_id: str) -> ConnectionFields | None:
         try:
-            return Connection.get(conn_id)
+            conn = Connection.get(conn_id)
         except AirflowNotFoundException:
             return None
+        return ConnectionFields(
+            conn_type=conn.conn_type,
+            host=conn.host,
+            port=conn.port,
+            login=conn.login,
+            password=conn.password,
+            schema=conn.schema,
+            extra=conn.extra_dejson,
+        )
 
-    return outputs_from_settings(lambda key: Variable.get(key, default=None), connection)
+    return variable, connection
+
+
+def outputs_in_task() -> StackOutputs:
+    return outputs_from_settings(*task_lookups())

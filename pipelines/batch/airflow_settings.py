@@ -21,60 +21,21 @@ Only read inside tasks: nothing here runs when the scheduler parses the DAG file
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlencode
 
+from contract import naming
+from pipelines.airflow_outputs import AirflowSettingsError, ConnectionFields, mongo_uri, task_lookups
 from pipelines.batch.settings import DEFAULT_PREFIX, BatchSettings, S3Target, bucket_name
 from schemas import DATASETS
 
-VAR_STACK_OUTPUTS = "stack_outputs"
+VAR_STACK_OUTPUTS = naming.AIRFLOW_STACK_OUTPUTS_VARIABLE
 VAR_BUCKET = "s3_landing"
 VAR_BUCKET_SEED = "s3.landing"
 VAR_DATABASE = "mongodb_database"
 VAR_PREFIX = "s3_landing_prefix"
-CONN_MONGO = "mongo_default"
-CONN_AWS = "aws_default"
-
-
-class AirflowSettingsError(RuntimeError):
-    pass
-
-
-@dataclass(frozen=True)
-class ConnectionFields:
-    """The parts of an Airflow Connection we read (decoupled from Airflow's class for testing)."""
-
-    conn_type: str | None = None
-    host: str | None = None
-    port: int | None = None
-    login: str | None = None
-    password: str | None = field(default=None, repr=False)
-    schema: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-def mongo_uri(conn: ConnectionFields) -> str:
-    """A MongoDB URI from a connection: `extra.uri` if given, else built from host/port/login/schema/extra
-    (`extra.srv: true` -> `mongodb+srv://`; the other extras become URI options, e.g. authSource)."""
-    extra = dict(conn.extra)
-    if extra.get("uri"):
-        return str(extra["uri"])
-    if not conn.host:
-        raise AirflowSettingsError(f"connection {CONN_MONGO!r} has no host")
-    srv = str(extra.pop("srv", "")).lower() in ("true", "1", "yes")
-    auth = ""
-    if conn.login:
-        auth = quote(conn.login, safe="")
-        if conn.password:
-            auth += ":" + quote(conn.password, safe="")
-        auth += "@"
-    port = f":{conn.port}" if conn.port and not srv else ""
-    query = urlencode({k: v for k, v in extra.items() if v is not None}) if extra else ""
-    return f"{'mongodb+srv' if srv else 'mongodb'}://{auth}{conn.host}{port}/{conn.schema or ''}" + (
-        f"?{query}" if query else ""
-    )
+CONN_MONGO = naming.AIRFLOW_MONGO_CONNECTION
+CONN_AWS = naming.AIRFLOW_AWS_CONNECTION
 
 
 def resolve_settings(
@@ -131,30 +92,10 @@ def _collections_by_naming() -> dict[str, str]:
 
 
 def settings_from_airflow() -> BatchSettings:
-    """Inside a running task: read the Variables and Connections with the Task SDK (`airflow.sdk`), which asks
-    the secrets backends (AIRFLOW_VAR_*/AIRFLOW_CONN_* first) and then the api-server's execution API."""
+    """Inside a running task: read the Variables and Connections through Airflow's Task SDK."""
     import os
 
-    from airflow.sdk import Connection, Variable
-    from airflow.sdk.exceptions import AirflowNotFoundException
+    return resolve_settings(*task_lookups(), os.environ.get("AWS_DEFAULT_REGION"))
 
-    def variable(key: str) -> str | None:
-        value = Variable.get(key, default=None)
-        return str(value) if value not in (None, "") else None
 
-    def connection(conn_id: str) -> ConnectionFields | None:
-        try:
-            conn = Connection.get(conn_id)
-        except AirflowNotFoundException:
-            return None
-        return ConnectionFields(
-            conn_type=conn.conn_type,
-            host=conn.host,
-            port=conn.port,
-            login=conn.login,
-            password=conn.password,
-            schema=conn.schema,
-            extra=conn.extra_dejson,
-        )
-
-    return resolve_settings(variable, connection, os.environ.get("AWS_DEFAULT_REGION"))
+__all__ = ["AirflowSettingsError", "ConnectionFields", "mongo_uri", "resolve_settings", "settings_from_airflow"]

@@ -41,3 +41,16 @@ def test_document_id_joins_the_key_fields() -> None:
 def test_unknown_dataset_names_the_known_ones() -> None:
     with pytest.raises(UnknownDatasetError, match="known datasets: cards, users"):
         schemas.load("card")
+
+
+def test_dynamodb_keys_refuse_what_dynamodb_cannot_key_on() -> None:
+    from dataclasses import replace
+
+    from schemas import load
+
+    cards = load("cards")
+    flagged = replace(cards, sort_key="has_chip")  # a boolean
+    with pytest.raises(ValueError, match=r"cards\.has_chip: type boolean cannot be a DynamoDB key"):
+        flagged.dynamodb_keys()
+    with pytest.raises(ValueError, match="single-field key"):
+        replace(cards, key=("id", "client_id")).dynamodb_keys()
