@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,8 @@ class Demo:
 
         cell = self.result.cell(dataset, "kafka")
         since = end_offsets(self.outputs, topic)
+        # S3 keeps whole seconds: a second of margin, still after any earlier run's last write
+        written_since = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
         settings = ProducerSettings(
             bootstrap_servers=self.outputs["kafka_bootstrap_servers"],
             schema_registry_url=self.outputs["schema_registry_url"],
@@ -205,10 +208,12 @@ class Demo:
                 status.update(f"S3 sink {self.outputs['s3_sink']['connector']}: {n:,} of {expected:,} records")
 
             try:
-                records = wait_for_records(self.outputs, topic, expected, timeout, since, on_progress=progress)
+                records = wait_for_records(
+                    self.outputs, topic, expected, timeout, since, on_progress=progress, written_since=written_since
+                )
             except RuntimeError as exc:
                 self.result.errors.append(str(exc))
-                records = read_sink_records(self.outputs, topic, since)
+                records = read_sink_records(self.outputs, topic, since, written_since=written_since)
         # what landed must be this sample, record for record (by key), and nothing else
         schema = load_schema(dataset)
         landed = [schema.document_id(r.value) for r in records]

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from contract.clients import kafka_config, s3_client
@@ -53,17 +54,23 @@ def sink_prefix(outputs: Mapping[str, Any], topic: str) -> str:
 
 
 def read_sink_records(
-    outputs: dict[str, Any], topic: str, since: Mapping[int, int] | None = None, s3: Any = None
+    outputs: dict[str, Any],
+    topic: str,
+    since: Mapping[int, int] | None = None,
+    s3: Any = None,
+    written_since: datetime | None = None,
 ) -> list[SinkRecord]:
-    """The records the sink wrote for `topic` (only offsets >= `since[partition]` when given), by partition
-    and offset. Objects are named by their first offset, so an object that lies wholly before `since` is not
-    downloaded at all."""
+    """The records the sink wrote for `topic` (only offsets >= `since[partition]`, and only objects written at
+    or after `written_since`, when given), by partition and offset. `written_since` tells a re-created topic
+    (offsets from 0 again) from the objects its earlier incarnation left in the lake under the same names."""
     s3 = s3 or s3_client(outputs)
     bucket = outputs["s3_sink"]["bucket"]
     records: dict[tuple[int, int], SinkRecord] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sink_prefix(outputs, topic)):
         objects = sorted((o for o in page.get("Contents", []) if o["Key"].endswith(".json")), key=lambda o: o["Key"])
         for obj in objects:
+            if written_since is not None and obj["LastModified"] < written_since:
+                continue
             partition, first = _offsets_of(obj["Key"])
             floor = (since or {}).get(partition, 0)
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
@@ -88,12 +95,14 @@ def wait_for_records(
     timeout: float = 120.0,
     since: Mapping[int, int] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    written_since: datetime | None = None,
 ) -> list[SinkRecord]:
-    """Poll the bucket until at least `n` records (at or after `since`) of `topic` are there; raise on timeout."""
+    """Poll the bucket until at least `n` records (as read_sink_records selects them) of `topic` are there;
+    raise on timeout."""
     s3 = s3_client(outputs)
     deadline = time.monotonic() + timeout
     while True:
-        records = read_sink_records(outputs, topic, since, s3)
+        records = read_sink_records(outputs, topic, since, s3, written_since)
         if on_progress:
             on_progress(len(records))
         if len(records) >= n:

@@ -1,7 +1,8 @@
 """`python -m demo` end to end on devstack with a tiny sample: the devstack stack up on the real engine, every sink
 loaded by the load_sources DAG, the batch DAG and the stream land in the lake, the reconciliation finds nothing
-missing and the command exits 0; a second run is "no changes" for the engine and reconciles again, and a preview
-afterwards changes nothing. Slow (every service the demo needs, Airflow twice): the sample is kept tiny."""
+missing and the command exits 0; a second run is "no changes" for the engine and reconciles again, a preview
+afterwards changes nothing, and after a destroy the demo works again. Slow (every service the demo needs,
+Airflow three times): the sample is kept tiny."""
 
 from __future__ import annotations
 
@@ -45,6 +46,16 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
             assert "stack devstack: no changes" in out, out[-6000:]
     preview = run("stacks", "preview", "--expect-no-changes")
     assert preview.returncode == 0, preview.stdout[-3000:] + preview.stderr[-3000:]
+
+    # destroy, then the demo again: the stack creates everything anew and the re-created topic's records are
+    # told apart from what its earlier incarnation left in the lake
+    destroy = run("stacks", "destroy")
+    assert destroy.returncode == 0, destroy.stdout[-3000:] + destroy.stderr[-3000:]
+    proc = run("demo", "--rows", "300", "--work-dir", str(tmp_path / "demo"))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    assert "stack devstack: {'create': 17}" in out
+    assert "MISSING" not in out
 
 
 @pytest.mark.parametrize(
