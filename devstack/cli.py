@@ -18,7 +18,9 @@ EPILOG = (
 examples:
   python -m devstack up                      start everything (installs on first use, then cached)
   python -m devstack up kafka registry       start only these (and what they depend on)
-  python -m devstack outputs > local.json    stack outputs for loaders: --outputs local.json
+  python -m devstack outputs                 the substrate's endpoints and keys (the devstack stack reads them)
+  make up                                    the processes, then the devstack stack's topics, subjects, S3 sink
+                                             and Airflow settings on the real Pulumi engine
   python -m devstack logs connect -n 100     last 100 log lines of Kafka Connect
   python -m devstack down                    stop everything devstack started
 
@@ -33,16 +35,20 @@ environment: DEVSTACK_HOME (state folder, default .devstack), DEVSTACK_PORT_<SER
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m devstack",
-        description="The data platform as local processes: Kafka, Connect, schema registry, FerretDB (MongoDB), "
-        "moto (S3/DynamoDB), a GCS and a Firestore emulator, Airflow. Writes the same outputs as the Pulumi "
-        "`local` stack.",
+        description="The platform's substrate as local processes: Kafka, Connect, schema registry, FerretDB "
+        "(MongoDB), moto (S3/DynamoDB), a GCS and a Firestore emulator, Airflow 3. The `devstack` Pulumi stack "
+        "creates the topics, subjects, S3 sink connector and Airflow settings on it (`make up`).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("install", "download/build services into the cache without starting them"),
-        ("up", "start services (idempotent: running ones are reused) and create buckets, tables, topics"),
+        (
+            "up",
+            "start services (idempotent: running ones are reused), create the emulated account's buckets and "
+            "tables, write the outputs file",
+        ),
         ("down", "stop services devstack started (by PID file), children included"),
     ):
         sp = sub.add_parser(name, help=help_text)
@@ -51,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     lp = sub.add_parser("logs", help="print a service's log")
     lp.add_argument("service", metavar="SERVICE")
     lp.add_argument("-n", "--lines", type=int, default=50)
-    op = sub.add_parser("outputs", help="print the stack outputs JSON (the shape of `pulumi stack output --json`)")
+    op = sub.add_parser("outputs", help="print the substrate's outputs JSON (what the devstack stack reads)")
     op.add_argument("--file", help="write to this file instead of stdout")
     return p
 
