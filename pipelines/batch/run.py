@@ -56,8 +56,11 @@ def dlt_data_dir() -> Path:
 
 
 def configure_dlt_environment() -> Path:
-    """Telemetry off and a project-local data dir, before dlt reads its configuration."""
+    """Telemetry off, a project-local data dir and no probing of Airflow's Variables for a dlt secrets.toml
+    (settings come from the stack outputs; outside a task Airflow 3 logs that probe as an error with tracebacks),
+    before dlt reads its configuration."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
     data_dir = dlt_data_dir()
     os.environ.setdefault("DLT_DATA_DIR", str(data_dir))
     return data_dir
