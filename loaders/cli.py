@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from schemas import DATASETS
 
 console = Console(stderr=True)
+
+
+def _error(message: object) -> None:
+    """One line, however wide the terminal (or a pipe's 80 columns), never read as rich markup."""
+    console.print(f"[red]error:[/] {escape(str(message))}", soft_wrap=True)
+
 
 EPILOG = """\
 examples:
@@ -28,7 +35,12 @@ examples:
 
 Targets and names (database, collections, tables, topics, registry, endpoints) come only from stack outputs:
 --stack NAME reads `pulumi stack output --json --show-secrets`, --outputs FILE a JSON file of the same shape.
-Exit status: 0 when every record was written; 1 when any was rejected or failed (see _rejected/); 2 on usage.
+Every record is checked against its schema (schemas/) before it is written, whatever the target: one with a
+wrong type, a missing or unknown field or no key goes to <source>/_rejected/load-<target>-<dataset>.jsonl
+(file, line, key, field, reason) and changes nothing stored. A target that does not answer, or a name missing
+from the outputs, is one line naming the service and address or the outputs key.
+Exit status: 0 when every record was written; 1 when any was rejected or failed (see _rejected/), or the target
+cannot be used; 2 on usage.
 """
 
 
@@ -75,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     ld.add_argument("--no-progress", action="store_true", help="no progress bars")
     ld.add_argument("--no-count", action="store_true",
                     help="skip counting the target's records afterwards (for DynamoDB a full table scan)")  # fmt: skip
+    ld.add_argument("--verbose", "-v", action="store_true", help="show the client libraries' own logs (librdkafka)")
     return p
 
 
@@ -97,7 +110,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace) -> int:
     from contract.outputs import OutputsError, read_outputs
-    from loaders.load import LoadError, load_dataset
+    from loaders.load import OUTPUT_MAPS, LoadError, TargetUnreachable, load_dataset
 
     if args.random_api:
         from loaders.fetch import FetchError, random_users
@@ -105,18 +118,21 @@ def _load(args: argparse.Namespace) -> int:
         try:
             random_users(args.random_api)
         except FetchError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            _error(exc)
             return 1
     try:
         outputs: dict[str, Any] = dict(
             read_outputs(outputs_file=args.outputs) if args.outputs else read_outputs(stack=args.stack)
         )
     except OutputsError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        _error(exc)
         return 1
-    datasets = args.dataset or [
-        d for d in DATASETS if args.target != "dynamodb" or d in (outputs.get("dynamodb_tables") or {})
-    ]
+    names_key = OUTPUT_MAPS[args.target]
+    # by default every dataset the target has a place for (DynamoDB has tables for some datasets only)
+    datasets = args.dataset or [d for d in DATASETS if d in (outputs.get(names_key) or {})]
+    if not datasets:
+        _error(f"stack outputs: {names_key} is empty: no dataset has a place in {args.target}; run `make up`")
+        return 1
     table = Table(title=f"load → {args.target}")
     for col in ("dataset", "into", "read", "written", "skipped", "failed", "in target", "seconds", "quarantine"):
         table.add_column(col)
@@ -124,9 +140,12 @@ def _load(args: argparse.Namespace) -> int:
     for dataset in datasets:
         try:
             r = load_dataset(args.target, dataset, outputs, args.source, args.rows, args.mode, args.interval,
-                             progress=not args.no_progress, count=not args.no_count)  # fmt: skip
+                             progress=not args.no_progress, count=not args.no_count, verbose=args.verbose)  # fmt: skip
+        except TargetUnreachable as exc:  # every further dataset would wait for the same server
+            _error(exc)
+            return 1
         except LoadError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            _error(exc)
             failed = True
             continue
         failed |= not r.ok
@@ -154,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 console.print(f"downloaded into {fetch(args.out)}")
             except FetchError as exc:
-                console.print(f"[red]error:[/] {exc}")
+                _error(exc)
                 return 1
             return 0
         if args.command == "convert":

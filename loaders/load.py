@@ -1,5 +1,10 @@
 """Load converted JSON lines into one sink, in batches (or one record at a time for a live-feed demo), with a
-progress bar, per-record failures quarantined, and a report: read = written + skipped + failed."""
+progress bar, per-record failures quarantined, and a report: read = written + skipped + failed.
+
+Every record is checked against its dataset's schema (loaders.validate) before it joins a batch, whatever the
+target: one that is not JSON, has a field of the wrong type, lacks a required or key field or carries a field
+the schema does not know goes to the quarantine (file, line, key, field, reason) and never reaches the sink, so
+it cannot overwrite what is stored; the rest of its batch is written."""
 
 from __future__ import annotations
 
@@ -10,14 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from loaders.sinks.base import BatchResult, Record, Sink
+from loaders.sinks.base import BatchResult, LoadError, Record, Sink, TargetUnreachable, output_name
+from loaders.validate import RecordValidator
+from schemas import load as load_schema
+
+__all__ = ["OUTPUT_MAPS", "TARGETS", "LoadError", "LoadReport", "TargetUnreachable", "load_dataset"]
 
 TARGETS = ("mongodb", "firestore", "dynamodb", "kafka")
+#: target -> the outputs' map of dataset id to its collection, table or topic there
+OUTPUT_MAPS = {
+    "mongodb": "mongodb_collections",
+    "firestore": "firestore_collections",
+    "dynamodb": "dynamodb_tables",
+    "kafka": "kafka_topics",
+}
 BATCH_SIZE = 500
-
-
-class LoadError(RuntimeError):
-    """The load cannot start (missing source, unknown target, no table); the message says what to do."""
 
 
 @dataclass
@@ -38,7 +50,11 @@ class LoadReport:
         return self.failed == 0
 
 
-def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Path) -> Sink:
+def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Path, verbose: bool = False) -> Sink:
+    """The target's sink for `dataset`; LoadError naming the outputs key (e.g. `mongodb_collections.cards`) when
+    the outputs have no name for it, TargetUnreachable naming service and address when its server is down."""
+    if target in OUTPUT_MAPS:
+        output_name(outputs, OUTPUT_MAPS[target], dataset)
     if target == "mongodb":
         from loaders.sinks.mongodb import MongoSink
 
@@ -57,10 +73,11 @@ def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Pat
     if target == "kafka":
         from loaders.sinks.kafka import KafkaSink, topic_id
 
-        topic = outputs["kafka_topics"][dataset]
+        topic = output_name(outputs, "kafka_topics", dataset)
         # one checkpoint per incarnation of the topic: after a re-creation everything is sent again
-        incarnation = topic_id(outputs["kafka_bootstrap_servers"], topic)
-        return KafkaSink(dataset, outputs, checkpoint=state_dir / f"kafka-{topic}-{incarnation}.delivered")
+        incarnation = topic_id(outputs["kafka_bootstrap_servers"], topic, verbose=verbose)
+        checkpoint = state_dir / f"kafka-{topic}-{incarnation}.delivered"
+        return KafkaSink(dataset, outputs, checkpoint=checkpoint, verbose=verbose)
     raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
 
 
@@ -91,11 +108,14 @@ class _Quarantine:
         self.fh: IO[str] | None = None
         path.unlink(missing_ok=True)
 
-    def add(self, source: Path, line: int | None, reason: str, record: Any) -> None:
+    def add(
+        self, source: Path, line: int | None, reason: str, record: Any, key: str | None = None, field: str | None = None
+    ) -> None:
         if self.fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.fh = self.path.open("w", encoding="utf-8")
-        self.fh.write(json.dumps({"file": str(source), "line": line, "reason": reason, "record": record}) + "\n")
+        entry = {"file": str(source), "line": line, "key": key, "field": field, "reason": reason, "record": record}
+        self.fh.write(json.dumps(entry, default=str) + "\n")
 
     def close(self) -> None:
         if self.fh:
@@ -112,16 +132,19 @@ def load_dataset(
     interval: float = 0.0,
     progress: bool = True,
     count: bool = True,
+    verbose: bool = False,
 ) -> LoadReport:
     """Load `source_dir/<dataset>.jsonl` (the first `rows` lines) into `target`, named by the stack outputs;
-    `count`: then count what the target holds (`in_target`; for DynamoDB a full table scan)."""
+    `count`: then count what the target holds (`in_target`; for DynamoDB a full table scan); `verbose`: the
+    client libraries' own logs (librdkafka's) on stderr."""
     if target not in TARGETS:
         raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
     if mode not in ("batch", "streaming"):
         raise LoadError(f"unknown mode {mode!r}; choose batch or streaming")
     path = source_file(source_dir, dataset)
     total = count_lines(path) if rows is None else min(rows, count_lines(path))
-    sink = open_sink(target, dataset, outputs, source_dir / "_state")
+    validator = RecordValidator(load_schema(dataset))
+    sink = open_sink(target, dataset, outputs, source_dir / "_state", verbose)
     report = LoadReport(target, dataset, where=sink.where)
     quarantine = _Quarantine(source_dir / "_rejected" / f"load-{target}-{dataset}.jsonl")
     started = time.monotonic()
@@ -133,7 +156,7 @@ def load_dataset(
         report.skipped += result.skipped
         report.failed += len(result.failed)
         for record, reason in result.failed:
-            quarantine.add(path, lines.get(id(record)), reason, record)
+            quarantine.add(path, lines.get(id(record)), reason, record, validator.key_of(record))
 
     bar = _progress(progress, f"{dataset} → {target}", total)
     try:
@@ -145,6 +168,13 @@ def load_dataset(
             except json.JSONDecodeError as exc:
                 report.failed += 1
                 quarantine.add(path, number, f"not JSON: {exc.msg} at column {exc.colno}", text.rstrip("\n"))
+                continue
+            violation = validator.check(record)
+            if violation is not None:
+                report.failed += 1
+                reason = f"{validator.schema.title}: {violation}"
+                quarantine.add(path, number, reason, record, validator.key_of(record), violation.field)
+                bar.advance(1)
                 continue
             lines[id(record)] = number
             batch.append(record)

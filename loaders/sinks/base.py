@@ -12,6 +12,50 @@ Record = dict[str, Any]
 T = TypeVar("T")
 
 
+class LoadError(RuntimeError):
+    """The load cannot start or go on (missing source, unknown target, no table, a name missing from the stack
+    outputs); the message is one line that says what to do."""
+
+
+class TargetUnreachable(LoadError):
+    """The target's server does not answer: the message names the service and its address. Every further
+    dataset would wait just as long, so the load stops."""
+
+
+def unreachable(service: str, address: str, cause: object) -> TargetUnreachable:
+    reason = " ".join(str(cause).split())[:200]  # one line, whatever the client library's message looks like
+    return TargetUnreachable(f"{service} at {address} does not answer: {reason}")
+
+
+def probe_endpoint(service: str, endpoint: str | None, timeout_s: float = 10.0) -> None:
+    """A TCP connect to an emulator's endpoint (`http://host:port` or `host:port`), so a server that is down is
+    TargetUnreachable at once instead of after the client library's retries (minutes for boto3's adaptive mode).
+    Nothing to probe on a real cloud (no endpoint): its clients fail on their own timeouts."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not endpoint:
+        return
+    parts = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
+    host, port = parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=timeout_s).close()
+    except OSError as exc:
+        raise unreachable(service, f"{host}:{port}", exc.strerror or exc) from None
+
+
+def output_name(outputs: dict[str, Any], key: str, dataset: str) -> str:
+    """`outputs[key][dataset]` (a collection, table or topic name), or a LoadError naming `key.dataset`."""
+    names = outputs.get(key)
+    if not isinstance(names, dict) or not names.get(dataset):
+        have = ", ".join(names) if isinstance(names, dict) and names else "none"
+        raise LoadError(
+            f"stack outputs: no {key}.{dataset} (the outputs name {have}); "
+            "declare it in the stack config and run `make up`, or write the outputs file again"
+        )
+    return str(names[dataset])
+
+
 @dataclass
 class BatchResult:
     written: int = 0
@@ -36,14 +80,20 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
-def with_retries(call: Callable[[], T], retryable: tuple[type[BaseException], ...], attempts: int = 5) -> T:
-    """`call()`, retried with exponential backoff and jitter on the service's retryable errors."""
+def with_retries(
+    call: Callable[[], T],
+    retryable: tuple[type[BaseException], ...],
+    attempts: int = 5,
+    final: tuple[type[BaseException], ...] = (),
+) -> T:
+    """`call()`, retried with exponential backoff and jitter on the service's retryable errors; `final`: the
+    retryable errors not worth retrying (a server that did not answer within the client's own timeout)."""
     delay = 0.2
     for attempt in range(attempts):
         try:
             return call()
-        except retryable:
-            if attempt == attempts - 1:
+        except retryable as exc:
+            if attempt == attempts - 1 or isinstance(exc, final):
                 raise
             time.sleep(delay + random.random() * delay)
             delay = min(delay * 2, 5.0)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from contract.clients import dynamodb_resource
-from loaders.sinks.base import BatchResult, Record
+from loaders.sinks.base import BatchResult, Record, probe_endpoint
 from schemas import load as load_schema
 
 #: 2 gave 1.8x over 1 against moto on a 2-core machine, 4 about the same; more helps against AWS's latency
@@ -38,6 +38,7 @@ class DynamoDbSink:
                 f"dynamodb: the stack declares no table for dataset {dataset!r} "
                 f"(tables: {', '.join(tables) or 'none'}); add it to the stack config `dynamodbDatasets`"
             )
+        probe_endpoint("dynamodb", (outputs.get("endpoints") or {}).get("dynamodb"))
         self.schema = load_schema(dataset)
         self.tables = [dynamodb_resource(outputs).Table(tables[dataset]) for _ in range(WRITERS)]
         self.pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="dynamodb-writer")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from contract.clients import firestore_client
-from loaders.sinks.base import BatchResult, Record, with_retries
+from loaders.sinks.base import BatchResult, Record, output_name, probe_endpoint, with_retries
 from schemas import load as load_schema
 
 MAX_BATCH = 500
@@ -17,9 +17,10 @@ class FirestoreSink:
     target = "firestore"
 
     def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
+        name = output_name(outputs, "firestore_collections", dataset)
+        probe_endpoint("firestore", (outputs.get("endpoints") or {}).get("firestore"))
         self.schema = load_schema(dataset)
         self.client = firestore_client(outputs)
-        name = outputs["firestore_collections"][dataset]
         self.collection = self.client.collection(name)
         self.where = f"{outputs['firestore_database']}/{name}"
 

@@ -1,7 +1,12 @@
 """Kafka with registered JSON Schemas: confluent-kafka's JSONSerializer (subject `<topic>-value`), key = the
 record's id, idempotent producer with acks=all, delivery reports counted. Every record is validated against
-the schema before it is serialized, by a compiled validator (fastjsonschema): the serializer's own jsonschema
-validation cost ~250 µs a record, five times the rest of the produce path; it is switched off.
+the schema before it is serialized, by the loaders' one compiled validator (loaders.validate, fastjsonschema):
+the serializer's own jsonschema validation cost ~250 µs a record, five times the rest of the produce path; it is
+switched off.
+
+A broker that does not answer is found by a metadata request within KAFKA_TIMEOUT_S (TargetUnreachable, one
+line naming the address), not after librdkafka's minutes of retries; librdkafka's own log lines stay off the
+screen unless `verbose`.
 
 A checkpoint file (one delivered key per line, appended from the delivery callback) makes re-runs send
 nothing already acknowledged, so a load killed halfway resumes where it stopped.
@@ -16,7 +21,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from loaders.sinks.base import LoadError, unreachable
+from loaders.validate import RecordValidator
 from schemas import DatasetSchema
+
+#: seconds a request to the broker may take before the broker counts as unreachable
+KAFKA_TIMEOUT_S = 10
+#: a message not acknowledged within this many seconds fails (librdkafka's default is 300)
+MESSAGE_TIMEOUT_S = 30
+
+
+def quiet(verbose: bool) -> dict[str, Any]:
+    """librdkafka settings that keep its own log lines (a line per failed connect, every second) off stderr;
+    the load reports what went wrong in one line. `verbose`: librdkafka's defaults."""
+    return {} if verbose else {"log_level": 0}
 
 
 class RecordRejected(ValueError):
@@ -33,20 +51,6 @@ class DeliveryCounts:
     failed: int
 
 
-def first_violation(schema: DatasetSchema, record: dict[str, Any]) -> tuple[str | None, str]:
-    """(field, reason) of the first JSON Schema violation of `record`, for messages that name the field."""
-    from jsonschema import Draft202012Validator
-
-    errors = sorted(Draft202012Validator(schema.json_schema()).iter_errors(record), key=lambda e: list(e.path))
-    if not errors:
-        return None, "rejected by the serializer"
-    error = errors[0]
-    field = str(error.path[0]) if error.path else None
-    if field is None and error.validator == "required":
-        field = str(error.message).split("'")[1] if "'" in error.message else None
-    return field, error.message
-
-
 class SchemaRegistryJsonProducer:
     def __init__(
         self,
@@ -56,19 +60,19 @@ class SchemaRegistryJsonProducer:
         schema: DatasetSchema,
         checkpoint: Path | None = None,
         linger_ms: int = 20,
+        verbose: bool = False,
     ) -> None:
-        import fastjsonschema
-        from confluent_kafka import Producer
+        from confluent_kafka import KafkaException, Producer
         from confluent_kafka.schema_registry import SchemaRegistryClient
         from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
         self.topic = topic
         self.schema = schema
-        self.registry = SchemaRegistryClient({"url": schema_registry_url})
+        self.registry = SchemaRegistryClient({"url": schema_registry_url, "timeout": KAFKA_TIMEOUT_S})
         self.serializer = JSONSerializer(
             json.dumps(schema.json_schema()), self.registry, conf={"auto.register.schemas": True, "validate": False}
         )
-        self.validate = fastjsonschema.compile(schema.json_schema())
+        self.validator = RecordValidator(schema)
         self.producer = Producer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -76,8 +80,19 @@ class SchemaRegistryJsonProducer:
                 "acks": "all",
                 "linger.ms": linger_ms,
                 "compression.type": "lz4",
+                "socket.timeout.ms": KAFKA_TIMEOUT_S * 1000,
+                "message.timeout.ms": MESSAGE_TIMEOUT_S * 1000,
+                **quiet(verbose),
             }
         )
+        try:  # the producer connects lazily: ask for metadata now, so a dead broker is one line within seconds
+            self.producer.list_topics(timeout=KAFKA_TIMEOUT_S)
+        except KafkaException as exc:
+            raise unreachable("kafka", bootstrap_servers, exc.args[0].str() if exc.args else exc) from None
+        try:
+            self.registry.get_subjects()
+        except Exception as exc:  # httpx or registry errors: the registry cannot be used
+            raise unreachable("schema registry", schema_registry_url, exc) from None
         self.checkpoint = checkpoint
         self.done: set[str] = set(_read_keys(checkpoint)) if checkpoint else set()
         self._checkpoint_file: TextIO | None = None
@@ -99,25 +114,21 @@ class SchemaRegistryJsonProducer:
             self._checkpoint_file.close()
             self._checkpoint_file = None
 
-    def send(self, record: dict[str, Any]) -> bool:
-        """Serialize (validating against the schema) and send; False if the checkpoint has it already."""
+    def send(self, record: dict[str, Any], validated: bool = False) -> bool:
+        """Serialize (validating against the schema, unless the caller has: `validated`) and send; False if the
+        checkpoint has it already."""
         from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
-        from fastjsonschema import JsonSchemaValueException
 
-        key = self.schema.document_id(record) if all(k in record for k in self.schema.key) else None
-        if self.checkpoint is not None and key is not None and key in self.done:
+        violation = None if validated else self.validator.check(record)
+        if violation is not None:
+            raise RecordRejected(f"{self.schema.title}: {violation}", violation.field)
+        key = self.schema.document_id(record)
+        if self.checkpoint is not None and key in self.done:
             return False
         try:
-            self.validate(record)
             value = self.serializer(record, SerializationContext(self.topic, MessageField.VALUE))
-        except (JsonSchemaValueException, SerializationError) as exc:
-            field, reason = first_violation(self.schema, record)
-            if field is None and isinstance(exc, JsonSchemaValueException):
-                field, reason = (exc.path[1] if len(exc.path) > 1 else None), exc.message
-            where = f"field {field!r}: " if field else ""
-            raise RecordRejected(f"{self.schema.title}: {where}{reason}", field) from exc
-        if key is None:  # the schema accepted a record without its key fields: cannot happen with required keys
-            raise RecordRejected(f"{self.schema.title}: key field(s) {', '.join(self.schema.key)} missing", None)
+        except SerializationError as exc:
+            raise RecordRejected(f"{self.schema.title}: {exc}", None) from exc
         while True:
             try:
                 self.producer.produce(self.topic, key=key.encode(), value=value, on_delivery=self._on_delivery)
@@ -153,14 +164,29 @@ def _read_keys(path: Path) -> Iterable[str]:
     return (line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
-def topic_id(bootstrap_servers: str, topic: str, timeout_s: float = 10.0) -> str:
+def topic_id(bootstrap_servers: str, topic: str, timeout_s: float = KAFKA_TIMEOUT_S, verbose: bool = False) -> str:
     """The topic's id (Kafka's UUID of this incarnation of the topic): a topic deleted and created again, e.g. by
-    a stack's destroy and up, is another topic, and what was delivered to the old one is not on it."""
-    from confluent_kafka import TopicCollection
+    a stack's destroy and up, is another topic, and what was delivered to the old one is not on it.
+    TargetUnreachable when the broker does not answer within `timeout_s`; LoadError when it has no such topic."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from confluent_kafka import KafkaError, KafkaException, TopicCollection
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout_s * 1000)})
-    description = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout_s)[topic].result(timeout_s)
+    config = {"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout_s * 1000), **quiet(verbose)}
+    admin = AdminClient(config)
+    try:
+        admin.list_topics(timeout=timeout_s)  # a dead broker: one metadata request, not a describe's retries
+        future = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout_s)[topic]
+        description = future.result(timeout_s)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        if error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            message = f"kafka at {bootstrap_servers} has no topic {topic!r}; the stack creates it: make up"
+            raise LoadError(message) from None
+        raise unreachable("kafka", bootstrap_servers, error.str() if error else exc) from None
+    except FutureTimeout:
+        raise unreachable("kafka", bootstrap_servers, f"no answer within {timeout_s:.0f}s") from None
     return str(description.topic_id)
 
 
@@ -169,14 +195,21 @@ class KafkaSink:
 
     target = "kafka"
 
-    def __init__(self, dataset: str, outputs: dict[str, Any], checkpoint: Path | None = None) -> None:
-        from loaders.sinks.base import BatchResult
+    def __init__(
+        self, dataset: str, outputs: dict[str, Any], checkpoint: Path | None = None, verbose: bool = False
+    ) -> None:
+        from loaders.sinks.base import BatchResult, output_name
         from schemas import load as load_schema
 
         self._result = BatchResult
-        topic = outputs["kafka_topics"][dataset]
+        topic = output_name(outputs, "kafka_topics", dataset)
         self.producer = SchemaRegistryJsonProducer(
-            outputs["kafka_bootstrap_servers"], outputs["schema_registry_url"], topic, load_schema(dataset), checkpoint
+            outputs["kafka_bootstrap_servers"],
+            outputs["schema_registry_url"],
+            topic,
+            load_schema(dataset),
+            checkpoint,
+            verbose=verbose,
         ).__enter__()
         self.where = topic
         self._reported = (0, 0)
@@ -185,7 +218,8 @@ class KafkaSink:
         result = self._result()
         for record in records:
             try:
-                if not self.producer.send(record):
+                # the load loop validated every record against the same schema before the batch was formed
+                if not self.producer.send(record, validated=True):
                     result.skipped += 1
             except RecordRejected as exc:
                 result.failed.append((record, str(exc)))

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from contract.clients import mongo_client
-from loaders.sinks.base import BatchResult, Record, with_retries
+from loaders.sinks.base import BatchResult, Record, output_name, unreachable, with_retries
 from schemas import load as load_schema
 
 # FerretDB v1.24 (devstack's MongoDB) hangs on an update command of 100 or more updates: it keeps every
@@ -23,6 +23,21 @@ def _reason(error: dict[str, Any]) -> str:
     return f"mongodb: {error.get('errmsg', 'write error')}"
 
 
+def _short(exc: Exception) -> str:
+    """pymongo's message without its topology description (a paragraph of internals)."""
+    return str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0]
+
+
+def server_address(uri: str) -> str:
+    """host:port[,host:port] of a MongoDB URI, without its credentials (for messages)."""
+    from pymongo.uri_parser import parse_uri
+
+    try:
+        return ",".join(f"{host}:{port}" for host, port in parse_uri(uri, connect_timeout=1)["nodelist"])
+    except Exception:  # an SRV or malformed URI: say where without the secret part
+        return uri.rsplit("@", 1)[-1].split("/", 1)[0] or "?"
+
+
 class MongoSink:
     target = "mongodb"
 
@@ -30,18 +45,38 @@ class MongoSink:
         import pymongo
 
         self.schema = load_schema(dataset)
-        name = outputs["mongodb_collections"][dataset]
+        from pymongo.errors import ConnectionFailure
+
+        name = output_name(outputs, "mongodb_collections", dataset)
+        self.address = server_address(outputs["mongodb_uri"])
         self.client: pymongo.MongoClient[dict[str, Any]] = mongo_client(outputs)
         self.collection = self.client[outputs["mongodb_database"]][name]
         self.where = f"{outputs['mongodb_database']}.{name}"
+        try:  # the client connects lazily: ask now, so a server that is down is one line within its timeout
+            self.client.admin.command("ping")
+        except ConnectionFailure as exc:
+            self.client.close()
+            raise unreachable("mongodb", self.address, _short(exc)) from None
 
     def write(self, records: list[Record]) -> BatchResult:
-        from pymongo.errors import AutoReconnect, BulkWriteError
+        from pymongo.errors import ConnectionFailure
+
+        try:
+            return self._write(records)
+        except ConnectionFailure as exc:  # AutoReconnect past its retries, server selection timed out
+            raise unreachable("mongodb", self.address, _short(exc)) from None
+
+    def _write(self, records: list[Record]) -> BatchResult:
+        from pymongo.errors import AutoReconnect, BulkWriteError, ServerSelectionTimeoutError
 
         docs = [{"_id": self.schema.document_id(r), **r} for r in records]
         result = BatchResult()
         try:
-            with_retries(partial(self.collection.insert_many, docs, ordered=False), (AutoReconnect,))
+            with_retries(
+                partial(self.collection.insert_many, docs, ordered=False),
+                (AutoReconnect,),
+                final=(ServerSelectionTimeoutError,),
+            )
             result.written += len(docs)
             return result
         except BulkWriteError as exc:
@@ -54,13 +89,17 @@ class MongoSink:
 
     def _replace(self, docs: list[dict[str, Any]], records: list[Record], result: BatchResult) -> None:
         from pymongo import ReplaceOne
-        from pymongo.errors import AutoReconnect, BulkWriteError
+        from pymongo.errors import AutoReconnect, BulkWriteError, ServerSelectionTimeoutError
 
         for start in range(0, len(docs), OPS_PER_COMMAND):
             chunk = docs[start : start + OPS_PER_COMMAND]
             ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in chunk]
             try:
-                with_retries(partial(self.collection.bulk_write, ops, ordered=False), (AutoReconnect,))
+                with_retries(
+                    partial(self.collection.bulk_write, ops, ordered=False),
+                    (AutoReconnect,),
+                    final=(ServerSelectionTimeoutError,),
+                )
                 result.written += len(chunk)
             except BulkWriteError as exc:
                 errors = exc.details.get("writeErrors", [])
