@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -97,9 +98,14 @@ def main(argv: list[str] | None = None) -> int:
                     fh.write(text + "\n")
             else:
                 print(text)
+        sys.stdout.flush()  # inside the try: a closed pipe is BrokenPipeError here, not at the interpreter's exit
     except (ServiceError, ConfigError, UnknownServiceError) as exc:
         _report(f"error: {exc}")
         return 1
+    except BrokenPipeError:  # the reader went away (`outputs | head`): a quiet exit, as `cat` does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush goes nowhere instead of failing
+        return 0
     except KeyboardInterrupt:
         return 130
     return 0

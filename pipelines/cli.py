@@ -63,12 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from contract.outputs import OutputsError
+    from loaders.sinks.base import LoadError
 
     try:
         return _module(args.command).run(args)
     except OutputsError as exc:
         print(f"stack outputs: {exc}", file=sys.stderr)
         return 2
+    except LoadError as exc:  # a broker or registry that does not answer, a name missing from the outputs
+        print(f"{args.command}: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it
+        _quiet_stdout()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush on a closed pipe prints no traceback."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -32,9 +32,12 @@ def platform(devstack: Callable[..., dict[str, Any]]) -> Callable[..., dict[str,
     def outputs(*names: str) -> dict[str, Any]:
         devstack(*names, *STACK_SERVICES)
         if "outputs" not in state:
+            from devstack.config import DevstackConfig
             from stacks.engine import outputs_of, select_stack
 
-            stack = select_stack("devstack")
+            # the substrate this session's devstack wrote (DEVSTACK_HOME moves it; the default is the stack's own)
+            substrate = DevstackConfig.from_env().home / "outputs.json"
+            stack = select_stack("devstack", config={"substrateOutputs": str(substrate)})
             stack.up(refresh=True, color="never")
             state["outputs"] = outputs_of(stack)
         result: dict[str, Any] = state["outputs"]
