@@ -152,7 +152,8 @@ def _load(args: argparse.Namespace) -> int:
         in_target = "-" if r.in_target is None else f"{r.in_target:,}"
         table.add_row(dataset, r.where, f"{r.read:,}", f"{r.written:,}", f"{r.skipped:,}", f"{r.failed:,}",
                       in_target, f"{r.seconds:.1f}", r.quarantine or "")  # fmt: skip
-    console.print(table)
+    if table.row_count:  # not an empty table under the error lines when no dataset could be loaded
+        console.print(table)
     return 1 if failed else 0
 
 

@@ -1,0 +1,66 @@
+"""The loaders' one record check (loaders.validate): which field and why, for each way a record can be wrong."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import pytest
+
+import schemas
+from loaders.validate import RecordValidator, Violation
+
+CARD: dict[str, Any] = {"id": 4524, "client_id": 825, "card_brand": "Visa", "card_type": "Debit",
+                        "card_number": 4344676511950444, "expires": "2022-12", "cvv": 623, "has_chip": True,
+                        "num_cards_issued": 2, "credit_limit": 24295.0, "acct_open_date": "2002-09",
+                        "year_pin_last_changed": 2008, "card_on_dark_web": False}  # fmt: skip
+
+
+@pytest.fixture
+def cards() -> RecordValidator:
+    return RecordValidator(schemas.load("cards"))
+
+
+def test_a_record_of_the_schema_passes_and_has_its_key(cards: RecordValidator) -> None:
+    assert cards.check(CARD) is None
+    assert cards.key_of(CARD) == "4524"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"credit_limit": "abc"}, "credit_limit", "'abc' is not of type 'number'"),
+        ({"has_chip": "YES"}, "has_chip", "is not of type 'boolean'"),
+        ({"unexpected": 1}, "unexpected", "'unexpected' was unexpected"),
+        ({"id": None}, "id", "None is not of type 'integer'"),
+    ],
+)
+def test_a_violation_names_the_field_and_the_reason(
+    cards: RecordValidator, change: dict[str, Any], field: str, reason: str
+) -> None:
+    violation = cards.check({**CARD, **change})
+    assert violation is not None and violation.field == field and reason in violation.reason
+    assert str(violation).startswith(f"field {field!r}: ")
+
+
+def test_a_missing_required_or_key_field_is_named(cards: RecordValidator) -> None:
+    for name in ("card_brand", "id"):
+        record = {k: v for k, v in CARD.items() if k != name}
+        assert cards.check(record) == Violation(name, f"'{name}' is a required property")
+    assert cards.key_of({k: v for k, v in CARD.items() if k != "id"}) is None
+
+
+def test_the_key_is_needed_even_where_the_schema_does_not_require_it() -> None:
+    raw = copy.deepcopy(schemas.load("cards").raw)
+    raw["required"] = [name for name in raw["required"] if name != "id"]
+    raw["properties"]["id"]["type"] = ["integer", "null"]
+    lax = RecordValidator(dataclasses.replace(schemas.load("cards"), raw=raw))
+    assert lax.check({**CARD, "id": None}) == Violation("id", "key field 'id' missing or null")
+    assert lax.check({k: v for k, v in CARD.items() if k != "id"}) == Violation("id", "key field 'id' missing or null")
+
+
+@pytest.mark.parametrize("record", [[1, 2], "text", 7, None])
+def test_a_record_that_is_not_an_object_is_refused(cards: RecordValidator, record: Any) -> None:
+    violation = cards.check(record)
+    assert violation is not None and violation.field is None and "not a JSON object" in violation.reason
