@@ -53,7 +53,7 @@ class LoadReport:
 def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Path, verbose: bool = False) -> Sink:
     """The target's sink for `dataset`; LoadError naming the outputs key (e.g. `mongodb_collections.cards`) when
     the outputs have no name for it, TargetUnreachable naming service and address when its server is down."""
-    if target in OUTPUT_MAPS:
+    if target in OUTPUT_MAPS and target != "dynamodb":  # DynamoDB's own message names the stack config to change
         output_name(outputs, OUTPUT_MAPS[target], dataset)
     if target == "mongodb":
         from loaders.sinks.mongodb import MongoSink

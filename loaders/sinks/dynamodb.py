@@ -35,8 +35,8 @@ class DynamoDbSink:
         tables = outputs.get("dynamodb_tables") or {}
         if dataset not in tables:
             raise NoTableError(
-                f"dynamodb: the stack declares no table for dataset {dataset!r} "
-                f"(tables: {', '.join(tables) or 'none'}); add it to the stack config `dynamodbDatasets`"
+                f"dynamodb: the stack declares no table for dataset {dataset!r} (no dynamodb_tables.{dataset} in "
+                f"the outputs; tables: {', '.join(tables) or 'none'}); add it to the stack config `dynamodbDatasets`"
             )
         probe_endpoint("dynamodb", (outputs.get("endpoints") or {}).get("dynamodb"))
         self.schema = load_schema(dataset)
