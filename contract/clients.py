@@ -8,6 +8,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from contract.kafka_auth import kafka_auth_config
+
 #: how long a client waits for an unreachable server before it says so
 CONNECT_TIMEOUT_S = 10
 
@@ -80,7 +82,7 @@ def gcs_client(outputs: Mapping[str, Any]) -> Any:
 
 def kafka_config(outputs: Mapping[str, Any], **settings: Any) -> dict[str, Any]:
     """librdkafka settings for the stack's brokers (`settings` added, e.g. `group.id`)."""
-    return {"bootstrap.servers": outputs["kafka_bootstrap_servers"], **settings}
+    return {"bootstrap.servers": outputs["kafka_bootstrap_servers"], **kafka_auth_config(outputs), **settings}
 
 
 def registry_client(outputs: Mapping[str, Any]) -> Any:

@@ -1,12 +1,12 @@
 """The stack outputs contract: the one place that documents the keys loaders and pipelines read.
 
-Every stack of the Pulumi program (`dev`, `local`, `devstack`) exports exactly this shape, so a consumer never
+Every stack of the Pulumi program (`dev`, `local`, `devstack`, `prod`) exports exactly this shape, so a consumer never
 knows which it got. Read them with :func:`read_outputs` from a Pulumi stack (`--stack NAME`) or a JSON file
 (`--outputs FILE`, e.g. `python -m stacks outputs --stack devstack --file F`).
 
 Keys (all always present; a value that does not apply is ``null`` or ``{}``):
 
-``stack``                    stack name (``dev``, ``local``, or ``devstack``)
+``stack``                    stack name (``dev``, ``local``, ``devstack`` or ``prod``)
 ``aws_region``               region of the AWS resources (S3, DynamoDB)
 ``gcp_project``              GCP project id (a fake id on emulators)
 ``endpoints``                emulator endpoints, ``{}`` on real clouds. Keys: ``s3``, ``dynamodb`` (URLs),
@@ -24,13 +24,17 @@ Keys (all always present; a value that does not apply is ``null`` or ``{}``):
 ``mongodb_collections``      dataset id -> collection (the seed's ``<prefix>-finance-<name>``)
 ``kafka_bootstrap_servers``  ``host:port[,host:port]``
 ``schema_registry_url``      Confluent-compatible schema registry base URL
-``kafka_connect_url``        Kafka Connect REST base URL
+``kafka_connect_url``        Kafka Connect REST base URL; on ``prod`` the MSK Connect API endpoint of the region
+                             (MSK Connect has no Connect REST API; the connector is an AWS resource)
 ``kafka_rest_proxy_url``     Kafka REST proxy URL (``null`` where none runs)
 ``kafka_console_url``        Kafka console URL (``null`` where none runs)
 ``airflow_url``              Airflow web UI / API base URL
 ``kafka_topics``             dataset id -> topic name (the seed's ``cards-data``), created by the stack
 ``s3_sink``                  ``{"connector", "topics", "bucket", "prefix", "flavour"}``: the S3 sink connector
                              the stack created, where it writes, and which plugin runs it (contract.s3_sink)
+``kafka_auth``               how clients authenticate to the brokers: ``null`` (plaintext, every stack but
+                             ``prod``) or ``{"mechanism": "AWS_MSK_IAM", "region"}`` (MSK IAM over TLS: clients
+                             sign a token with their default AWS credential chain; see contract.kafka_auth)
 
 devstack publishes the part it owns, the **substrate** (:data:`SUBSTRATE_KEYS`: processes, endpoints,
 credentials, the emulated account's buckets and tables, which S3 sink plugin its worker has, the Airflow API
@@ -81,6 +85,7 @@ class StackOutputs(TypedDict):
     airflow_url: str
     kafka_topics: dict[str, str]
     s3_sink: S3SinkOutputs
+    kafka_auth: dict[str, str] | None
 
 
 OUTPUT_KEYS: tuple[str, ...] = tuple(StackOutputs.__annotations__)
@@ -122,7 +127,7 @@ _STRING_MAPS = (
     "kafka_topics",
 )
 _OPTIONAL_STRINGS = ("kafka_rest_proxy_url", "kafka_console_url")
-_OPTIONAL_MAPS = ("aws_credentials", "airflow_api")
+_OPTIONAL_MAPS = ("aws_credentials", "airflow_api", "kafka_auth")
 
 
 class OutputsError(RuntimeError):
@@ -158,7 +163,7 @@ def _validate(outputs: Mapping[str, Any], keys: tuple[str, ...], origin: str) ->
 
 
 #: keys whose value may be null; Pulumi drops null outputs from a stack, so their absence means null
-NULLABLE_KEYS = (*_OPTIONAL_STRINGS, "aws_credentials")
+NULLABLE_KEYS = (*_OPTIONAL_STRINGS, "aws_credentials", "kafka_auth")
 
 
 def validate_outputs(outputs: Mapping[str, Any], origin: str) -> StackOutputs:
