@@ -6,6 +6,11 @@ Airflow and, with `emulated`, the cloud emulators as containers) or `devstack` (
 from `substrateOutputs`, default `.devstack/outputs.json`, which `python -m devstack up` writes). Only
 `awsRegion` and `gcpProject` are required, and not on `devstack` (its substrate says them); everything else has
 a default that matches the seed.
+
+`streaming` (`docker` | `msk`) and `orchestration` (`docker` | `mwaa`) choose the engines the `docker` substrate
+runs Kafka/Connect/registry and Airflow on: containers (default), or AWS's managed services (stack `prod`:
+MSK, MSK Connect, the registry on ECS Fargate, MWAA), sized by the `msk*`, `connect*`, `registry*` and `mwaa*`
+keys (:class:`ManagedConfig`). The two go together: `msk` with `mwaa`.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from schemas import DATASETS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SUBSTRATES = ("docker", "devstack")
+STREAMING_ENGINES = ("docker", "msk")
+ORCHESTRATION_ENGINES = ("docker", "mwaa")
+MSK_MODES = ("provisioned", "serverless")
+DEFAULT_CONNECT_PLUGIN = "containers/connect/plugins/confluentinc-kafka-connect-s3-10.6.0.zip"
 DEFAULT_SUBSTRATE_OUTPUTS = ".devstack/outputs.json"
 
 #: the published host ports of the Docker services; the seed's defaults, minus its Airflow/console clash
@@ -72,6 +81,28 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class ManagedConfig:
+    """Sizing of the managed engines (stack `prod`); the cost drivers are the brokers, MCUs and MWAA class."""
+
+    msk_mode: str  # "provisioned" | "serverless"
+    kafka_version: str
+    broker_count: int  # a multiple of the availability zones
+    broker_instance_type: str
+    broker_volume_gb: int
+    availability_zones: tuple[str, ...]
+    vpc_cidr: str
+    connect_plugin_path: Path  # the S3 sink plugin zip uploaded as the MSK Connect custom plugin
+    connect_mcu_count: int  # MCUs per worker: 1, 2, 4 or 8
+    connect_min_workers: int
+    connect_max_workers: int
+    registry_image: str  # a Confluent-API schema registry image the Fargate tasks can pull (ECR: no NAT)
+    registry_tasks: int
+    mwaa_environment_class: str
+    mwaa_airflow_version: str
+    mwaa_max_workers: int
+
+
+@dataclass(frozen=True)
 class StackConfig:
     stack: str
     substrate: str  # "docker" | "devstack"
@@ -91,9 +122,19 @@ class StackConfig:
     subject_compatibility: str
     force_destroy: bool
     mongodb_password: pulumi.Output[str] | None = field(default=None, compare=False)
+    streaming: str = "docker"  # "docker" | "msk"
+    orchestration: str = "docker"  # "docker" | "mwaa"
+    managed: ManagedConfig | None = None  # set when streaming/orchestration are the managed engines
+    #: the source MongoDB's URI where the stack runs none (managed engines), secret config `mongodbUri`
+    mongodb_uri: pulumi.Output[str] | None = field(default=None, compare=False)
 
 
-def parse(stack: str, raw: Mapping[str, Any], mongodb_password: pulumi.Output[str] | None = None) -> StackConfig:
+def parse(
+    stack: str,
+    raw: Mapping[str, Any],
+    mongodb_password: pulumi.Output[str] | None = None,
+    mongodb_uri: pulumi.Output[str] | None = None,
+) -> StackConfig:
     """Validate raw config values (strings, or parsed objects for structured keys) into a StackConfig."""
     substrate = str(raw.get("substrate") or "docker")
     if substrate not in SUBSTRATES:
@@ -120,6 +161,15 @@ def parse(stack: str, raw: Mapping[str, Any], mongodb_password: pulumi.Output[st
     if compatibility not in COMPATIBILITY_LEVELS:
         raise ConfigError("subjectCompatibility", f"{compatibility!r} is not one of {', '.join(COMPATIBILITY_LEVELS)}")
     outputs_path = Path(str(raw.get("substrateOutputs") or DEFAULT_SUBSTRATE_OUTPUTS))
+    streaming = _choice(raw, "streaming", STREAMING_ENGINES)
+    orchestration = _choice(raw, "orchestration", ORCHESTRATION_ENGINES)
+    managed = None
+    if (streaming, orchestration) != ("docker", "docker"):
+        if (streaming, orchestration) != ("msk", "mwaa") or substrate != "docker" or emulated:
+            raise ConfigError("streaming", "the managed engines go together: streaming msk with orchestration mwaa")
+        if mongodb_uri is None:
+            raise ConfigError("mongodbUri", "missing; set it with `pulumi config set --secret mongodbUri <uri>`")
+        managed = _managed(raw, aws_region)
     return StackConfig(
         stack=stack,
         substrate=substrate,
@@ -139,10 +189,53 @@ def parse(stack: str, raw: Mapping[str, Any], mongodb_password: pulumi.Output[st
         subject_compatibility=compatibility,
         force_destroy=_bool(raw, "forceDestroy", default=emulated),
         mongodb_password=mongodb_password,
+        streaming=streaming,
+        orchestration=orchestration,
+        managed=managed,
+        mongodb_uri=mongodb_uri,
     )
 
 
-STRUCTURED_KEYS = ("ports", "images", "dynamodbDatasets", "topicDatasets")
+def _managed(raw: Mapping[str, Any], region: str) -> ManagedConfig:
+    zones = raw.get("availabilityZones") or [f"{region}{z}" for z in "abc"]
+    if not isinstance(zones, list) or len(zones) < 2 or not all(str(z).startswith(region) for z in zones):
+        raise ConfigError("availabilityZones", f"expected a list of >= 2 zones of {region}")
+    brokers = _int(raw, "mskBrokers", 3, low=2, high=30)
+    if brokers % len(zones):
+        raise ConfigError("mskBrokers", f"{brokers} is not a multiple of the {len(zones)} availability zones")
+    mcu = _int(raw, "connectMcuCount", 1, low=1, high=8)
+    if mcu not in (1, 2, 4, 8):
+        raise ConfigError("connectMcuCount", f"{mcu} is not one of 1, 2, 4, 8")
+    min_workers = _int(raw, "connectMinWorkers", 1, low=1, high=10)
+    plugin = Path(str(raw.get("connectPluginPath") or DEFAULT_CONNECT_PLUGIN))
+    return ManagedConfig(
+        msk_mode=_choice(raw, "mskMode", MSK_MODES),
+        kafka_version=str(raw.get("mskKafkaVersion") or "3.8.x"),
+        broker_count=brokers,
+        broker_instance_type=str(raw.get("mskBrokerInstanceType") or "kafka.m7g.large"),
+        broker_volume_gb=_int(raw, "mskBrokerVolumeGb", 100, low=1, high=16384),
+        availability_zones=tuple(str(z) for z in zones),
+        vpc_cidr=str(raw.get("vpcCidr") or "10.40.0.0/16"),
+        connect_plugin_path=plugin if plugin.is_absolute() else REPO_ROOT / plugin,
+        connect_mcu_count=mcu,
+        connect_min_workers=min_workers,
+        connect_max_workers=_int(raw, "connectMaxWorkers", 2, low=min_workers, high=10),
+        registry_image=str(raw.get("registryImage") or DEFAULT_IMAGES["schemaRegistry"]),
+        registry_tasks=_int(raw, "registryTasks", 2, low=1, high=10),
+        mwaa_environment_class=str(raw.get("mwaaEnvironmentClass") or "mw1.small"),
+        mwaa_airflow_version=str(raw.get("mwaaAirflowVersion") or "3.0.6"),
+        mwaa_max_workers=_int(raw, "mwaaMaxWorkers", 2, low=1, high=25),
+    )
+
+
+def _choice(raw: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
+    value = str(raw.get(key) or choices[0])
+    if value not in choices:
+        raise ConfigError(key, f"{value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+STRUCTURED_KEYS = ("ports", "images", "dynamodbDatasets", "topicDatasets", "availabilityZones")
 PLAIN_KEYS = (
     "substrate",
     "substrateOutputs",
@@ -156,6 +249,23 @@ PLAIN_KEYS = (
     "s3SinkFlushSize",
     "subjectCompatibility",
     "forceDestroy",
+    "streaming",
+    "orchestration",
+    "mskMode",
+    "mskKafkaVersion",
+    "mskBrokers",
+    "mskBrokerInstanceType",
+    "mskBrokerVolumeGb",
+    "vpcCidr",
+    "connectPluginPath",
+    "connectMcuCount",
+    "connectMinWorkers",
+    "connectMaxWorkers",
+    "registryImage",
+    "registryTasks",
+    "mwaaEnvironmentClass",
+    "mwaaAirflowVersion",
+    "mwaaMaxWorkers",
 )
 
 
@@ -168,7 +278,12 @@ def from_pulumi() -> StackConfig:
             raw[key] = cfg.get_object(key)
         except Exception as exc:  # pulumi raises a JSON error without the key
             raise ConfigError(key, f"not valid JSON/YAML structure ({exc})") from None
-    return parse(pulumi.get_stack(), raw, mongodb_password=cfg.get_secret("mongodbPassword"))
+    return parse(
+        pulumi.get_stack(),
+        raw,
+        mongodb_password=cfg.get_secret("mongodbPassword"),
+        mongodb_uri=cfg.get_secret("mongodbUri"),
+    )
 
 
 def _required(raw: Mapping[str, Any], key: str, default: str | None = None) -> str:

@@ -19,6 +19,39 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 INTERNAL_INPUTS = frozenset({"__provider"})
 SECRET = "[secret]"
 PLACEHOLDER_SECRET = "plan-placeholder-secret"
+#: secrets a stack needs but never keeps in its file (`pulumi config set --secret`): placeholders here too
+UNFILED_SECRETS: dict[str, dict[str, str]] = {
+    "prod": {f"{PROJECT}:mongodbUri": "mongodb://plan:placeholder@mongodb.invalid/"}
+}
+MOCK_ACCOUNT = "123456789012"
+#: computed outputs of the managed engines' resources (stack `prod`) that the program reads; other stacks
+#: declare none of these types
+COMPUTED_OUTPUTS: dict[str, dict[str, Any]] = {
+    "aws:msk/cluster:Cluster": {
+        "bootstrapBrokersSaslIam": "b-1.mock.kafka:9098,b-2.mock.kafka:9098,b-3.mock.kafka:9098"
+    },
+    "aws:msk/serverlessCluster:ServerlessCluster": {"bootstrapBrokersSaslIam": "boot-mock.kafka-serverless:9098"},
+    "aws:msk/configuration:Configuration": {"latestRevision": 1},
+    "aws:mskconnect/customPlugin:CustomPlugin": {"latestRevision": 1},
+    "aws:s3/bucketObjectv2:BucketObjectv2": {"versionId": "mock-version"},
+    "aws:lb/loadBalancer:LoadBalancer": {"dnsName": "internal-registry.mock.elb.amazonaws.com"},
+    "aws:mwaa/environment:Environment": {"webserverUrl": "mock.airflow.amazonaws.com"},
+}
+#: managed-engine types whose ARN the program reads (IAM policies, plugin locations)
+ARN_TYPES = frozenset(
+    {
+        "aws:msk/cluster:Cluster",
+        "aws:msk/serverlessCluster:ServerlessCluster",
+        "aws:msk/configuration:Configuration",
+        "aws:kms/key:Key",
+        "aws:iam/role:Role",
+        "aws:mskconnect/customPlugin:CustomPlugin",
+        "aws:lb/loadBalancer:LoadBalancer",
+        "aws:lb/targetGroup:TargetGroup",
+        "aws:ecs/cluster:Cluster",
+        "aws:ecs/taskDefinition:TaskDefinition",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -51,11 +84,25 @@ def redact(value: Any) -> Any:
     """Inputs as the mock monitor got them, with every secret (however nested) shown as SECRET."""
     if rpc.is_rpc_secret(value):
         return SECRET
+    if isinstance(value, pulumi.Asset | pulumi.Archive):
+        return asset_text(value)
     if isinstance(value, dict):
         return {k: redact(v) for k, v in value.items() if k not in INTERNAL_INPUTS}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def asset_text(value: pulumi.Asset | pulumi.Archive) -> str:
+    """An asset or archive as the plan shows it: its kind and path (string assets: their text)."""
+    kind = type(value).__name__
+    if isinstance(value, pulumi.FileAsset | pulumi.FileArchive):
+        return f"{kind}({value.path})"
+    if isinstance(value, pulumi.StringAsset):
+        return f"{kind}({value.text})"
+    if isinstance(value, pulumi.AssetArchive):
+        return f"{kind}({', '.join(f'{k}={asset_text(v)}' for k, v in sorted(value.assets.items()))})"
+    return kind
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -72,16 +119,25 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["arn"] = f"arn:aws:s3:::{args.inputs.get('bucket')}"
         if args.typ == "aws:iam/accessKey:AccessKey":
             state["secret"] = "mock-secret-access-key"
+        if args.typ == "aws:msk/cluster:Cluster" or args.typ == "aws:msk/serverlessCluster:ServerlessCluster":
+            state["arn"] = f"arn:aws:kafka:mock-region:{MOCK_ACCOUNT}:cluster/{args.name}/mock-uuid"
+        elif args.typ in ARN_TYPES:
+            state["arn"] = f"arn:aws:mock:mock-region:{MOCK_ACCOUNT}:{args.typ.split(':')[1]}/{args.name}"
+        state.update(COMPUTED_OUTPUTS.get(args.typ, {}))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": MOCK_ACCOUNT, "arn": f"arn:aws:iam::{MOCK_ACCOUNT}:user/mock", "userId": "mock"}, []
         return {}, None
 
 
 def stack_config(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str], list[str]]:
     """`Pulumi.<stack>.yaml` as runtime config; `secure:` values become placeholders (no secrets provider here)."""
     config, secure = file_config(stack, root)
-    return {k: PLACEHOLDER_SECRET if k in secure else v for k, v in config.items()}, secure
+    unfiled = {k: v for k, v in UNFILED_SECRETS.get(stack, {}).items() if k not in config}
+    placeheld = {k: PLACEHOLDER_SECRET if k in secure else v for k, v in config.items()}
+    return {**placeheld, **unfiled}, [*secure, *unfiled]
 
 
 def run_stack(stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None) -> Run:

@@ -1,4 +1,4 @@
-"""`make plan STACK=dev|local [ACCEPT=1]`: a readable plan of the stack under the Pulumi mock runtime, diffed
+"""`make plan STACK=dev|local|prod [ACCEPT=1]`: a readable plan of the stack under the Pulumi mock runtime, diffed
 against the committed snapshot tests/snapshots/plan-<stack>.txt. Exit 1 on an unaccepted difference."""
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ def snapshot_path(stack: str) -> Path:
 
 def _short(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    if "\n" in text:
+        text = json.dumps(text)  # one line per value (e.g. MSK's server.properties)
     text = text.replace(str(REPO_ROOT), "<repo>")  # the same plan from any checkout
     if len(text) <= MAX_VALUE:
         return text
@@ -56,7 +58,7 @@ def render(run: Run) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stack", required=True, choices=("dev", "local"))
+    parser.add_argument("--stack", required=True, choices=("dev", "local", "prod"))
     parser.add_argument("--accept", action="store_true", help="write the plan as the new snapshot")
     args = parser.parse_args(argv)
     text = render(run_stack(args.stack))

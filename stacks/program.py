@@ -3,10 +3,13 @@
 `dev`: real AWS + GCP, streaming/orchestration on local Docker (as the seed).
 `local` (`emulated: true`): no cloud account; AWS/GCP providers point at emulator containers.
 `devstack` (`substrate: devstack`): devstack's local processes, no Docker.
+`prod` (`streaming: msk`, `orchestration: mwaa`): real AWS + GCP, AWS's managed engines in a private VPC.
 
 On every stack the program itself creates the platform objects: the Kafka topics and their value-schema
 subjects, the S3 sink connector, and the Airflow variables and connections that carry the stack outputs to
-the DAGs. Nothing else creates them.
+the DAGs. Nothing else creates them. On `prod` the topics and the sink are AWS resources (MSK topics, an MSK
+Connect connector) that the managed substrate declares, and the Airflow settings are Secrets Manager secrets
+(the substrate says which: `Substrate.managed`, `Substrate.airflow_settings`).
 """
 
 from __future__ import annotations
@@ -16,42 +19,42 @@ from typing import Any
 
 import pulumi
 
-from components.airflow_settings import AirflowSettings
 from components.connect import Connector
 from components.kafka_catalog import KafkaCatalog
 from contract import naming
-from contract.outputs import OUTPUT_KEYS, public_outputs
+from contract.outputs import NULLABLE_KEYS, OUTPUT_KEYS, public_outputs
 from contract.s3_sink import S3SinkSettings, s3_sink_config
 from schemas import DATASETS
 from stacks.config import StackConfig
-from stacks.substrate import Substrate, substrate_for
-
-S3_SINK_DATASETS = ("cards",)  # the seed's s3-sink-kde read `cards-data`
+from stacks.substrate import S3_SINK_DATASETS, Substrate, substrate_for
 
 
 def build(cfg: StackConfig) -> dict[str, Any]:
     """Declare every resource of the stack and return its outputs (exactly OUTPUT_KEYS)."""
     substrate = substrate_for(cfg)
-    catalog = KafkaCatalog(
-        "kafka-catalog",
-        {
-            "datasets": cfg.topic_datasets,
-            "bootstrap_servers": substrate.outputs["kafka_bootstrap_servers"],
-            "registry_url": substrate.outputs["schema_registry_url"],
-            "partitions": cfg.topic_partitions,
-            "compatibility": cfg.subject_compatibility,
-        },
-        pulumi.ResourceOptions(depends_on=substrate.depends_on),
-    )
-    sink = _s3_sink(cfg, substrate, catalog)
+    if substrate.managed is None:
+        catalog = KafkaCatalog(
+            "kafka-catalog",
+            {
+                "datasets": cfg.topic_datasets,
+                "bootstrap_servers": substrate.outputs["kafka_bootstrap_servers"],
+                "registry_url": substrate.outputs["schema_registry_url"],
+                "partitions": cfg.topic_partitions,
+                "compatibility": cfg.subject_compatibility,
+            },
+            pulumi.ResourceOptions(depends_on=substrate.depends_on),
+        )
+        topic_names, sink_name = catalog.topic_names, _s3_sink(cfg, substrate, catalog).name
+    else:  # managed engines: the substrate declared the topics and the sink as AWS resources
+        topic_names, sink_name = substrate.managed.topic_names, substrate.managed.connector_name
     outputs = {
         "stack": cfg.stack,
         **substrate.outputs,
         "firestore_collections": {d: naming.firestore_collection(d) for d in DATASETS},
         "mongodb_database": naming.mongodb_database(cfg.prefix),
         "mongodb_collections": {d: naming.mongodb_collection(cfg.prefix, d) for d in DATASETS},
-        "kafka_topics": catalog.topic_names,
-        "s3_sink": sink.name.apply(
+        "kafka_topics": topic_names,
+        "s3_sink": sink_name.apply(
             lambda name: {
                 "connector": name,
                 "topics": [naming.kafka_topic(d) for d in S3_SINK_DATASETS],
@@ -61,7 +64,8 @@ def build(cfg: StackConfig) -> dict[str, Any]:
             }
         ),
     }
-    outputs = {key: outputs[key] for key in OUTPUT_KEYS}
+    # a nullable key a substrate does not set is left out, as Pulumi leaves out any null output
+    outputs = {key: outputs[key] for key in OUTPUT_KEYS if key in outputs or key not in NULLABLE_KEYS}
     _airflow_settings(substrate, outputs)
     return outputs
 
@@ -100,12 +104,12 @@ def _s3_sink(cfg: StackConfig, substrate: Substrate, catalog: KafkaCatalog) -> C
     )
 
 
-def _airflow_settings(substrate: Substrate, outputs: dict[str, Any]) -> AirflowSettings:
+def _airflow_settings(substrate: Substrate, outputs: dict[str, Any]) -> pulumi.ComponentResource:
     """The Variable `stack_outputs` (public outputs as Airflow's workers see them) and the connections that
-    carry the secret ones; the DAGs read their targets from these only."""
+    carry the secret ones; the DAGs read their targets from these only. The substrate says where they go."""
     view = {**outputs, **substrate.airflow_view}
     public = pulumi.Output.from_input(public_outputs(view)).apply(lambda o: json.dumps(o, sort_keys=True))
-    return AirflowSettings(
+    return substrate.airflow_settings(
         "airflow-settings",
         {
             "api": substrate.airflow_api,

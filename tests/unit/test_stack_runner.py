@@ -24,8 +24,10 @@ def test_the_runner_copies_the_stack_file_and_the_overrides() -> None:
 
 
 def test_an_unknown_stack_names_the_known_ones() -> None:
-    with pytest.raises(EngineError, match=r"Pulumi.prod.yaml: no such stack config \(stacks: dev, devstack, local\)"):
-        stack_config("prod")
+    with pytest.raises(
+        EngineError, match=r"Pulumi.staging.yaml: no such stack config \(stacks: dev, devstack, local, prod\)"
+    ):
+        stack_config("staging")
 
 
 def test_a_secure_value_needs_the_standard_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
