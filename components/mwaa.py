@@ -111,7 +111,7 @@ class Mwaa(pulumi.ComponentResource):
                 )
             )
         )
-        role_policy = aws.iam.RolePolicy(f"{env_name}-execution", role=self.role.id, policy=policy, opts=child)
+        role_policy = aws.iam.RolePolicy(f"{env_name}-execution-policy", role=self.role.id, policy=policy, opts=child)
         logging: Any = {
             kind: {"enabled": True, "log_level": "INFO"}
             for kind in ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
