@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
 
 from stacks.config import PROJECT, file_config
 
@@ -69,6 +70,9 @@ class Run:
     outputs: dict[str, Any] = field(default_factory=dict)  # secret outputs replaced by SECRET
     raw_outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
+    #: URN of each declared resource -> its parent's URN ("" for the stack's own), and (type, name) -> URN
+    parents: dict[str, str] = field(default_factory=dict)
+    urns: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
@@ -132,6 +136,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, also recording each resource's parent (the mocks see only type and name)."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.run = mocks.run
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.run.parents[response.urn] = request.parent
+            self.run.urns[(request.type, request.name)] = response.urn
+        return response
+
+
 def stack_config(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str], list[str]]:
     """`Pulumi.<stack>.yaml` as runtime config; `secure:` values become placeholders (no secrets provider here)."""
     config, secure = file_config(stack, root)
@@ -160,7 +179,8 @@ def run_program(
     """Run any program that returns its outputs (a whole stack, or one component in a test)."""
     run = Run(stack)
     pulumi.runtime.set_all_config(config or {}, secret_keys or [])
-    pulumi.runtime.set_mocks(RecordingMocks(run), project=PROJECT, stack=stack, preview=False)
+    mocks = RecordingMocks(run)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
 
     async def resolve(outputs: dict[str, Any]) -> None:
         for key, value in outputs.items():

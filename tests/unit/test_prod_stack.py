@@ -367,3 +367,21 @@ def test_producer_accepts_the_msk_iam_config_and_its_token(monkeypatch: pytest.M
     producer.poll(0.5)  # librdkafka asks oauth_cb for a token before it connects
     assert calls and set(calls) == {REGION}
     assert producer.flush(0) == 0
+
+
+# --- the deployment pictures ---------------------------------------------------------------------------
+
+
+def test_deployment_pictures_are_generated_from_the_current_plans() -> None:
+    from stacks.graph import DOC, docs_text
+
+    assert DOC.read_text(encoding="utf-8") == docs_text(), "regenerate with `python -m stacks.graph --docs`"
+
+
+def test_the_picture_nests_resources_under_their_components() -> None:
+    from stacks.graph import mermaid
+
+    text = mermaid(prod())
+    msk = text.split("subgraph c", 1)[1] if False else text[text.index('["msk: Msk"]') :]
+    assert msk.index("aws msk.Cluster") < msk.index("end")
+    assert "pulumi:providers" not in text and "providers" not in text
