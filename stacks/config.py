@@ -219,7 +219,7 @@ def _managed(raw: Mapping[str, Any], region: str) -> ManagedConfig:
         connect_plugin_path=plugin if plugin.is_absolute() else REPO_ROOT / plugin,
         connect_mcu_count=mcu,
         connect_min_workers=min_workers,
-        connect_max_workers=_int(raw, "connectMaxWorkers", 2, low=min_workers, high=10),
+        connect_max_workers=_int(raw, "connectMaxWorkers", max(2, min_workers), low=min_workers, high=10),
         registry_image=str(raw.get("registryImage") or DEFAULT_IMAGES["schemaRegistry"]),
         registry_tasks=_int(raw, "registryTasks", 2, low=1, high=10),
         mwaa_environment_class=str(raw.get("mwaaEnvironmentClass") or "mw1.small"),
