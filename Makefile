@@ -37,7 +37,7 @@ lint: $(VENV)/.installed ## ruff, mypy and the import-linter layering contracts 
 	$(PY) -m mypy .
 	$(VENV)/bin/lint-imports
 
-plan: $(VENV)/.installed ## readable plan of STACK (dev|local|devstack) under the mock runtime; ACCEPT=1 updates the snapshot
+plan: $(VENV)/.installed ## readable plan of STACK (dev|local|prod) under the mock runtime; ACCEPT=1 updates the snapshot
 	$(PY) -m stacks.plan --stack $(STACK) $(if $(ACCEPT),--accept,)
 
 demo: setup ## the main job: local platform, sample data, all sinks, both pipelines, reconciliation

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import BatchResult, LoadError, Record, Sink, TargetUnreachable, output_name
 from loaders.validate import RecordValidator
 from schemas import load as load_schema
@@ -75,7 +76,9 @@ def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Pat
 
         topic = output_name(outputs, "kafka_topics", dataset)
         # one checkpoint per incarnation of the topic: after a re-creation everything is sent again
-        incarnation = topic_id(outputs["kafka_bootstrap_servers"], topic, verbose=verbose)
+        incarnation = topic_id(
+            outputs["kafka_bootstrap_servers"], topic, verbose=verbose, client_settings=kafka_auth_config(outputs)
+        )
         checkpoint = state_dir / f"kafka-{topic}-{incarnation}.delivered"
         return KafkaSink(dataset, outputs, checkpoint=checkpoint, verbose=verbose)
     raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")

@@ -15,12 +15,13 @@ nothing already acknowledged, so a load killed halfway resumes where it stopped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import LoadError, unreachable
 from loaders.validate import RecordValidator
 from schemas import DatasetSchema
@@ -61,7 +62,9 @@ class SchemaRegistryJsonProducer:
         checkpoint: Path | None = None,
         linger_ms: int = 20,
         verbose: bool = False,
+        client_settings: Mapping[str, Any] | None = None,
     ) -> None:
+        """`client_settings`: what the brokers' authentication needs (contract.kafka_auth, e.g. MSK IAM)."""
         from confluent_kafka import KafkaException, Producer
         from confluent_kafka.schema_registry import SchemaRegistryClient
         from confluent_kafka.schema_registry.json_schema import JSONSerializer
@@ -83,6 +86,7 @@ class SchemaRegistryJsonProducer:
                 "socket.timeout.ms": KAFKA_TIMEOUT_S * 1000,
                 "message.timeout.ms": MESSAGE_TIMEOUT_S * 1000,
                 **quiet(verbose),
+                **(client_settings or {}),
             }
         )
         try:  # the producer connects lazily: ask for metadata now, so a dead broker is one line within seconds
@@ -164,7 +168,13 @@ def _read_keys(path: Path) -> Iterable[str]:
     return (line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
-def topic_id(bootstrap_servers: str, topic: str, timeout_s: float = KAFKA_TIMEOUT_S, verbose: bool = False) -> str:
+def topic_id(
+    bootstrap_servers: str,
+    topic: str,
+    timeout_s: float = KAFKA_TIMEOUT_S,
+    verbose: bool = False,
+    client_settings: Mapping[str, Any] | None = None,
+) -> str:
     """The topic's id (Kafka's UUID of this incarnation of the topic): a topic deleted and created again, e.g. by
     a stack's destroy and up, is another topic, and what was delivered to the old one is not on it.
     TargetUnreachable when the broker does not answer within `timeout_s`; LoadError when it has no such topic."""
@@ -173,7 +183,12 @@ def topic_id(bootstrap_servers: str, topic: str, timeout_s: float = KAFKA_TIMEOU
     from confluent_kafka import KafkaError, KafkaException, TopicCollection
     from confluent_kafka.admin import AdminClient
 
-    config = {"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": int(timeout_s * 1000), **quiet(verbose)}
+    config = {
+        "bootstrap.servers": bootstrap_servers,
+        "socket.timeout.ms": int(timeout_s * 1000),
+        **quiet(verbose),
+        **(client_settings or {}),
+    }
     admin = AdminClient(config)
     try:
         admin.list_topics(timeout=timeout_s)  # a dead broker: one metadata request, not a describe's retries
@@ -210,6 +225,7 @@ class KafkaSink:
             load_schema(dataset),
             checkpoint,
             verbose=verbose,
+            client_settings=kafka_auth_config(outputs),
         ).__enter__()
         self.where = topic
         self._reported = (0, 0)

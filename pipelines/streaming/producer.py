@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from contract.kafka_auth import kafka_auth_config
 from pipelines.common import REPO_ROOT, work_dir
 from schemas import DATASETS, SCHEMA_DIR, DatasetSchema
 from schemas import load as load_schema
@@ -66,6 +67,8 @@ class ProducerSettings:
     quarantine_path: Path | None = None
     #: delivered keys are appended here and skipped by the next run (resume a killed load); not with `loop`
     checkpoint: Path | None = None
+    #: what the brokers' authentication needs (contract.kafka_auth from the outputs' `kafka_auth`, e.g. MSK IAM)
+    client_settings: dict[str, Any] = field(default_factory=dict)
 
 
 def default_source(dataset: str) -> Path:
@@ -113,6 +116,7 @@ def settings_from_args(args: argparse.Namespace, outputs: dict[str, Any] | None)
         loop=args.loop,
         quarantine_path=Path(args.quarantine) if args.quarantine else None,
         checkpoint=Path(args.checkpoint) if args.checkpoint else None,
+        client_settings=kafka_auth_config(outputs or {}),
     )
 
 
@@ -173,6 +177,7 @@ def produce(
                 settings.topic,
                 settings.schema,
                 checkpoint=settings.checkpoint,
+                client_settings=settings.client_settings,
             )
             with producer:
                 try:
