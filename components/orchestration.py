@@ -5,9 +5,10 @@ read-only from pipelines/dags.
 
 Secrets the components must share are generated once by `AirflowSecrets` and kept secret in the state: the
 Fernet key (Connections and Variables encrypted in the DB), the JWT secret (the api-server signs the tokens of
-the REST and execution APIs, every component verifies them), the API secret key and the admin password of
+the REST and execution APIs, every component verifies them), the API secret key, the admin password of
 the SimpleAuthManager (written into its password file by the image's entrypoint, so Airflow never prints a
-generated one). Output `api`: the REST API's `{"url", "username", "password"}` (secret), which the stack's
+generated one) and the metadata database's password (Postgres' and Airflow's SQLAlchemy URL: secret in the
+plan). Output `api`: the REST API's `{"url", "username", "password"}` (secret), which the stack's
 Airflow Variable/Connection resources log in with. `variables`/`connections` (optional) still reach the
 DAGs as `AIRFLOW_VAR_*`/`AIRFLOW_CONN_*`.
 """
@@ -22,13 +23,13 @@ from typing import Any, TypedDict
 
 import pulumi
 import pulumi_docker as docker
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components._docker import LOOPBACK, Service, pulled_image, service_container
 from contract import naming
 
 DAGS_IN_CONTAINER = "/opt/airflow/dags"
-METADATA_DB_PASSWORD = "airflow"  # the metadata database is reachable only on the stack network
+METADATA_DB_USER = "airflow"  # the metadata database is reachable only on the stack network
 API_PORT = 8080
 ADMIN_USER = "admin"
 PASSWORDS_FILE = "/opt/airflow/simple_auth_manager_passwords.json"
@@ -40,7 +41,7 @@ COMPONENTS: dict[str, tuple[list[str], str]] = {
     "dag-processor": (["dag-processor"], 'airflow jobs check --job-type DagProcessorJob --hostname "$HOSTNAME"'),
     "triggerer": (["triggerer"], 'airflow jobs check --job-type TriggererJob --hostname "$HOSTNAME"'),
 }
-SECRET_NAMES = ("fernet_key", "jwt_secret", "api_secret_key", "admin_password")
+SECRET_NAMES = ("fernet_key", "jwt_secret", "api_secret_key", "admin_password", "db_password")
 
 
 class OrchestrationArgs(TypedDict, total=False):
@@ -63,17 +64,27 @@ def new_secrets() -> dict[str, str]:
         "jwt_secret": secrets.token_urlsafe(32),
         "api_secret_key": secrets.token_urlsafe(32),
         "admin_password": secrets.token_urlsafe(18),
+        "db_password": secrets.token_urlsafe(24),  # URL-safe: it goes into the SQLAlchemy URL unescaped
     }
 
 
+def missing_secrets(olds: dict[str, Any]) -> list[str]:
+    return [name for name in SECRET_NAMES if not olds.get(name)]
+
+
 class SecretsProvider(ResourceProvider):
-    """Generates the values once; they never change (nothing to diff), and live only in the state."""
+    """Generates the values once; they never change, and live only in the state. A state made before a secret
+    was added gets just that one (an update), the others are kept."""
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         return CreateResult(id_="airflow-secrets", outs={**props, **new_secrets()})
 
-    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=False, replaces=[], stables=[], delete_before_replace=False)
+    def diff(self, _id: str, olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=bool(missing_secrets(olds)), replaces=[], stables=[], delete_before_replace=False)
+
+    def update(self, _id: str, olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        fresh = new_secrets()
+        return UpdateResult({**olds, **{name: fresh[name] for name in missing_secrets(olds)}})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, props)
@@ -84,6 +95,7 @@ class AirflowSecrets(Resource, module="airflow", name="Secrets"):
     jwt_secret: pulumi.Output[str]
     api_secret_key: pulumi.Output[str]
     admin_password: pulumi.Output[str]
+    db_password: pulumi.Output[str]
 
     def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_NAMES))
@@ -111,11 +123,10 @@ def airflow_env(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": PASSWORDS_FILE,
         # task workers reach Variables, Connections and XComs only through the api-server
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://airflow:{API_PORT}/execution/",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://airflow:{METADATA_DB_PASSWORD}@postgres/airflow",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         "RUNTIME__DLTHUB_TELEMETRY": "false",
     }
-    env.update(shared or {})
+    env.update(shared or {})  # the generated secrets, the metadata DB's URL among them
     env.update({f"AIRFLOW_VAR_{name.upper()}": value for name, value in variables.items()})
     env.update({f"AIRFLOW_CONN_{name.upper()}": pulumi.Output.secret(uri) for name, uri in connections.items()})
     env.update(extra)
@@ -132,6 +143,8 @@ class Orchestration(pulumi.ComponentResource):
         super().__init__("kde:orchestration:Airflow", name, None, opts)
         prefix, stack = args["prefix"], args["stack"]
         child = pulumi.ResourceOptions(parent=self)
+        generated = AirflowSecrets(naming.resource_name(prefix, stack, "airflow-secrets"), child)
+        db_password: pulumi.Output[str] = pulumi.Output.secret(generated.db_password)
         postgres = service_container(
             Service(
                 name=naming.resource_name(prefix, stack, "airflow-db"),
@@ -139,8 +152,8 @@ class Orchestration(pulumi.ComponentResource):
                 image=pulled_image(
                     naming.resource_name(prefix, stack, "postgres-image"), args["postgres_image"], child
                 ).name,
-                envs={"POSTGRES_USER": "airflow", "POSTGRES_PASSWORD": METADATA_DB_PASSWORD, "POSTGRES_DB": "airflow"},
-                health="pg_isready -U airflow",
+                envs={"POSTGRES_USER": METADATA_DB_USER, "POSTGRES_PASSWORD": db_password, "POSTGRES_DB": "airflow"},
+                health=f"pg_isready -U {METADATA_DB_USER}",
             ),
             args["network"],
             child,
@@ -152,8 +165,10 @@ class Orchestration(pulumi.ComponentResource):
             skip_push=True,
             opts=child,
         )
-        generated = AirflowSecrets(naming.resource_name(prefix, stack, "airflow-secrets"), child)
         shared: dict[str, pulumi.Input[str]] = {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pulumi.Output.concat(
+                f"postgresql+psycopg2://{METADATA_DB_USER}:", db_password, "@postgres/airflow"
+            ),
             "AIRFLOW__CORE__FERNET_KEY": pulumi.Output.secret(generated.fernet_key),
             "AIRFLOW__API_AUTH__JWT_SECRET": pulumi.Output.secret(generated.jwt_secret),
             "AIRFLOW__API__SECRET_KEY": pulumi.Output.secret(generated.api_secret_key),
