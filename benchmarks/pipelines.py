@@ -203,7 +203,7 @@ def bench_stream(
     s3 = s3_client(outputs)
     bucket = outputs["s3_sink"]["bucket"]
     # a throwaway connector with the stack's sink config, for this benchmark's own topic
-    client = ConnectClient(outputs["kafka_connect_url"], timeout_s=30.0)
+    client = ConnectClient.from_outputs(outputs, timeout_s=30.0)
     built = sink_config_for(outputs, (topic,), int(flush_size or 3))
     config = {**built.config, **built.secret_config}
     try:

@@ -26,6 +26,8 @@ Keys (all always present; a value that does not apply is ``null`` or ``{}``):
 ``schema_registry_url``      Confluent-compatible schema registry base URL
 ``kafka_connect_url``        Kafka Connect REST base URL; on ``prod`` the MSK Connect API endpoint of the region
                              (MSK Connect has no Connect REST API; the connector is an AWS resource)
+``kafka_connect_auth``       SECRET. ``{"username", "password"}``: HTTP basic auth of the Connect REST API, ``null``
+                             where the API takes anonymous calls (the Docker stacks) or there is none (``prod``)
 ``kafka_rest_proxy_url``     Kafka REST proxy URL (``null`` where none runs)
 ``kafka_console_url``        Kafka console URL (``null`` where none runs)
 ``airflow_url``              Airflow web UI / API base URL
@@ -37,8 +39,8 @@ Keys (all always present; a value that does not apply is ``null`` or ``{}``):
                              sign a token with their default AWS credential chain; see contract.kafka_auth)
 
 devstack publishes the part it owns, the **substrate** (:data:`SUBSTRATE_KEYS`: processes, endpoints,
-credentials, the emulated account's buckets and tables, which S3 sink plugin its worker has, the Airflow API
-login); the `devstack` stack reads that and adds the platform objects it creates.
+credentials, the emulated account's buckets and tables, which S3 sink plugin its worker has, the Connect REST
+API's and the Airflow API's logins); the `devstack` stack reads that and adds the platform objects it creates.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ class StackOutputs(TypedDict):
     kafka_bootstrap_servers: str
     schema_registry_url: str
     kafka_connect_url: str
+    kafka_connect_auth: dict[str, str] | None
     kafka_rest_proxy_url: str | None
     kafka_console_url: str | None
     airflow_url: str
@@ -89,7 +92,7 @@ class StackOutputs(TypedDict):
 
 
 OUTPUT_KEYS: tuple[str, ...] = tuple(StackOutputs.__annotations__)
-SECRET_KEYS: frozenset[str] = frozenset({"aws_credentials", "mongodb_uri"})
+SECRET_KEYS: frozenset[str] = frozenset({"aws_credentials", "mongodb_uri", "kafka_connect_auth"})
 S3_SINK_KEYS: tuple[str, ...] = tuple(S3SinkOutputs.__annotations__)
 
 #: what devstack publishes (`python -m devstack outputs`): the stack outputs it owns, plus the S3 sink plugin
@@ -108,13 +111,16 @@ SUBSTRATE_KEYS: tuple[str, ...] = (
     "kafka_bootstrap_servers",
     "schema_registry_url",
     "kafka_connect_url",
+    "kafka_connect_auth",
     "kafka_rest_proxy_url",
     "kafka_console_url",
     "airflow_url",
     "s3_sink_flavour",
     "airflow_api",
 )
-SUBSTRATE_SECRET_KEYS: frozenset[str] = frozenset({"aws_credentials", "mongodb_uri", "airflow_api"})
+SUBSTRATE_SECRET_KEYS: frozenset[str] = frozenset(
+    {"aws_credentials", "mongodb_uri", "airflow_api", "kafka_connect_auth"}
+)
 
 _STRING_MAPS = (
     "endpoints",
@@ -127,7 +133,7 @@ _STRING_MAPS = (
     "kafka_topics",
 )
 _OPTIONAL_STRINGS = ("kafka_rest_proxy_url", "kafka_console_url")
-_OPTIONAL_MAPS = ("aws_credentials", "airflow_api", "kafka_auth")
+_OPTIONAL_MAPS = ("aws_credentials", "airflow_api", "kafka_auth", "kafka_connect_auth")
 
 
 class OutputsError(RuntimeError):
@@ -163,7 +169,7 @@ def _validate(outputs: Mapping[str, Any], keys: tuple[str, ...], origin: str) ->
 
 
 #: keys whose value may be null; Pulumi drops null outputs from a stack, so their absence means null
-NULLABLE_KEYS = (*_OPTIONAL_STRINGS, "aws_credentials", "kafka_auth")
+NULLABLE_KEYS = (*_OPTIONAL_STRINGS, "aws_credentials", "kafka_auth", "kafka_connect_auth")
 
 
 def validate_outputs(outputs: Mapping[str, Any], origin: str) -> StackOutputs:

@@ -1,23 +1,25 @@
 """Config of the seed's S3 sink connector (`s3-sink-kde`) for every S3 sink plugin a Connect worker may run:
 
 - `devstack`: the plugin devstack's worker runs (devstack/jvm/s3-sink: Confluent's key names and object names,
-  original JSON documents one per line; it takes literal keys, which go to `secret_config`);
+  original JSON documents one per line);
 - `confluent`: Confluent's S3 sink (the Docker stacks' image);
 - `aiven`: Aiven's S3 sink.
 
 Which flavour a worker runs is published in the stack outputs (`s3_sink.flavour`) by whoever deployed the
 worker: the Pulumi program for the Docker stacks, devstack for its own; nobody probes the worker.
 
-Credentials never sit in `config`: the Confluent sink uses the default AWS credential chain of the worker (its
-environment, as the seed did); Aiven's config holds config-provider references (`${env:AWS_ACCESS_KEY_ID}`),
-resolved by the worker; devstack's plugin gets literal keys in `secret_config`, which the Connector resource
-keeps encrypted in the state.
+Credentials never sit in a connector config: the Confluent sink uses the default AWS credential chain of the
+worker (its environment, as the seed did); Aiven's and devstack's configs hold config-provider references
+(`${env:AWS_SECRET_ACCESS_KEY}`) that the worker resolves from its own environment (every worker here has
+`config.providers=env` and the keys in its environment: devstack's Connect service, the Docker stacks'
+container env). So the Connect REST API, its config topic and the Pulumi state show only the references.
+`secret_config` stays for connectors that must carry a literal secret (none of these flavours does).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 FLAVOURS: tuple[str, ...] = ("devstack", "confluent", "aiven")
@@ -45,9 +47,6 @@ class S3SinkSettings:
     flush_size: int = 3
     endpoint_url: str | None = None  # S3-compatible endpoint (moto, MinIO); implies path-style access
     flavour: str = "confluent"
-    #: literal keys, for the devstack flavour only (its plugin reads no config provider)
-    access_key_id: str | None = field(default=None, repr=False)
-    secret_access_key: str | None = field(default=None, repr=False)
 
 
 class SinkConfig(NamedTuple):
@@ -74,7 +73,8 @@ def _common(s: S3SinkSettings) -> dict[str, str]:
 
 
 def devstack_config(s: S3SinkSettings) -> SinkConfig:
-    """devstack's plugin: Confluent's key names, the producer's JSON documents written as they were."""
+    """devstack's plugin: Confluent's key names, the producer's JSON documents written as they were; the keys by
+    reference to the worker's environment."""
     config = {
         **_common(s),
         "s3.bucket.name": s.bucket,
@@ -82,14 +82,13 @@ def devstack_config(s: S3SinkSettings) -> SinkConfig:
         "topics.dir": s.topics_dir,
         "flush.size": str(s.flush_size),
         "value.converter": DEVSTACK_JSON_CONVERTER,
+        "aws.access.key.id": ENV_ACCESS_KEY_ID,
+        "aws.secret.access.key": ENV_SECRET_ACCESS_KEY,
     }
     if s.endpoint_url:
         config["store.url"] = s.endpoint_url
         config["s3.path.style.access.enabled"] = "true"
-    secret = {}
-    if s.access_key_id and s.secret_access_key:
-        secret = {"aws.access.key.id": s.access_key_id, "aws.secret.access.key": s.secret_access_key}
-    return SinkConfig(config, secret)
+    return SinkConfig(config, {})
 
 
 def confluent_config(s: S3SinkSettings) -> SinkConfig:
@@ -146,7 +145,6 @@ def aiven_config(s: S3SinkSettings) -> SinkConfig:
 def sink_config_for(outputs: Mapping[str, Any], topics: tuple[str, ...], flush_size: int = 3) -> SinkConfig:
     """The stack's S3 sink config (its flavour, bucket, prefix) for other `topics`, as seen from this host: for a
     throwaway connector of a test or a benchmark on the stack's worker."""
-    creds = outputs.get("aws_credentials") or {}
     sink = outputs["s3_sink"]
     return s3_sink_config(
         S3SinkSettings(
@@ -158,7 +156,5 @@ def sink_config_for(outputs: Mapping[str, Any], topics: tuple[str, ...], flush_s
             flush_size=flush_size,
             endpoint_url=(outputs.get("endpoints") or {}).get("s3"),
             flavour=sink["flavour"],
-            access_key_id=creds.get("access_key_id"),
-            secret_access_key=creds.get("secret_access_key"),
         )
     )

@@ -75,7 +75,7 @@ def _s3_sink(cfg: StackConfig, substrate: Substrate, catalog: KafkaCatalog) -> C
     target = substrate.sink
 
     def config(args: list[Any]) -> dict[str, dict[str, str]]:
-        buckets, registry_url, key_id, secret_key = args
+        buckets, registry_url = args
         settings = S3SinkSettings(
             topics=tuple(naming.kafka_topic(d) for d in S3_SINK_DATASETS),
             bucket=buckets["landing"],
@@ -85,18 +85,16 @@ def _s3_sink(cfg: StackConfig, substrate: Substrate, catalog: KafkaCatalog) -> C
             flush_size=cfg.s3_sink_flush_size,
             endpoint_url=target.s3_endpoint,
             flavour=target.flavour,
-            access_key_id=key_id,
-            secret_access_key=secret_key,
         )
         return s3_sink_config(settings)._asdict()
 
-    sink_config = pulumi.Output.all(landing, target.schema_registry_url, target.access_key_id, target.secret_access_key)
-    built = sink_config.apply(config)
+    built = pulumi.Output.all(landing, target.schema_registry_url).apply(config)
     return Connector(
         naming.S3_SINK_CONNECTOR,
         {
             "name": naming.S3_SINK_CONNECTOR,
             "connect_url": substrate.outputs["kafka_connect_url"],
+            "connect_auth": substrate.outputs.get("kafka_connect_auth"),
             "config": pulumi.Output.unsecret(built.apply(lambda c: c["config"])),
             "secret_config": built.apply(lambda c: c["secret_config"]),
         },

@@ -43,8 +43,6 @@ class SinkTarget:
     flavour: str
     schema_registry_url: pulumi.Input[str]
     s3_endpoint: str | None
-    access_key_id: pulumi.Input[str] | None = None  # literal keys: the devstack flavour only
-    secret_access_key: pulumi.Input[str] | None = None
 
 
 #: makes the stack's Airflow settings: `(name, args of components.airflow_settings.AirflowSettingsArgs)`
@@ -100,13 +98,13 @@ def devstack_substrate(cfg: StackConfig) -> Substrate:
     outputs["kafka_auth"] = None  # devstack's brokers take plaintext clients
     outputs["aws_credentials"] = pulumi.Output.secret(found["aws_credentials"])
     outputs["mongodb_uri"] = pulumi.Output.secret(found["mongodb_uri"])
-    creds = found["aws_credentials"] or {}
+    # the Connect REST API's login: the stack's connector uses it, and consumers' throwaway connectors too
+    outputs["kafka_connect_auth"] = pulumi.Output.secret(found["kafka_connect_auth"])
+    # the worker has the S3 keys in its environment: the connector config references them (contract.s3_sink)
     sink = SinkTarget(
         flavour=found["s3_sink_flavour"],
         schema_registry_url=found["schema_registry_url"],
         s3_endpoint=found["endpoints"].get("s3"),
-        access_key_id=creds.get("access_key_id"),
-        secret_access_key=pulumi.Output.secret(creds["secret_access_key"]) if creds else None,
     )
     return Substrate(outputs=outputs, sink=sink, airflow_api=pulumi.Output.secret(found["airflow_api"]))
 
@@ -225,6 +223,8 @@ def docker_substrate(cfg: StackConfig) -> Substrate:
         "kafka_bootstrap_servers": streaming.bootstrap_servers,
         "schema_registry_url": streaming.schema_registry_url,
         "kafka_connect_url": streaming.connect_url,
+        # the Docker worker's REST API takes anonymous calls on the host's loopback (README: Connect auth)
+        "kafka_connect_auth": None,
         "kafka_rest_proxy_url": streaming.rest_proxy_url,
         "kafka_console_url": streaming.console_url,
         "airflow_url": orchestration.url,
@@ -346,6 +346,7 @@ def managed_substrate(cfg: StackConfig) -> Substrate:
         "kafka_bootstrap_servers": msk.bootstrap_servers,
         "schema_registry_url": registry_url,
         "kafka_connect_url": f"https://kafkaconnect.{cfg.aws_region}.amazonaws.com",
+        "kafka_connect_auth": None,  # no Connect REST API: the MSK Connect API signs with AWS credentials
         "kafka_rest_proxy_url": None,
         "kafka_console_url": None,
         "airflow_url": airflow_url,

@@ -1,5 +1,6 @@
-"""A small Kafka Connect REST client (plain `requests`, no state beyond the base URL), used by the dynamic
-provider and usable on its own against a real worker.
+"""A small Kafka Connect REST client (plain `requests`, no state beyond the base URL and the login), used by the
+dynamic provider and usable on its own against a real worker. `auth`: HTTP basic auth (`(user, password)`) for
+a worker whose REST API requires it (devstack's: the stack outputs' `kafka_connect_auth`, see `from_outputs`).
 
 REST semantics: POST /connectors, PUT /connectors/{name}/config, GET /connectors/{name},
 GET /connectors/{name}/status, DELETE /connectors/{name}, PUT /connector-plugins/{class}/config/validate.
@@ -9,8 +10,8 @@ A worker answers 409 while a rebalance is in progress: every call retries it wit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -35,12 +36,18 @@ class ConnectClient:
     retries: int = 6
     backoff_s: float = 0.5
     sleep: Callable[[float], None] = time.sleep
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_outputs(cls, outputs: Mapping[str, Any], **options: Any) -> ConnectClient:
+        """A client of the stack's worker: its `kafka_connect_url`, with its `kafka_connect_auth` if any."""
+        return cls(outputs["kafka_connect_url"], auth=basic_auth(outputs.get("kafka_connect_auth")), **options)
 
     def request(self, method: str, path: str, body: Any = None) -> requests.Response:
         url = self.base_url.rstrip("/") + path
         delay = self.backoff_s
         for attempt in range(self.retries + 1):
-            response = requests.request(method, url, json=body, timeout=self.timeout_s)
+            response = requests.request(method, url, json=body, timeout=self.timeout_s, auth=self.auth)
             if response.status_code != REBALANCE_IN_PROGRESS or attempt == self.retries:
                 return response
             self.sleep(delay)
@@ -107,6 +114,13 @@ class ConnectClient:
             if time.monotonic() >= deadline:
                 raise ConnectError(f"connector {name} not RUNNING after {timeout_s:.0f}s: {state}")
             self.sleep(poll_s)
+
+
+def basic_auth(credentials: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """`(username, password)` of a `{"username", "password"}` login (the outputs' `kafka_connect_auth`), or None."""
+    if not credentials:
+        return None
+    return str(credentials["username"]), str(credentials["password"])
 
 
 def running_state(status: dict[str, Any]) -> str:

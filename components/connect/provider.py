@@ -1,7 +1,8 @@
 """The Kafka Connect connector as a Pulumi dynamic provider, generic over the connector class.
 
-Inputs: `name`, `connect_url`, `config` (plain map), `secret_config` (map whose values stay secret in
-state; merged into the connector config only when talking to the worker), `running_timeout_s`.
+Inputs: `name`, `connect_url`, `connect_auth` (`{"username", "password"}` of the REST API's basic auth, or
+None; secret in state), `config` (plain map), `secret_config` (map whose values stay secret in state; merged
+into the connector config only when talking to the worker), `running_timeout_s`.
 The provider keeps no client or socket: each call builds a ConnectClient from its inputs, so Pulumi can
 serialize it and another process can run it.
 """
@@ -22,7 +23,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.connect.client import ConnectClient, ConnectError, running_state
+from components.connect.client import ConnectClient, ConnectError, basic_auth, running_state
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,248}$")
 # keys that hold a credential value (not e.g. `s3.credentials.provider.class`, which names a class)
@@ -72,8 +73,10 @@ def static_failures(news: dict[str, Any]) -> list[CheckFailure]:
 
 
 def changed_keys(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
-    """Properties whose values differ; the connector config is compared key by key, ignoring `name`."""
-    changed = [key for key in ("name", "connect_url", "running_timeout_s") if olds.get(key) != news.get(key)]
+    """Properties whose values differ; the connector config is compared key by key, ignoring `name`. A new
+    `connect_auth` (a new worker login) is an update, so the state keeps the login that works."""
+    keys = ("name", "connect_url", "connect_auth", "running_timeout_s")
+    changed = [key for key in keys if olds.get(key) != news.get(key)]
     for section in ("config", "secret_config"):
         old = {k: v for k, v in (olds.get(section) or {}).items() if k != "name"}
         new = {k: v for k, v in (news.get(section) or {}).items() if k != "name"}
@@ -141,4 +144,4 @@ class ConnectorProvider(ResourceProvider):
 
 
 def _client(props: dict[str, Any]) -> ConnectClient:
-    return ConnectClient(str(props["connect_url"]))
+    return ConnectClient(str(props["connect_url"]), auth=basic_auth(props.get("connect_auth")))

@@ -13,6 +13,8 @@ from components.connect.provider import ConnectorProvider
 class ConnectorArgs(TypedDict):
     name: Required[pulumi.Input[str]]
     connect_url: Required[pulumi.Input[str]]
+    #: the REST API's basic auth `{"username", "password"}` (kept secret in the state); None: anonymous
+    connect_auth: NotRequired[pulumi.Input[dict[str, str] | None]]
     config: Required[pulumi.Input[dict[str, str]]]
     secret_config: NotRequired[pulumi.Input[dict[str, str]]]
     running_timeout_s: NotRequired[pulumi.Input[int]]
@@ -27,10 +29,13 @@ class Connector(Resource, module="kafka-connect", name="Connector"):
         props: dict[str, Any] = {
             "name": args["name"],
             "connect_url": args["connect_url"],
+            "connect_auth": pulumi.Output.secret(args.get("connect_auth")),
             "config": args["config"],
             "secret_config": pulumi.Output.secret(args.get("secret_config") or {}),
             "running_timeout_s": args.get("running_timeout_s", 120),
             "state": None,
         }
-        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_config"]))
+        opts = pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_config", "connect_auth"])
+        )
         super().__init__(ConnectorProvider(), resource_name, props, opts)

@@ -13,11 +13,21 @@ Converters: producers use confluent-kafka's JSONSerializer (magic byte + 4-byte 
 `SchemaRegistryJsonConverter` strips that prefix (and passes plain JSON through), and the sink writes the bytes
 unchanged: S3 gets the producer's original JSON documents, one per line. Kafka's own JsonConverter with
 schemas.enable=false also works for plain-JSON producers (e.g. header_schema_id_serializer), re-serialized.
+
+Secrets: the worker gets the emulated account's S3 keys in its process environment (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY) and Kafka's EnvVarConfigProvider (`config.providers=env`), so connector configs hold
+only `${env:AWS_SECRET_ACCESS_KEY}`-style references: the REST API, the config topic and the Pulumi state never
+see a key (the worker resolves the references when it starts a connector, and writes task configs back with
+the references). The REST API takes HTTP basic auth (Kafka's BasicAuthSecurityRestExtension with a JAAS
+PropertyFileLoginModule): one user whose password is generated once per devstack home into the 0600 file
+`rest-users.properties` in the run dir, published as the SECRET substrate output `kafka_connect_auth`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +36,7 @@ from typing import Any
 import requests
 
 from contract.s3_sink import CONNECTOR_CLASSES
+from devstack import account
 from devstack.service import Service, ServiceError
 from devstack.services import _jvm
 
@@ -33,6 +44,23 @@ from devstack.services import _jvm
 S3_SINK_FLAVOUR = "devstack"
 S3_SINK_CLASS = CONNECTOR_CLASSES[S3_SINK_FLAVOUR]
 PLUGIN_SOURCE = _jvm.JVM_DIR / "s3-sink"
+CONNECT_POMS = (_jvm.JVM_DIR / "pom.xml", _jvm.JVM_DIR / "connect" / "pom.xml")
+BASIC_AUTH_EXTENSION = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+LOGIN_MODULE = "org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule"
+ENV_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+REST_USER = "devstack"
+#: what the lib folder was resolved from (the Connect poms), so a new jar in the pom reinstalls it
+LIB_STAMP = ".pom-sha256"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, never briefly readable by others (created 0600, then renamed)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
 
 
 class KafkaConnect(Service):
@@ -63,6 +91,35 @@ class KafkaConnect(Service):
     def base_url(self) -> str:
         return f"http://{self.cfg.host}:{self.port}"
 
+    @property
+    def users_file(self) -> Path:
+        return self.run_dir / "rest-users.properties"
+
+    @property
+    def jaas_file(self) -> Path:
+        return self.run_dir / "rest-jaas.conf"
+
+    def rest_credentials(self) -> dict[str, str]:
+        """`{"username", "password"}` of the REST API; the password is generated on first call (0600 file),
+        so the outputs carry it before the first start too."""
+        try:
+            lines = self.users_file.read_text().splitlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            user, _, password = line.partition("=")
+            if user == REST_USER and password:
+                return {"username": REST_USER, "password": password}
+        password = secrets.token_urlsafe(24)  # URL-safe characters: no escaping in a properties file
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(self.users_file, f"{REST_USER}={password}\n")
+        return {"username": REST_USER, "password": password}
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        creds = self.rest_credentials()
+        return creds["username"], creds["password"]
+
     @staticmethod
     def plugin_stamp() -> str:
         digest = hashlib.sha256()
@@ -77,11 +134,25 @@ class KafkaConnect(Service):
         stamp = self.s3_plugin_dir / _jvm.COMPLETE_MARKER
         return stamp.exists() and stamp.read_text() == self.plugin_stamp()
 
+    @staticmethod
+    def lib_stamp() -> str:
+        digest = hashlib.sha256()
+        for pom in CONNECT_POMS:
+            digest.update(pom.read_bytes())
+        return digest.hexdigest()
+
+    def _lib_current(self) -> bool:
+        stamp = self.lib_dir / LIB_STAMP
+        return _jvm.is_complete(self.lib_dir) and stamp.exists() and stamp.read_text() == self.lib_stamp()
+
     def is_installed(self) -> bool:
-        return _jvm.is_complete(self.lib_dir) and self._plugin_current()
+        return self._lib_current() and self._plugin_current()
 
     def install(self) -> None:
-        _jvm.copy_dependencies(_jvm.JVM_DIR / "connect" / "pom.xml", self.lib_dir, "connect")
+        if not self._lib_current():
+            (self.lib_dir / _jvm.COMPLETE_MARKER).unlink(missing_ok=True)  # resolve the poms' jars again
+            _jvm.copy_dependencies(CONNECT_POMS[-1], self.lib_dir, "connect")
+            (self.lib_dir / LIB_STAMP).write_text(self.lib_stamp())
         if not self._plugin_current():
             self._build_plugin()
 
@@ -138,16 +209,31 @@ class KafkaConnect(Service):
             # every plugin here (Kafka's own and ours) declares itself in META-INF/services: no classpath scan
             "plugin.discovery": "service_load",
             "scheduled.rebalance.max.delay.ms": "0",
+            # connector configs reference the S3 keys (`${env:AWS_SECRET_ACCESS_KEY}`), see env()
+            "config.providers": "env",
+            "config.providers.env.class": ENV_CONFIG_PROVIDER,
+            # every REST call needs the user of rest-users.properties (the JAAS file names it)
+            "rest.extension.classes": BASIC_AUTH_EXTENSION,
         }
+
+    def env(self) -> dict[str, str]:
+        """The worker's environment: the S3 keys its connectors reference through the env config provider
+        (readable only by this user, as /proc/<pid>/environ is)."""
+        creds = account.FAKE_AWS_CREDENTIALS
+        return {"AWS_ACCESS_KEY_ID": creds["access_key_id"], "AWS_SECRET_ACCESS_KEY": creds["secret_access_key"]}
 
     def prepare(self) -> None:
         _jvm.write_log4j_config(self.run_dir)
         _jvm.write_properties(self.config_file, self.worker_properties())
+        self.rest_credentials()
+        jaas = f'KafkaConnect {{\n  {LOGIN_MODULE} required\n  file="{self.users_file}";\n}};\n'
+        _write_private(self.jaas_file, jaas)
 
     def command(self) -> list[str]:
         return [
             _jvm.java_executable(),
             *_jvm.jvm_options(self.heap_mb, self.run_dir / "log4j2.properties"),
+            f"-Djava.security.auth.login.config={self.jaas_file}",
             "-cp",
             _jvm.classpath(self.lib_dir),
             "org.apache.kafka.connect.cli.ConnectDistributed",
@@ -155,8 +241,12 @@ class KafkaConnect(Service):
         ]
 
     def published(self) -> dict[str, Any]:
-        return {"kafka_connect_url": self.base_url, "s3_sink_flavour": S3_SINK_FLAVOUR}
+        return {
+            "kafka_connect_url": self.base_url,
+            "kafka_connect_auth": self.rest_credentials(),
+            "s3_sink_flavour": S3_SINK_FLAVOUR,
+        }
 
     def ready(self) -> bool:
-        resp = requests.get(f"{self.base_url}/connector-plugins", timeout=3)
+        resp = requests.get(f"{self.base_url}/connector-plugins", auth=self.auth, timeout=3)
         return resp.status_code == 200 and any(p.get("class") == S3_SINK_CLASS for p in resp.json())

@@ -22,8 +22,8 @@ pytestmark = pytest.mark.devstack
 
 
 def sink_config(substrate: dict[str, Any], topic: str, flush_size: int = 3) -> dict[str, str]:
-    """The S3 sink config for devstack's plugin (the flavour the substrate publishes), keys included."""
-    creds = substrate["aws_credentials"]
+    """The S3 sink config for devstack's plugin (the flavour the substrate publishes); the worker resolves its
+    keys from its own environment (`${env:...}` references)."""
     built = s3_sink_config(
         S3SinkSettings(
             topics=(topic,),
@@ -34,8 +34,6 @@ def sink_config(substrate: dict[str, Any], topic: str, flush_size: int = 3) -> d
             flush_size=flush_size,
             endpoint_url=substrate["endpoints"]["s3"],
             flavour=substrate["s3_sink_flavour"],
-            access_key_id=creds["access_key_id"],
-            secret_access_key=creds["secret_access_key"],
         )
     )
     return {**built.config, **built.secret_config}
@@ -52,8 +50,14 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
 
 
-def running(base: str, name: str) -> bool:
-    resp = requests.get(f"{base}/connectors/{name}/status", timeout=5)
+def rest_auth(substrate: dict[str, Any]) -> tuple[str, str]:
+    """The Connect REST API's basic-auth login devstack publishes."""
+    login = substrate["kafka_connect_auth"]
+    return login["username"], login["password"]
+
+
+def running(base: str, name: str, auth: tuple[str, str]) -> bool:
+    resp = requests.get(f"{base}/connectors/{name}/status", auth=auth, timeout=5)
     if resp.status_code != 200:
         return False
     status = resp.json()
@@ -68,7 +72,7 @@ def test_s3_sink_lifecycle_lands_original_json(devstack: Any) -> None:
     from confluent_kafka.serialization import MessageField, SerializationContext
 
     outputs = devstack("connect", "registry")
-    base = outputs["kafka_connect_url"]
+    base, auth = outputs["kafka_connect_url"], rest_auth(outputs)
     bucket = outputs["s3_buckets"]["landing"]
     topic = unique_topic("devstack-connect-test")
     name = f"s3-sink-test-{uuid.uuid4().hex[:6]}"
@@ -76,10 +80,10 @@ def test_s3_sink_lifecycle_lands_original_json(devstack: Any) -> None:
     s3 = s3_client(outputs)
 
     config = sink_config(outputs, topic, flush_size=3)
-    resp = requests.post(f"{base}/connectors", json={"name": name, "config": config}, timeout=30)
+    resp = requests.post(f"{base}/connectors", json={"name": name, "config": config}, auth=auth, timeout=30)
     assert resp.status_code == 201, resp.text
     try:
-        wait_for(lambda: running(base, name), 60, f"connector {name} RUNNING")
+        wait_for(lambda: running(base, name, auth), 60, f"connector {name} RUNNING")
 
         serialize = JSONSerializer(cards_schema_str(), SchemaRegistryClient({"url": outputs["schema_registry_url"]}))
         ctx = SerializationContext(topic, MessageField.VALUE)
@@ -104,26 +108,28 @@ def test_s3_sink_lifecycle_lands_original_json(devstack: Any) -> None:
 
         # update: one record per object from now on
         updated = {**config, "flush.size": "1"}
-        resp = requests.put(f"{base}/connectors/{name}/config", json=updated, timeout=30)
+        resp = requests.put(f"{base}/connectors/{name}/config", json=updated, auth=auth, timeout=30)
         assert resp.status_code == 200, resp.text
-        assert requests.get(f"{base}/connectors/{name}/config", timeout=5).json()["flush.size"] == "1"
-        wait_for(lambda: running(base, name), 60, f"connector {name} RUNNING after the update")
+        assert requests.get(f"{base}/connectors/{name}/config", auth=auth, timeout=5).json()["flush.size"] == "1"
+        wait_for(lambda: running(base, name, auth), 60, f"connector {name} RUNNING after the update")
         extra = cards_record(13)
         producer.produce(topic, key="13", value=serialize(extra, ctx), partition=0)
         assert producer.flush(15) == 0
         keys = wait_for(lambda: [k for k in objects() if k.endswith("+0000000003.json")], 60, "the 4th record")
         assert json.loads(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read()) == extra
     finally:
-        resp = requests.delete(f"{base}/connectors/{name}", timeout=30)
+        resp = requests.delete(f"{base}/connectors/{name}", auth=auth, timeout=30)
     assert resp.status_code == 204, resp.text
-    wait_for(lambda: requests.get(f"{base}/connectors/{name}", timeout=5).status_code == 404, 30, "deletion")
-    assert name not in requests.get(f"{base}/connectors", timeout=5).json()
+    wait_for(lambda: requests.get(f"{base}/connectors/{name}", auth=auth, timeout=5).status_code == 404, 30, "deletion")
+    assert name not in requests.get(f"{base}/connectors", auth=auth, timeout=5).json()
 
 
 def test_plugin_is_listed_and_validates_its_config(devstack: Any) -> None:
     outputs = devstack("connect")
-    base = outputs["kafka_connect_url"]
-    plugins = requests.get(f"{base}/connector-plugins", params={"connectorsOnly": "false"}, timeout=10).json()
+    base, auth = outputs["kafka_connect_url"], rest_auth(outputs)
+    plugins = requests.get(
+        f"{base}/connector-plugins", params={"connectorsOnly": "false"}, auth=auth, timeout=10
+    ).json()
     classes = {p["class"] for p in plugins}
     assert S3_SINK_CLASS in classes
     assert "local.devstack.connect.s3.SchemaRegistryJsonConverter" in classes
@@ -131,7 +137,10 @@ def test_plugin_is_listed_and_validates_its_config(devstack: Any) -> None:
     config = sink_config(outputs, "cards-data")
     del config["s3.bucket.name"]
     resp = requests.put(
-        f"{base}/connector-plugins/{S3_SINK_CLASS.rsplit('.', 1)[-1]}/config/validate", json=config, timeout=30
+        f"{base}/connector-plugins/{S3_SINK_CLASS.rsplit('.', 1)[-1]}/config/validate",
+        json=config,
+        auth=auth,
+        timeout=30,
     )
     assert resp.status_code == 200, resp.text
     result = resp.json()

@@ -63,8 +63,14 @@ def live_subjects(outputs: dict[str, Any]) -> set[str]:
     return set(requests.get(outputs["schema_registry_url"] + "/subjects", timeout=10).json())
 
 
+def connect_auth(outputs: dict[str, Any]) -> tuple[str, str]:
+    """The Connect REST API's basic-auth login (the stack outputs carry devstack's)."""
+    return outputs["kafka_connect_auth"]["username"], outputs["kafka_connect_auth"]["password"]
+
+
 def connector_state(outputs: dict[str, Any], name: str) -> str | None:
-    resp = requests.get(f"{outputs['kafka_connect_url']}/connectors/{name}/status", timeout=10)
+    url = f"{outputs['kafka_connect_url']}/connectors/{name}/status"
+    resp = requests.get(url, auth=connect_auth(outputs), timeout=10)
     if resp.status_code == 404:
         return None
     status = resp.json()
@@ -105,14 +111,20 @@ def test_devstack_stack_lifecycle_on_the_real_engine(
     assert set(changes(again.summary.resource_changes)) == {"same"}, again.stdout
     assert set(changes(stack.preview(color="never").change_summary)) == {"same"}
 
-    # secrets are encrypted in the state file: the S3 key, the Airflow login, the MongoDB URI
+    # secrets are encrypted in the state file: the S3 key, the Airflow and Connect logins, the MongoDB URI
     state = state_file("devstack", PROJECT, tmp_path / "state").read_text()
-    for secret in (outputs["aws_credentials"]["secret_access_key"], airflow.credentials["password"]):
+    secrets = (
+        outputs["aws_credentials"]["secret_access_key"],
+        airflow.credentials["password"],
+        outputs["kafka_connect_auth"]["password"],
+    )
+    for secret in secrets:
         assert secret not in state
     assert '"ciphertext"' in state
 
     # a connector and an Airflow connection deleted behind the stack's back: drift on refresh, back on up
-    assert requests.delete(f"{outputs['kafka_connect_url']}/connectors/{connector}", timeout=10).status_code == 204
+    url = f"{outputs['kafka_connect_url']}/connectors/{connector}"
+    assert requests.delete(url, auth=connect_auth(outputs), timeout=10).status_code == 204
     airflow.call("DELETE", f"/connections/{naming.AIRFLOW_MONGO_CONNECTION}")
     refresh = stack.refresh(color="never")
     assert changes(refresh.summary.resource_changes).get("delete") == 2, refresh.stdout

@@ -44,7 +44,7 @@ def topic(outputs: dict[str, Any]) -> Iterator[str]:
     connector = f"test-s3-sink-{name[-8:]}"
     admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
     admin.create_topics([NewTopic(name, num_partitions=3, replication_factor=1)])[name].result(30)
-    client = ConnectClient(outputs["kafka_connect_url"], timeout_s=30.0)
+    client = ConnectClient.from_outputs(outputs, timeout_s=30.0)
     built = sink_config_for(outputs, (name,))
     client.ensure(connector, {**built.config, **built.secret_config})
     yield name

@@ -36,7 +36,8 @@ def settings(outputs: dict[str, Any], drop: tuple[str, ...] = ()) -> tuple[Any, 
 
 
 def test_the_dags_see_the_stack_outputs_secrets_included() -> None:
-    assert outputs_from_settings(*settings(OUTPUTS)) == OUTPUTS
+    # all but the Connect REST API's login: no DAG calls Connect, so the stack gives Airflow no such connection
+    assert outputs_from_settings(*settings(OUTPUTS)) == {**OUTPUTS, "kafka_connect_auth": None}
 
 
 def test_without_aws_keys_the_workers_own_credential_chain_is_used() -> None:
