@@ -1,45 +1,133 @@
-"""Confluent-compatible Schema Registry (REST API at the root: /subjects/{s}/versions, /schemas/ids/{id}, ...).
+"""Schema registry: Apicurio Registry 2.4.2.Final, in-memory storage, with its Confluent-compatible REST API at
+/apis/ccompat/v7 (/subjects/{s}/versions, /schemas/ids/{id}, /config/{s}, ...). That base URL is what devstack
+publishes as `schema_registry_url`, so confluent-kafka's SchemaRegistryClient, JSONSerializer and
+JSONDeserializer, the subject resource and the S3 sink converter all use it unchanged.
 
-What runs: franz-go's in-memory registry (Go module github.com/twmb/franz-go/pkg/sr, package srfake), served on
-our port by the small program in devstack/go/registry/ (pinned by its go.mod/go.sum), built with `go build` into
-install/registry/bin. It speaks the Confluent REST API that confluent-kafka's SchemaRegistryClient,
-JSONSerializer and JSONDeserializer use, for Avro, JSON Schema and Protobuf schemas. State is in memory: a
-restart forgets the schemas (producers re-register on their next send).
+Install: Apicurio publishes no runnable archive on Maven Central, so devstack/jvm/apicurio/pom.xml assembles
+the Quarkus application from its jars (`mvn package`: a runner jar + lib/) into install/registry/app, rebuilt
+when the pom or src/ changes. src/ holds one patched class of the JSON Schema library Apicurio checks
+compatibility with, so that it accepts our schemas' draft 2020-12 `$schema` (see its header). Start: `java -jar`
+of the runner jar; ready when the ccompat API lists subjects.
+State is in memory: a restart forgets the schemas (producers re-register on their next send, `make up`
+re-creates the subjects). Apicurio enforces no compatibility until a rule is set, so every `up` sets the
+global default to BACKWARD, as Confluent's registry has it; subjects may override it (`PUT /config/{s}`) with
+any level but NONE: Apicurio 2.4.2's ccompat API stores a subject's NONE as "no subject rule", so the global
+BACKWARD applies to it.
 
-Why not Apicurio Registry: Maven Central as reachable here serves only parts of it (3.3.3 lacks
-apicurio-registry-schema-util-provider, 3.0.9 its parent pom, 2.6.x apicurio-registry-utils-kafka), and it
-publishes no runnable archive, so it can neither be resolved nor assembled. Confluent's registry and Karapace
-are not served by any registry reachable here.
+Why Apicurio 2.4.2: a real registry with Confluent's API that resolves here; 2.6.x and 3.x miss modules in the
+repository reachable here (and 3.x needs Java 21); Confluent's registry and Karapace are not served at all.
+Its error bodies carry Confluent's error codes (40401 subject, 40402 version, 40403 schema not found, 409
+incompatible, 422 invalid) but word the messages differently.
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from devstack.services._go import GO_DIR, GoService
+from devstack.service import Service, ServiceError
+from devstack.services import _jvm
 
-SOURCE_DIR = GO_DIR / "registry"
+SOURCE = _jvm.JVM_DIR / "apicurio"
+POM = SOURCE / "pom.xml"
+CCOMPAT_PATH = "/apis/ccompat/v7"
+DEFAULT_COMPATIBILITY = "BACKWARD"
+CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
-class SchemaRegistry(GoService):
+class SchemaRegistry(Service):
     name = "registry"
-    source_dir = SOURCE_DIR
-    binary_name = "schema-registry"
-    stamp_files = ("go.mod", "go.sum", "main.go")
     port_names = ("registry",)
-    description = "Schema Registry, Confluent REST API (franz-go srfake, in memory)"
-    start_timeout = 30.0
-    #: the Confluent-compatible API's base path (served at the root here)
-    ccompat_path = ""
+    description = "Schema Registry, Confluent REST API (Apicurio Registry 2.4.2, in memory)"
+    start_timeout = 60.0
+    heap_mb = 256
+
+    @property
+    def app_dir(self) -> Path:
+        return self.install_dir / "app"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.cfg.host}:{self.port}{CCOMPAT_PATH}"
+
+    @staticmethod
+    def pom_stamp() -> str:
+        """What the build depends on: the pom and our one patched class."""
+        digest = hashlib.sha256()
+        for f in [POM, *sorted((SOURCE / "src").rglob("*"))]:
+            if f.is_file():
+                digest.update(str(f.relative_to(SOURCE)).encode())
+                digest.update(f.read_bytes())
+        return digest.hexdigest()
+
+    def runner_jar(self) -> Path:
+        jars = sorted(self.app_dir.glob("*-runner.jar"))
+        if not jars:
+            raise ServiceError(f"registry: no *-runner.jar in {self.app_dir}; run `python -m devstack install`")
+        return jars[0]
+
+    def is_installed(self) -> bool:
+        marker = self.app_dir / _jvm.COMPLETE_MARKER
+        return marker.exists() and marker.read_text() == self.pom_stamp()
+
+    def install(self) -> None:
+        """`mvn package` into a scratch folder; its runner jar and lib/ replace app/ only when complete."""
+        self.install_dir.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".app-", dir=self.install_dir))
+        try:
+            build = work / "build"
+            _jvm.run_maven(
+                ["-f", str(POM), "package", "-DskipTests", f"-Ddevstack.build.dir={build}"],
+                "registry: building Apicurio Registry",
+            )
+            runners = list(build.glob("*-runner.jar"))
+            if not runners or not (build / "lib").is_dir():
+                raise ServiceError(f"registry: the Apicurio build produced no runner jar and lib/ in {build}")
+            app = work / "app"
+            app.mkdir()
+            shutil.move(str(runners[0]), app / runners[0].name)
+            shutil.move(str(build / "lib"), app / "lib")
+            (app / _jvm.COMPLETE_MARKER).write_text(self.pom_stamp())
+            if self.app_dir.exists():
+                shutil.rmtree(self.app_dir)
+            app.rename(self.app_dir)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     def command(self) -> list[str]:
-        return [str(self.binary), "-addr", f"{self.cfg.host}:{self.port}"]
+        return [
+            _jvm.java_executable(),
+            *_jvm.jvm_options(self.heap_mb, self.run_dir / "log4j2.properties"),
+            f"-Dquarkus.http.host={self.cfg.host}",
+            f"-Dquarkus.http.port={self.port}",
+            "-Dquarkus.log.level=WARN",
+            "-Dquarkus.log.category.io.quarkus.level=INFO",  # keeps the "started in" line in the log
+            "-jar",
+            str(self.runner_jar()),
+        ]
 
     def published(self) -> dict[str, Any]:
-        return {"schema_registry_url": f"http://{self.cfg.host}:{self.port}{self.ccompat_path}"}
+        return {"schema_registry_url": self.base_url}
 
     def ready(self) -> bool:
-        resp = requests.get(f"http://{self.cfg.host}:{self.port}/subjects", timeout=2)
+        resp = requests.get(f"{self.base_url}/subjects", timeout=2)
         return resp.status_code == 200 and isinstance(resp.json(), list)
+
+    def provision(self) -> None:
+        # in memory: a restarted registry has forgotten the global rule, so set it on every `up`
+        resp = requests.put(
+            f"{self.base_url}/config",
+            json={"compatibility": DEFAULT_COMPATIBILITY},
+            headers={"Content-Type": CONTENT_TYPE},
+            timeout=10,
+        )
+        if resp.status_code != 200:
+            raise ServiceError(
+                f"registry: setting the global compatibility to {DEFAULT_COMPATIBILITY} failed: "
+                f"HTTP {resp.status_code}: {resp.text[:300]}"
+            )
