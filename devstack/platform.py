@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from devstack import services as registry
@@ -43,19 +44,39 @@ class Platform:
             report(f"installed {svc.name} in {time.monotonic() - t0:.1f}s")
 
     def up(self, names: list[str] | None = None, report: Report = print) -> list[str]:
-        """Start what is not running yet; returns the names this call started."""
+        """Start what is not running yet; returns the names this call started.
+
+        Services start concurrently, each as soon as the ones it depends on are ready: their start is mostly
+        waiting (JVM and Python boot, readiness polls), so `up` takes as long as its slowest chain, not the sum.
+        """
         self.install(names, report)
-        started: list[str] = []
-        for svc in self.services(names):
+        chosen = self.services(names)
+        futures: dict[str, Future[bool]] = {}
+
+        def start(svc: Service) -> bool:
+            for dep in svc.depends_on:
+                if dep in futures:
+                    futures[dep].result()  # re-raises a dependency's failure: this one does not start
             if svc.is_running():
                 report(f"{svc.name}: already running (pid {svc.pid()})")
-                continue
+                return False
             t0 = time.monotonic()
             report(f"{svc.name}: starting on {svc.ports_text()} ...")
             svc.start()
-            started.append(svc.name)
             report(f"{svc.name}: ready in {time.monotonic() - t0:.1f}s")
-        for svc in self.services(names):
+            return True
+
+        with ThreadPoolExecutor(max_workers=max(1, len(chosen)), thread_name_prefix="devstack-up") as pool:
+            # chosen is in dependency order, so every dependency's future exists before its dependents' tasks run
+            for svc in chosen:
+                futures[svc.name] = pool.submit(start, svc)
+            wait(futures.values())
+        for svc in chosen:  # the first failure in start order, after every other start has settled
+            error = futures[svc.name].exception()
+            if error is not None:
+                raise error
+        started = [svc.name for svc in chosen if futures[svc.name].result()]
+        for svc in chosen:
             svc.provision()
         path = write_outputs(self.cfg)
         report(f"outputs in {path} (the `devstack` stack reads them)")
