@@ -2,13 +2,17 @@
 `<topic>-value`, with the subject's compatibility level. Plain `requests` against the Confluent REST API.
 
 Inputs: `registry_url`, `subject`, `schema` (JSON text), `schema_type` (JSON), `compatibility`.
-A schema change registers a new version (the registry enforces compatibility); the subject name or the
-registry URL replace the resource.
+A schema change registers a new version (the registry enforces compatibility: an incompatible one fails the
+update with one line naming the subject and, where the registry says it, the field); the subject name or the
+registry URL replace the resource. `registry_url` is the Confluent-compatible API's base, e.g. devstack's
+Apicurio `http://127.0.0.1:15050/apis/ccompat/v7` (there, a subject's NONE means "no subject rule": the global
+BACKWARD devstack sets still applies).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NotRequired, Required, TypedDict
 
 import pulumi
@@ -81,12 +85,36 @@ def subject_diff(olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
     return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True)
 
 
-def _call(method: str, url: str, body: Any = None, allow_404: bool = False) -> Any:
+def _error_text(response: requests.Response) -> str:
+    """The registry's own message (Confluent's API: {"error_code": ..., "message": ...}), on one line."""
+    try:
+        body = response.json()
+        message = str(body.get("message") or body) if isinstance(body, dict) else str(body)
+    except ValueError:
+        message = response.text
+    return " ".join(message.split())[:500]
+
+
+def incompatibility(message: str) -> str:
+    """What was incompatible: Apicurio lists it ("list of diff types: [SUBSCHEMA_TYPE_CHANGED at
+    /properties/a]"), naming the field; other registries' messages are passed on as they are."""
+    found = re.search(r"list of diff types: \[([^\]]*)\]", message)
+    return found.group(1) if found else message
+
+
+def _call(method: str, url: str, body: Any = None, allow_404: bool = False, subject: str = "") -> Any:
     response = requests.request(method, url, json=body, headers={"Content-Type": CONTENT_TYPE}, timeout=TIMEOUT_S)
     if allow_404 and response.status_code == 404:
         return None
+    if response.status_code == 409 and subject:
+        raise RegistryError(
+            f"schema subject {subject}: the registry refused the schema as incompatible with the subject's "
+            f"earlier versions ({incompatibility(_error_text(response))}); make the change compatible, or change "
+            f"the subject's compatibility"
+        )
     if response.status_code >= 400:
-        raise RegistryError(f"{method} {url}: HTTP {response.status_code}: {response.text[:500]}")
+        what = f"schema subject {subject}: " if subject else ""
+        raise RegistryError(f"{what}{method} {url}: HTTP {response.status_code}: {_error_text(response)}")
     return response.json() if response.content else None
 
 
@@ -99,10 +127,10 @@ class SubjectProvider(ResourceProvider):
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
         base, subject = props["registry_url"].rstrip("/"), props["subject"]
-        _call("PUT", f"{base}/config/{subject}", {"compatibility": props["compatibility"]})
+        _call("PUT", f"{base}/config/{subject}", {"compatibility": props["compatibility"]}, subject=subject)
         body = {"schema": props["schema"], "schemaType": props.get("schema_type", "JSON")}
-        registered = _call("POST", f"{base}/subjects/{subject}/versions", body)
-        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest")
+        registered = _call("POST", f"{base}/subjects/{subject}/versions", body, subject=subject)
+        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
         return {**props, "schema_id": registered["id"], "version": latest["version"]}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -113,10 +141,10 @@ class SubjectProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         base = props["registry_url"].rstrip("/")
-        latest = _call("GET", f"{base}/subjects/{id_}/versions/latest", allow_404=True)
+        latest = _call("GET", f"{base}/subjects/{id_}/versions/latest", allow_404=True, subject=id_)
         if latest is None:
             return ReadResult(None, {})
-        config = _call("GET", f"{base}/config/{id_}", allow_404=True) or {}
+        config = _call("GET", f"{base}/config/{id_}", allow_404=True, subject=id_) or {}
         outs = {
             **props,
             "subject": id_,
@@ -130,8 +158,8 @@ class SubjectProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         base = props["registry_url"].rstrip("/")
-        _call("DELETE", f"{base}/subjects/{id_}", allow_404=True)
-        _call("DELETE", f"{base}/subjects/{id_}?permanent=true", allow_404=True)
+        _call("DELETE", f"{base}/subjects/{id_}", allow_404=True, subject=id_)
+        _call("DELETE", f"{base}/subjects/{id_}?permanent=true", allow_404=True, subject=id_)
 
 
 class SubjectArgs(TypedDict):
