@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from contract import naming
 from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import LoadError, unreachable
 from loaders.validate import RecordValidator
@@ -121,6 +122,7 @@ class SchemaRegistryJsonProducer:
     def send(self, record: dict[str, Any], validated: bool = False) -> bool:
         """Serialize (validating against the schema, unless the caller has: `validated`) and send; False if the
         checkpoint has it already."""
+        from confluent_kafka.schema_registry.error import SchemaRegistryError
         from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
         violation = None if validated else self.validator.check(record)
@@ -133,6 +135,14 @@ class SchemaRegistryJsonProducer:
             value = self.serializer(record, SerializationContext(self.topic, MessageField.VALUE))
         except SerializationError as exc:
             raise RecordRejected(f"{self.schema.title}: {exc}", None) from exc
+        except SchemaRegistryError as exc:  # auto-registration refused: no record of this topic can be sent
+            if exc.http_status_code != 409:
+                raise
+            detail = " ".join(str(exc.error_message).split())[:300]
+            raise LoadError(
+                f"schema registry: subject {naming.schema_subject(self.topic)} refused the dataset's schema as "
+                f"incompatible with its registered versions ({detail}); the stack owns the subject: make up"
+            ) from None
         while True:
             try:
                 self.producer.produce(self.topic, key=key.encode(), value=value, on_delivery=self._on_delivery)
