@@ -68,7 +68,7 @@ def config_topic_values(bootstrap: str) -> list[bytes]:
             assert message is not None, f"config topic: no record at offset {position} of {high}"
             assert message.error() is None, message.error()
             values.append(message.value() or b"")
-            position = message.offset() + 1
+            position = (message.offset() or 0) + 1
         return values
     finally:
         consumer.close()
