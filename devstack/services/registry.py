@@ -107,6 +107,11 @@ class SchemaRegistry(Service):
             f"-Dquarkus.http.port={self.port}",
             "-Dquarkus.log.level=WARN",
             "-Dquarkus.log.category.io.quarkus.level=INFO",  # keeps the "started in" line in the log
+            # ONE worker thread: Apicurio 2.4.2's in-memory (H2) storage is not safe under concurrent writes
+            # (parallel first registrations, as `pulumi up` makes them, fail with lock timeouts and duplicate
+            # sequence keys, or hang); one connection would deadlock its nested queries, one worker serializes
+            # the requests instead
+            "-Dquarkus.thread-pool.max-threads=1",
             "-jar",
             str(self.runner_jar()),
         ]
