@@ -92,9 +92,15 @@ class KafkaBroker(Service):
         _jvm.write_properties(self.config_file, self.server_properties())
         if (self.log_dir / "meta.properties").exists():
             return
+        # base64url may start with '-': passed as --cluster-id=ID so the tool never reads it as an option
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         cmd = self._java(
-            "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.config_file), "--ignore-formatted"
+            "kafka.tools.StorageTool",
+            "format",
+            f"--cluster-id={cluster_id}",
+            "-c",
+            str(self.config_file),
+            "--ignore-formatted",
         )
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if proc.returncode != 0:
