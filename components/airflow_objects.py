@@ -60,6 +60,25 @@ _CONN_ID = re.compile(r"^[\w.-]{1,200}$")  # the pattern and length the API enfo
 class AirflowApiError(RuntimeError):
     """An Airflow REST call failed; the message names the method, endpoint and HTTP status, nothing else."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the server answered
+
+
+UNAUTHORIZED = 401
+
+
+def _login_for_refresh(props: Mapping[str, Any]) -> _Api | None:
+    """The API login for a refresh, or None when Airflow refuses the login the state holds (its substrate was
+    recreated with a new password, e.g. devstack's home wiped): the object is then kept as the state has it,
+    and the same `up`'s diff sees the new login and writes the object with it."""
+    try:
+        return _Api.login(props)
+    except AirflowApiError as exc:
+        if exc.status == UNAUTHORIZED:
+            return None
+        raise
+
 
 # --- inputs -----------------------------------------------------------------------------------------
 
@@ -254,7 +273,8 @@ class _Api:
 def _raise_for_status(method: str, url: str, response: requests.Response) -> None:
     # no body: a 422 echoes the request (the secrets in it), and a 401 is about the password
     if response.status_code >= 400:
-        raise AirflowApiError(f"{method} {url}: HTTP {response.status_code} {response.reason or ''}".rstrip())
+        message = f"{method} {url}: HTTP {response.status_code} {response.reason or ''}".rstrip()
+        raise AirflowApiError(message, response.status_code)
 
 
 def _path(collection: str, ident: str) -> str:
@@ -311,7 +331,10 @@ class VariableProvider(ResourceProvider):
         return UpdateResult(dict(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        live = _Api.login(props).call("GET", _path("variables", id_), allow_404=True)
+        api = _login_for_refresh(props)
+        if api is None:
+            return ReadResult(id_, props)
+        live = api.call("GET", _path("variables", id_), allow_404=True)
         if live is None:
             return ReadResult(None, {})
         outs = {
@@ -348,7 +371,10 @@ class ConnectionProvider(ResourceProvider):
         return UpdateResult(dict(news))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        live = _Api.login(props).call("GET", _path("connections", id_), allow_404=True)
+        api = _login_for_refresh(props)
+        if api is None:
+            return ReadResult(id_, props)
+        live = api.call("GET", _path("connections", id_), allow_404=True)
         if live is None:
             return ReadResult(None, {})
         password = live.get("password")

@@ -6,12 +6,11 @@ the platform objects it creates: topics, subjects, the S3 sink connector, Airflo
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from contract.outputs import validate_substrate
-from devstack import services
+from devstack import process, services
 from devstack.config import DevstackConfig
 
 #: what no devstack service offers (no emulator for BigQuery; no REST proxy or console outside Docker)
@@ -38,10 +37,5 @@ def write_outputs(cfg: DevstackConfig, path: Path | None = None) -> Path:
     """Write the outputs (mode 0600: they hold credentials) atomically; returns the path."""
     path = path or outputs_file(cfg)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.tmp")
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(build_outputs(cfg), handle, indent=2)
-        handle.write("\n")
-    scratch.replace(path)
+    process.write_private(path, json.dumps(build_outputs(cfg), indent=2) + "\n")
     return path

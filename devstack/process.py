@@ -140,3 +140,13 @@ def wait_until(
             return False
         time.sleep(interval)
     return False
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, never briefly readable by others (created 0600, then renamed)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

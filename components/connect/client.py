@@ -22,6 +22,10 @@ REBALANCE_IN_PROGRESS = 409
 class ConnectError(RuntimeError):
     """A Connect worker refused or failed a request; the message carries the worker's own error text."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status, when the worker answered
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -56,7 +60,7 @@ class ConnectClient:
 
     def _ok(self, response: requests.Response, what: str) -> Any:
         if response.status_code >= 400:
-            raise ConnectError(f"{what}: HTTP {response.status_code}: {_error_text(response)}")
+            raise ConnectError(f"{what}: HTTP {response.status_code}: {_error_text(response)}", response.status_code)
         return response.json() if response.content else None
 
     def validate(self, connector_class: str, config: dict[str, str]) -> list[FieldError]:

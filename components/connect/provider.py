@@ -117,9 +117,17 @@ class ConnectorProvider(ResourceProvider):
         return CreateResult(id_=props["name"], outs={**props, "state": running_state(status)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Refresh (drift shows up in the next diff) and import by name (`props` then holds the inputs)."""
+        """Refresh (drift shows up in the next diff) and import by name (`props` then holds the inputs).
+        When the worker refuses the login the state holds (a state from before its REST API took one, or a
+        substrate recreated with a new password, e.g. devstack's home wiped), the connector is kept as the state
+        has it: the same `up`'s diff sees the new `connect_auth` and writes the connector with it."""
         client = _client(props)
-        live = client.get(id_)
+        try:
+            live = client.get(id_)
+        except ConnectError as exc:
+            if exc.status == UNAUTHORIZED:
+                return ReadResult(id_, props)
+            raise
         if live is None:
             return ReadResult(None, {})
         live_config = {k: v for k, v in live.get("config", {}).items() if k != "name"}
@@ -141,6 +149,9 @@ class ConnectorProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         _client(props).delete(id_)
+
+
+UNAUTHORIZED = 401
 
 
 def _client(props: dict[str, Any]) -> ConnectClient:

@@ -42,6 +42,7 @@ from typing import IO, Any
 
 import requests
 
+from devstack import process
 from devstack.config import REPO_ROOT
 from devstack.service import Service, ServiceError
 
@@ -65,16 +66,6 @@ _SECRET_OPTIONS: dict[tuple[str, str], tuple[str, str]] = {
 }
 #: Airflow 2's admin password file (written by the devstack of Airflow 2.10); removed, no longer used
 _LEGACY_PASSWORD_FILE = "standalone_admin_password.txt"
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, never briefly readable by others (created 0600, then renamed)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def _new_fernet_key() -> str:
@@ -187,7 +178,7 @@ class Airflow(Service):
         text.write("# devstack: generated secrets (0600); every other setting comes from the environment\n")
         new.write(text)
         if not self.config_file.exists() or self.config_file.read_text() != text.getvalue():
-            _write_private(self.config_file, text.getvalue())
+            process.write_private(self.config_file, text.getvalue())
         self.config_file.chmod(0o600)
 
     def ensure_admin(self) -> str:
@@ -198,7 +189,7 @@ class Airflow(Service):
             return known
         self._private_home()
         password = secrets.token_urlsafe(18)
-        _write_private(self.password_file, json.dumps({ADMIN_USER: password}) + "\n")
+        process.write_private(self.password_file, json.dumps({ADMIN_USER: password}) + "\n")
         (self.home / _LEGACY_PASSWORD_FILE).unlink(missing_ok=True)
         return password
 

@@ -26,7 +26,6 @@ PropertyFileLoginModule): one user whose password is generated once per devstack
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import shutil
 import tempfile
@@ -36,7 +35,7 @@ from typing import Any
 import requests
 
 from contract.s3_sink import CONNECTOR_CLASSES
-from devstack import account
+from devstack import account, process
 from devstack.service import Service, ServiceError
 from devstack.services import _jvm
 
@@ -51,16 +50,6 @@ ENV_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvi
 REST_USER = "devstack"
 #: what the lib folder was resolved from (the Connect poms), so a new jar in the pom reinstalls it
 LIB_STAMP = ".pom-sha256"
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read, never briefly readable by others (created 0600, then renamed)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 class KafkaConnect(Service):
@@ -112,7 +101,7 @@ class KafkaConnect(Service):
                 return {"username": REST_USER, "password": password}
         password = secrets.token_urlsafe(24)  # URL-safe characters: no escaping in a properties file
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        _write_private(self.users_file, f"{REST_USER}={password}\n")
+        process.write_private(self.users_file, f"{REST_USER}={password}\n")
         return {"username": REST_USER, "password": password}
 
     @property
@@ -227,7 +216,7 @@ class KafkaConnect(Service):
         _jvm.write_properties(self.config_file, self.worker_properties())
         self.rest_credentials()
         jaas = f'KafkaConnect {{\n  {LOGIN_MODULE} required\n  file="{self.users_file}";\n}};\n'
-        _write_private(self.jaas_file, jaas)
+        process.write_private(self.jaas_file, jaas)
 
     def command(self) -> list[str]:
         return [

@@ -230,3 +230,14 @@ def test_delete_tolerates_a_connector_already_gone(monkeypatch: pytest.MonkeyPat
 def test_provider_survives_pulumi_serialization() -> None:
     restored = dill.loads(dill.dumps(ConnectorProvider(), recurse=True))
     assert [f.property for f in restored.check({}, props(name="bad name!")).failures] == ["name"]
+
+
+def test_a_refused_login_on_refresh_keeps_the_state_for_the_next_up_to_rewrite(monkeypatch: Any) -> None:
+    """devstack's home wiped: a new worker login; a refresh with the state's old one keeps the connector as the
+    state has it (the same up's diff sees the new login and updates), any other error still fails."""
+    props = {"name": "c", "connect_url": "http://w:8083", "config": {"connector.class": CLASS}}
+    monkeypatch.setattr("requests.request", FakeHttp({("GET", "/connectors/c"): [response(401, {"message": "no"})]}))
+    assert ConnectorProvider().read("c", props).outs == props
+    monkeypatch.setattr("requests.request", FakeHttp({("GET", "/connectors/c"): [response(500, {"message": "x"})]}))
+    with pytest.raises(ConnectError, match="HTTP 500"):
+        ConnectorProvider().read("c", props)
