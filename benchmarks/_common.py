@@ -67,3 +67,10 @@ def platform_outputs(services: list[str]) -> dict[str, Any]:
     stack = select_stack("devstack")
     stack.up(refresh=True, color="never")
     return outputs_of(stack)
+
+
+def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
