@@ -105,6 +105,19 @@ def read_lines(path: Path, rows: int | None) -> Iterator[tuple[int, str]]:
                 yield number, line
 
 
+def source_lines(path: Path, rows: int | None, validator: RecordValidator, keys: set[str | None]) -> dict[str, int]:
+    """The source line of each record named by key: for failures a sink reports after their batch has gone."""
+    found: dict[str, int] = {}
+    for number, text in read_lines(path, rows):
+        try:
+            key = validator.key_of(json.loads(text))
+        except json.JSONDecodeError:
+            continue
+        if key in keys and key is not None:
+            found.setdefault(key, number)
+    return found
+
+
 class _Quarantine:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -158,8 +171,11 @@ def load_dataset(
         report.written += result.written
         report.skipped += result.skipped
         report.failed += len(result.failed)
+        late = {validator.key_of(r) for r, _ in result.failed if id(r) not in lines}  # Kafka's delivery reports
+        late_lines = source_lines(path, rows, validator, late) if late else {}
         for record, reason in result.failed:
-            quarantine.add(path, lines.get(id(record)), reason, record, validator.key_of(record))
+            key = validator.key_of(record)
+            quarantine.add(path, lines.get(id(record), late_lines.get(key or "")), reason, record, key)
 
     bar = _progress(progress, f"{dataset} → {target}", total)
     try:
