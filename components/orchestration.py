@@ -15,17 +15,14 @@ DAGs as `AIRFLOW_VAR_*`/`AIRFLOW_CONN_*`.
 
 from __future__ import annotations
 
-import base64
-import os
-import secrets
 from collections.abc import Mapping
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 import pulumi
 import pulumi_docker as docker
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from components._docker import LOOPBACK, Service, pulled_image, service_container
+from components.generated_secrets import GeneratedSecrets
 from contract import naming
 
 DAGS_IN_CONTAINER = "/opt/airflow/dags"
@@ -41,7 +38,6 @@ COMPONENTS: dict[str, tuple[list[str], str]] = {
     "dag-processor": (["dag-processor"], 'airflow jobs check --job-type DagProcessorJob --hostname "$HOSTNAME"'),
     "triggerer": (["triggerer"], 'airflow jobs check --job-type TriggererJob --hostname "$HOSTNAME"'),
 }
-SECRET_NAMES = ("fernet_key", "jwt_secret", "api_secret_key", "admin_password", "db_password")
 
 
 class OrchestrationArgs(TypedDict, total=False):
@@ -58,53 +54,21 @@ class OrchestrationArgs(TypedDict, total=False):
     env: Mapping[str, pulumi.Input[str]]  # plain environment (AWS region, emulator endpoints...)
 
 
-def new_secrets() -> dict[str, str]:
-    return {
-        "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),  # the format Fernet expects
-        "jwt_secret": secrets.token_urlsafe(32),
-        "api_secret_key": secrets.token_urlsafe(32),
-        "admin_password": secrets.token_urlsafe(18),
-        "db_password": secrets.token_urlsafe(24),  # URL-safe: it goes into the SQLAlchemy URL unescaped
-    }
-
-
-def missing_secrets(olds: dict[str, Any]) -> list[str]:
-    return [name for name in SECRET_NAMES if not olds.get(name)]
-
-
-class SecretsProvider(ResourceProvider):
-    """Generates the values once; they never change, and live only in the state. A state made before a secret
-    was added gets just that one (an update), the others are kept."""
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult(id_="airflow-secrets", outs={**props, **new_secrets()})
-
-    def diff(self, _id: str, olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=bool(missing_secrets(olds)), replaces=[], stables=[], delete_before_replace=False)
-
-    def update(self, _id: str, olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
-        fresh = new_secrets()
-        return UpdateResult({**olds, **{name: fresh[name] for name in missing_secrets(olds)}})
-
-    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return ReadResult(id_, props)
-
-
-class AirflowSecrets(Resource, module="airflow", name="Secrets"):
+class AirflowSecrets(GeneratedSecrets, module="airflow", name="Secrets"):
     fernet_key: pulumi.Output[str]
     jwt_secret: pulumi.Output[str]
     api_secret_key: pulumi.Output[str]
     admin_password: pulumi.Output[str]
     db_password: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_NAMES))
-        super().__init__(
-            SecretsProvider(),
-            resource_name,
-            dict.fromkeys(SECRET_NAMES, ""),  # placeholders: create() fills them in
-            pulumi.ResourceOptions.merge(opts, secret),
-        )
+    RESOURCE_ID = "airflow-secrets"
+    KINDS: ClassVar[Mapping[str, str]] = {
+        "fernet_key": "fernet_key",
+        "jwt_secret": "token",
+        "api_secret_key": "token",
+        "admin_password": "password",
+        "db_password": "long_password",
+    }
 
 
 def airflow_env(

@@ -1,6 +1,11 @@
 """Streaming platform on local Docker: network, Kafka broker (KRaft, no ZooKeeper), Schema Registry,
 REST proxy, Kafka Connect built from containers/connect/ (S3 sink plugin), and a Kafka console.
 
+Connect's REST API takes HTTP basic auth only (Kafka's BasicAuthSecurityRestExtension): the login is generated
+once (`ConnectRestLogin`, secret in the state), handed to the worker's container, which writes its JAAS and
+users files (containers/connect/rest-auth.sh), and to the console; output `connect_auth`
+(`{"username", "password"}`, secret) is what the stack's connector resource and `ConnectClient` log in with.
+
 Listeners: containers talk to `kafka:29092` on the stack network; the host (loaders, the Pulumi dynamic
 providers) uses `127.0.0.1:<ports.kafka>`. Both are advertised by name, which the seed got wrong on Linux.
 """
@@ -9,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NotRequired, Required, TypedDict
+from typing import ClassVar, NotRequired, Required, TypedDict
 
 import pulumi
 import pulumi_docker as docker
 
 from components._docker import LOOPBACK, Service, pulled_image, service_container
+from components.generated_secrets import GeneratedSecrets
 from contract import naming
 
 INTERNAL_BOOTSTRAP = "kafka:29092"
@@ -24,6 +30,15 @@ INTERNAL_CONNECT_URL = "http://connect:8083"
 KRAFT_CLUSTER_ID = "a2RlLWRldnN0YWNrLWtmaw"
 ENV_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 FILE_CONFIG_PROVIDER = "org.apache.kafka.common.config.provider.FileConfigProvider"
+BASIC_AUTH_EXTENSION = "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension"
+CONNECT_REST_USER = "kde"
+
+
+class ConnectRestLogin(GeneratedSecrets, module="connect", name="RestLogin"):
+    password: pulumi.Output[str]
+
+    RESOURCE_ID = "connect-rest-login"
+    KINDS: ClassVar[Mapping[str, str]] = {"password": "long_password"}
 
 
 class StreamingArgs(TypedDict):
@@ -45,6 +60,7 @@ class StreamingPlatform(pulumi.ComponentResource):
     bootstrap_servers: pulumi.Output[str]
     schema_registry_url: pulumi.Output[str]
     connect_url: pulumi.Output[str]
+    connect_auth: pulumi.Output[dict[str, str]]
     rest_proxy_url: pulumi.Output[str]
     console_url: pulumi.Output[str]
 
@@ -113,14 +129,22 @@ class StreamingPlatform(pulumi.ComponentResource):
             ),
             after_registry,
         )
+        login = ConnectRestLogin(naming.resource_name(prefix, stack, "connect-rest-login"), child)
+        # secret in plans too, where no engine marks the resource's secret outputs
+        password: pulumi.Output[str] = pulumi.Output.secret(login.password)  # type: ignore[arg-type]
         connect = self._start(
             Service(
                 name=container_name("connect"),
                 alias="connect",
                 image=connect_image.image_name,
                 ports={8083: ports["connect"]},
-                envs={**connect_worker_env(f"{prefix}-{stack}"), **args.get("connect_env", {})},
-                health="curl -fsS http://localhost:8083/connectors >/dev/null",
+                envs={
+                    **connect_worker_env(f"{prefix}-{stack}"),
+                    "KDE_CONNECT_REST_USER": CONNECT_REST_USER,
+                    "KDE_CONNECT_REST_PASSWORD": password,
+                    **args.get("connect_env", {}),
+                },
+                health="curl -fsS --netrc-file /etc/kde-connect/netrc http://localhost:8083/connectors >/dev/null",
                 start_period="60s",
             ),
             after_registry,
@@ -138,6 +162,8 @@ class StreamingPlatform(pulumi.ComponentResource):
                     "CONNECT_ENABLED": "true",
                     "CONNECT_CLUSTERS_NAME": "connect",
                     "CONNECT_CLUSTERS_URL": INTERNAL_CONNECT_URL,
+                    "CONNECT_CLUSTERS_USERNAME": CONNECT_REST_USER,
+                    "CONNECT_CLUSTERS_PASSWORD": password,
                 },
                 health="wget -qO- http://localhost:8080/admin/health >/dev/null",
             ),
@@ -148,6 +174,9 @@ class StreamingPlatform(pulumi.ComponentResource):
         self.bootstrap_servers = broker.name.apply(lambda _: f"{LOOPBACK}:{ports['kafka']}")
         self.schema_registry_url = registry.name.apply(lambda _: _url(ports["schemaRegistry"]))
         self.connect_url = connect.name.apply(lambda _: _url(ports["connect"]))
+        self.connect_auth = pulumi.Output.all(connect.name, password).apply(
+            lambda values: {"username": CONNECT_REST_USER, "password": values[1]}
+        )
         self.rest_proxy_url = self.containers["rest-proxy"].name.apply(lambda _: _url(ports["restProxy"]))
         self.console_url = self.containers["console"].name.apply(lambda _: _url(ports["console"]))
         self.register_outputs(
@@ -155,6 +184,7 @@ class StreamingPlatform(pulumi.ComponentResource):
                 "bootstrap_servers": self.bootstrap_servers,
                 "schema_registry_url": self.schema_registry_url,
                 "connect_url": self.connect_url,
+                "connect_auth": self.connect_auth,
                 "rest_proxy_url": self.rest_proxy_url,
                 "console_url": self.console_url,
             }
@@ -210,4 +240,5 @@ def connect_worker_env(group: str) -> dict[str, str]:
         "CONNECT_CONFIG_PROVIDERS_ENV_CLASS": ENV_CONFIG_PROVIDER,
         "CONNECT_CONFIG_PROVIDERS_FILE_CLASS": FILE_CONFIG_PROVIDER,
         "CONNECT_CONNECTOR_CLIENT_CONFIG_OVERRIDE_POLICY": "None",
+        "CONNECT_REST_EXTENSION_CLASSES": BASIC_AUTH_EXTENSION,
     }

@@ -223,8 +223,7 @@ def docker_substrate(cfg: StackConfig) -> Substrate:
         "kafka_bootstrap_servers": streaming.bootstrap_servers,
         "schema_registry_url": streaming.schema_registry_url,
         "kafka_connect_url": streaming.connect_url,
-        # the Docker worker's REST API takes anonymous calls on the host's loopback (README: Connect auth)
-        "kafka_connect_auth": None,
+        "kafka_connect_auth": streaming.connect_auth,
         "kafka_rest_proxy_url": streaming.rest_proxy_url,
         "kafka_console_url": streaming.console_url,
         "airflow_url": orchestration.url,
