@@ -8,22 +8,29 @@ A broker that does not answer is found by a metadata request within KAFKA_TIMEOU
 line naming the address), not after librdkafka's minutes of retries; librdkafka's own log lines stay off the
 screen unless `verbose`.
 
-A checkpoint file (one delivered key per line, appended from the delivery callback) makes re-runs send
-nothing already acknowledged, so a load killed halfway resumes where it stopped.
+Exactly once across runs (loaders.sinks.kafka_checkpoint): a checkpoint of acknowledged keys and offsets, plus,
+before anything is sent, the partitions' tails past it (what a killed run had delivered but not yet recorded),
+so a load killed at any moment resumes without sending a key twice. A delivery error is an unknown outcome, not
+a failure: before the summary the records with one are looked for on the topic (from where this run began);
+only those it does not hold fail, each named by key and source line.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
+
+from confluent_kafka import KafkaException
 
 from contract import naming
 from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import LoadError, unreachable
+from loaders.sinks.kafka_checkpoint import Checkpoint, TopicReader, TopicUnreadable
 from loaders.validate import RecordValidator
 from schemas import DatasetSchema
 
@@ -53,6 +60,16 @@ class DeliveryCounts:
     failed: int
 
 
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """A record the topic does not hold after its delivery failed: `origin` is where it came from (a source line)."""
+
+    key: str
+    record: dict[str, Any]
+    origin: int | None
+    reason: str
+
+
 class SchemaRegistryJsonProducer:
     def __init__(
         self,
@@ -66,17 +83,19 @@ class SchemaRegistryJsonProducer:
         client_settings: Mapping[str, Any] | None = None,
     ) -> None:
         """`client_settings`: what the brokers' authentication needs (contract.kafka_auth, e.g. MSK IAM)."""
-        from confluent_kafka import KafkaException, Producer
+        from confluent_kafka import Producer
         from confluent_kafka.schema_registry import SchemaRegistryClient
         from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
         self.topic = topic
         self.schema = schema
+        self.bootstrap_servers = bootstrap_servers
         self.registry = SchemaRegistryClient({"url": schema_registry_url, "timeout": KAFKA_TIMEOUT_S})
         self.serializer = JSONSerializer(
             json.dumps(schema.json_schema()), self.registry, conf={"auto.register.schemas": True, "validate": False}
         )
         self.validator = RecordValidator(schema)
+        settings = {**quiet(verbose), **(client_settings or {})}
         self.producer = Producer(
             {
                 "bootstrap.servers": bootstrap_servers,
@@ -86,8 +105,7 @@ class SchemaRegistryJsonProducer:
                 "compression.type": "lz4",
                 "socket.timeout.ms": KAFKA_TIMEOUT_S * 1000,
                 "message.timeout.ms": MESSAGE_TIMEOUT_S * 1000,
-                **quiet(verbose),
-                **(client_settings or {}),
+                **settings,
             }
         )
         try:  # the producer connects lazily: ask for metadata now, so a dead broker is one line within seconds
@@ -98,30 +116,50 @@ class SchemaRegistryJsonProducer:
             self.registry.get_subjects()
         except Exception as exc:  # httpx or registry errors: the registry cannot be used
             raise unreachable("schema registry", schema_registry_url, exc) from None
-        self.checkpoint = checkpoint
-        self.done: set[str] = set(_read_keys(checkpoint)) if checkpoint else set()
-        self._checkpoint_file: TextIO | None = None
+        self.reader = TopicReader(bootstrap_servers, topic, settings)
+        self.checkpoint = Checkpoint(checkpoint) if checkpoint else None
+        self.run_start = self._catch_up()
         self.delivered = 0
         self.failed = 0
         self.errors: list[str] = []
+        self.failures: list[DeliveryFailure] = []
+        self._unknown: dict[str, DeliveryFailure] = {}
+
+    @property
+    def done(self) -> set[str]:
+        return self.checkpoint.done if self.checkpoint else set()
+
+    def _catch_up(self) -> dict[int, int]:
+        """The partitions' next offsets now, where this run begins; with a checkpoint, the keys the topic holds
+        past it (delivered by a killed run after its last recorded acknowledgement) are recorded first."""
+        try:
+            ends = self.reader.end_offsets(KAFKA_TIMEOUT_S)
+            run_start = {p: high for p, (_low, high) in ends.items()}
+            if self.checkpoint is not None:
+                self.checkpoint.open()
+                known = self.checkpoint.next_offsets
+                tails = {p: (max(low, known.get(p, low)), high) for p, (low, high) in ends.items()}
+                for key, partition, offset in self.reader.keys(tails):
+                    self.checkpoint.add(key, partition, offset)
+                self.checkpoint.mark(run_start)
+        except (TopicUnreadable, KafkaException) as exc:
+            raise unreachable("kafka", self.bootstrap_servers, exc) from None
+        return run_start
 
     def __enter__(self) -> SchemaRegistryJsonProducer:
-        if self.checkpoint:
-            self.checkpoint.parent.mkdir(parents=True, exist_ok=True)
-            self._checkpoint_file = self.checkpoint.open("a", encoding="utf-8", buffering=1)
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.flush()
-        if self._checkpoint_file:
-            self._checkpoint_file.close()
-            self._checkpoint_file = None
+        if self.checkpoint:
+            self.checkpoint.close()
+        self.reader.close()
 
-    def send(self, record: dict[str, Any], validated: bool = False) -> bool:
+    def send(self, record: dict[str, Any], validated: bool = False, origin: int | None = None) -> bool:
         """Serialize (validating against the schema, unless the caller has: `validated`) and send; False if the
-        checkpoint has it already."""
+        checkpoint has it already. `origin` (e.g. the source line) names the record if its delivery fails."""
         from confluent_kafka.schema_registry.error import SchemaRegistryError
         from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
@@ -129,7 +167,7 @@ class SchemaRegistryJsonProducer:
         if violation is not None:
             raise RecordRejected(f"{self.schema.title}: {violation}", violation.field)
         key = self.schema.document_id(record)
-        if self.checkpoint is not None and key in self.done:
+        if key in self.done:
             return False
         try:
             value = self.serializer(record, SerializationContext(self.topic, MessageField.VALUE))
@@ -143,39 +181,56 @@ class SchemaRegistryJsonProducer:
                 f"schema registry: subject {naming.schema_subject(self.topic)} refused the dataset's schema as "
                 f"incompatible with its registered versions ({detail}); the stack owns the subject: make up"
             ) from None
+        on_delivery = partial(self._on_delivery, record, origin)
         while True:
             try:
-                self.producer.produce(self.topic, key=key.encode(), value=value, on_delivery=self._on_delivery)
+                self.producer.produce(self.topic, key=key.encode(), value=value, on_delivery=on_delivery)
                 break
             except BufferError:  # local queue full: let deliveries drain, then retry
                 self.producer.poll(0.5)
         self.producer.poll(0)
         return True
 
-    def _on_delivery(self, err: Any, msg: Any) -> None:
-        if err is not None:
-            self.failed += 1
-            if len(self.errors) < 10:
-                self.errors.append(str(err))
+    def _on_delivery(self, record: dict[str, Any], origin: int | None, err: Any, msg: Any) -> None:
+        key = msg.key().decode()
+        if err is not None:  # the broker may hold it all the same (a timeout after the write): settled later
+            self._unknown[key] = DeliveryFailure(key, record, origin, str(err))
             return
         self.delivered += 1
-        if self._checkpoint_file:
-            key = msg.key().decode()
-            self.done.add(key)
-            self._checkpoint_file.write(key + "\n")
+        if self.checkpoint:
+            self.checkpoint.add(key, msg.partition(), msg.offset())
 
     def flush(self, timeout: float = 30.0) -> DeliveryCounts:
-        remaining = self.producer.flush(timeout)
-        if remaining:
-            self.errors.append(f"{remaining} message(s) not delivered within {timeout:.0f}s")
-            self.failed += remaining
+        """Wait for the deliveries; what is still queued after `timeout` is withdrawn, and every record without
+        an acknowledgement is looked for on the topic: only those it does not hold count as failed."""
+        if self.producer.flush(timeout):
+            self.producer.purge()  # their delivery callbacks report them now, as unknown outcomes
+            self.producer.flush(0)
+        self._settle_unknown()
         return DeliveryCounts(self.delivered, self.failed)
 
-
-def _read_keys(path: Path) -> Iterable[str]:
-    if not path.exists():
-        return []
-    return (line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+    def _settle_unknown(self) -> None:
+        if not self._unknown:
+            return
+        unknown, self._unknown = self._unknown, {}
+        ends: dict[int, tuple[int, int]] = {}
+        check = ""
+        try:
+            ends = self.reader.end_offsets(KAFKA_TIMEOUT_S)
+            since = {p: (self.run_start.get(p, low), high) for p, (low, high) in ends.items()}
+            for key, partition, offset in self.reader.keys(since):
+                if unknown.pop(key, None) is not None:
+                    self.delivered += 1
+                    if self.checkpoint:
+                        self.checkpoint.add(key, partition, offset)
+        except (TopicUnreadable, KafkaException) as exc:
+            check = f"; the topic could not be checked for it ({' '.join(str(exc).split())[:120]})"
+        for failure in unknown.values():
+            reason = f"kafka: not delivered ({failure.reason}){check}"
+            self.failures.append(replace(failure, reason=reason))
+            if len(self.errors) < 10:
+                self.errors.append(reason)
+        self.failed += len(unknown)
 
 
 def topic_id(
@@ -252,14 +307,13 @@ class KafkaSink:
         return result
 
     def finish(self) -> Any:
-        """Deliveries are counted when Kafka acknowledges them: report them here, after a flush."""
+        """Deliveries are counted when Kafka acknowledges them (or the topic is found to hold them): report
+        them here, after a flush; each failure is the record itself, so the quarantine names its key and line."""
         counts = self.producer.flush(timeout=60)
-        result = self._result(written=counts.delivered - self._reported[0])
-        new_failures = counts.failed - self._reported[1]
-        if new_failures:
-            reason = "; ".join(self.producer.errors[-3:]) or "not delivered"
-            result.failed = [({"delivery": "unknown record"}, f"kafka: {reason}")] * new_failures
-        self._reported = (counts.delivered, counts.failed)
+        reported_delivered, reported_failures = self._reported
+        result = self._result(written=counts.delivered - reported_delivered)
+        result.failed = [(f.record, f.reason) for f in self.producer.failures[reported_failures:]]
+        self._reported = (counts.delivered, len(self.producer.failures))
         return result
 
     def count(self) -> int | None:

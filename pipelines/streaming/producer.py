@@ -6,7 +6,10 @@ every way out (end, error, Ctrl-C), and counts of delivered, failed and rejected
 the `<topic>-value` subject, key = record id and the idempotent producer are the loaders' Kafka sink
 (loaders.sinks.kafka.SchemaRegistryJsonProducer, confluent-kafka's JSON Schema serializer): one serializer
 in the project. A record that fails the schema is refused before it is sent, counted, and written to a
-quarantine file with its file, line, field and reason.
+quarantine file with its file, line, field and reason. A record whose delivery fails (a broker outage longer
+than the message timeout) is looked for on the topic before the summary: only one the topic does not hold
+counts as failed, and goes to the same file with its key and line. With `--checkpoint`, a run killed at any
+moment and run again leaves each record on the topic exactly once.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ class ProduceReport:
     read: int = 0  # lines read from the source, over all passes
     sent: int = 0  # handed to the producer
     delivered: int = 0  # acknowledged by the broker
-    failed: int = 0  # delivery failed (after the producer's own retries)
+    failed: int = 0  # not delivered: the delivery failed and the topic does not hold the record
     rejected: int = 0  # refused before sending: not JSON, or fails the schema
     skipped: int = 0  # delivered by an earlier run (in the checkpoint), not sent again
     passes: int = 0
@@ -139,11 +142,19 @@ class Quarantine:
         self.path = path
         self._handle: Any = None
 
-    def add(self, source: Path, line: int, reason: str, record: Any, field_name: str | None = None) -> None:
+    def add(
+        self,
+        source: Path,
+        line: int | None,
+        reason: str,
+        record: Any,
+        field_name: str | None = None,
+        key: str | None = None,
+    ) -> None:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._handle = self.path.open("a", encoding="utf-8")
-        entry = {"file": str(source), "line": line, "field": field_name, "reason": reason, "record": record}
+        entry = {"file": str(source), "line": line, "key": key, "field": field_name, "reason": reason, "record": record}
         self._handle.write(json.dumps(entry, default=str) + "\n")
 
     def close(self) -> None:
@@ -197,6 +208,10 @@ def produce(
                     report.delivered += counts.delivered
                     report.failed += counts.failed
                     report.errors += producer.errors[: max(0, 5 - len(report.errors))]
+                    for failure in producer.failures:  # not on the topic: named by key and line for a re-run
+                        quarantine.add(
+                            settings.source_path, failure.origin, failure.reason, failure.record, None, failure.key
+                        )
             if not settings.loop or should_stop():
                 break
     except KeyboardInterrupt:
@@ -204,7 +219,7 @@ def produce(
     finally:
         quarantine.close()
         report.seconds = time.monotonic() - started
-        if report.rejected:
+        if report.rejected or report.failed:
             report.quarantine = str(quarantine_path)
     if on_progress:
         on_progress(report)
@@ -226,7 +241,7 @@ def _send_one(
         _reject(settings, quarantine, report, line_no, f"not JSON: {exc.msg} (column {exc.colno})", text, None)
         return
     try:
-        if producer.send(record):
+        if producer.send(record, origin=line_no):
             report.sent += 1
         else:
             report.skipped += 1
@@ -291,7 +306,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--loop", action="store_true", help="repeat the pass until Ctrl-C, re-sending the records (default: one pass)"
     )
     repeat.add_argument(
-        "--checkpoint", help="file of delivered keys: a re-run skips them (resumes a load that was killed)"
+        "--checkpoint",
+        help="file of delivered keys and offsets: a re-run skips them and whatever the topic holds past them, so "
+        "a run killed at any moment resumes with each record on the topic once",
     )
     parser.add_argument(
         "--quarantine", help="rejected records go here (default: .out/quarantine/produce-<topic>.jsonl)"
@@ -337,7 +354,7 @@ def run(args: argparse.Namespace) -> int:
     for error in report.errors:
         console.print(f"  [red]delivery failed[/] {error}", highlight=False)
     if report.quarantine:
-        console.print(f"  rejected records: {report.quarantine}")
+        console.print(f"  rejected and undelivered records: {report.quarantine}")
     if report.interrupted:
         return 130
     return 0 if report.failed == 0 and report.rejected == 0 and report.undelivered == 0 else 1
