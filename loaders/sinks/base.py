@@ -64,6 +64,9 @@ class BatchResult:
 
 
 class Sink(Protocol):
+    """A sink may also say `lanes = N`: the load loop then calls `write` from N threads at once (a key always in
+    the same thread, so per-key order holds). Without it, `write` is called from the loop's own thread."""
+
     target: str
     where: str  # e.g. "kde-db.kde-finance-cards-data on mongodb://…": shown in the summary
 

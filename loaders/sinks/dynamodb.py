@@ -1,13 +1,13 @@
 """DynamoDB: boto3's batch writer (25-item BatchWriteItem calls, unprocessed items re-sent), de-duplicated on
-the table's keys from schemas/, floats as Decimal, adaptive retries on throttling. A batch is split by key over
-a few writers in threads (one resource each: boto3 resources are not thread-safe), so the calls overlap; the
-same key always goes to the same writer, so its last version in the source is the one that stays. Table from
-the outputs' `dynamodb_tables`; emulator endpoint and keys from `endpoints` / `aws_credentials` when present."""
+the table's keys from schemas/, floats as Decimal, adaptive retries on throttling. The load loop writes
+`lanes` batches at once from its threads (a key always in the same lane, so its last version in the source
+stays); each thread has a boto3 resource of its own, since those are not thread-safe. Table from the outputs'
+`dynamodb_tables`; emulator endpoint and keys from `endpoints` / `aws_credentials` when present."""
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +15,9 @@ from contract.clients import dynamodb_resource
 from loaders.sinks.base import BatchResult, Record, probe_endpoint
 from schemas import load as load_schema
 
-#: 2 gave 1.8x over 1 against moto on a 2-core machine, 4 about the same; more helps against AWS's latency
-WRITERS = 4
+#: batches written at once; 2 gave 1.8x over 1 against moto on a 2-core machine, 4 about the same; more helps
+#: against AWS's latency
+LANES = 4
 
 
 class NoTableError(LookupError):
@@ -40,26 +41,23 @@ class DynamoDbSink:
             )
         probe_endpoint("dynamodb", (outputs.get("endpoints") or {}).get("dynamodb"))
         self.schema = load_schema(dataset)
-        self.tables = [dynamodb_resource(outputs).Table(tables[dataset]) for _ in range(WRITERS)]
-        self.pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="dynamodb-writer")
+        self.lanes = LANES
+        self.outputs, self.table_name = outputs, tables[dataset]
+        self.local = threading.local()
         self.keys = [*self.schema.key, *([self.schema.sort_key] if self.schema.sort_key else [])]
         self.where = tables[dataset]
 
-    def write(self, records: list[Record]) -> BatchResult:
-        slices: list[list[Record]] = [[] for _ in self.tables]
-        for record in records:
-            slices[hash(tuple(record[k] for k in self.keys)) % len(slices)].append(record)
-        result = BatchResult()
-        for part in self.pool.map(self._write_slice, self.tables, slices):
-            result.written += part.written
-            result.failed += part.failed
-        return result
+    def _table(self) -> Any:
+        """This thread's own Table resource."""
+        if not hasattr(self.local, "table"):
+            self.local.table = dynamodb_resource(self.outputs).Table(self.table_name)
+        return self.local.table
 
-    def _write_slice(self, table: Any, records: list[Record]) -> BatchResult:
+    def write(self, records: list[Record]) -> BatchResult:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            with table.batch_writer(overwrite_by_pkeys=self.keys) as writer:
+            with self._table().batch_writer(overwrite_by_pkeys=self.keys) as writer:
                 for record in records:
                     writer.put_item(Item=to_item(record))
         except (ClientError, BotoCoreError) as exc:
@@ -72,11 +70,11 @@ class DynamoDbSink:
     def count(self) -> int | None:
         total, kwargs = 0, {"Select": "COUNT"}
         while True:
-            page = self.tables[0].scan(**kwargs)
+            page = self._table().scan(**kwargs)
             total += page["Count"]
             if "LastEvaluatedKey" not in page:
                 return total
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def close(self) -> None:
-        self.pool.shutdown()
+        pass

@@ -11,6 +11,8 @@ from loaders.sinks.base import BatchResult, Record, output_name, probe_endpoint,
 from schemas import load as load_schema
 
 MAX_BATCH = 500
+#: batches the load loop writes at once (the client's gRPC channel takes concurrent commits)
+LANES = 4
 
 
 class FirestoreSink:
@@ -20,6 +22,7 @@ class FirestoreSink:
         name = output_name(outputs, "firestore_collections", dataset)
         probe_endpoint("firestore", (outputs.get("endpoints") or {}).get("firestore"))
         self.schema = load_schema(dataset)
+        self.lanes = LANES
         self.client = firestore_client(outputs)
         self.collection = self.client.collection(name)
         self.where = f"{outputs['firestore_database']}/{name}"

@@ -17,6 +17,8 @@ from schemas import load as load_schema
 # update's cursor open until the command ends. MongoDB itself takes 100k. Small commands cost little.
 OPS_PER_COMMAND = 50
 DUPLICATE_KEY = 11000
+#: batches the load loop writes at once (pymongo's client is thread-safe and pools its connections)
+LANES = 4
 
 
 def _reason(error: dict[str, Any]) -> str:
@@ -43,9 +45,10 @@ class MongoSink:
 
     def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
         import pymongo
+        from pymongo.errors import ConnectionFailure
 
         self.schema = load_schema(dataset)
-        from pymongo.errors import ConnectionFailure
+        self.lanes = LANES
 
         name = output_name(outputs, "mongodb_collections", dataset)
         self.address = server_address(outputs["mongodb_uri"])
