@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,11 +63,14 @@ def _mb(value: float | None) -> str:
 def platform_outputs(services: list[str]) -> dict[str, Any]:
     """devstack's `services` (and those the stack needs) running, and the `devstack` stack up on the real engine:
     its outputs, as every consumer reads them."""
+    from devstack.config import DevstackConfig
     from devstack.platform import Platform
     from stacks.engine import outputs_of, select_stack
 
     Platform().up([*services, "kafka", "registry", "connect", "airflow"], report=lambda _msg: None)
-    stack = select_stack("devstack")
+    # the substrate this devstack wrote: with DEVSTACK_HOME elsewhere, not the default home's
+    substrate = DevstackConfig.from_env().home / "outputs.json"
+    stack = select_stack("devstack", config={"substrateOutputs": str(substrate)})
     stack.up(refresh=True, color="never")
     return outputs_of(stack)
 
@@ -74,3 +80,84 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if keys:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+
+
+@dataclass
+class Trials:
+    """Every timed repetition of one contender; the median is what a table shows, with the min-max spread."""
+
+    name: str
+    seconds: list[float]
+    peak_rss_mb: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def spread(self) -> str:
+        return f"{min(self.seconds):.2f}-{max(self.seconds):.2f}"
+
+    @property
+    def peak(self) -> float | None:
+        return max(self.peak_rss_mb) if self.peak_rss_mb else None
+
+
+#: a contender: run it once and say what it took (seconds, and its peak RSS when measured in a child process)
+Contender = Callable[[], Measurement]
+
+
+def timed(name: str, run: Callable[[], object]) -> Contender:
+    """A contender measured in this process (for loads, where the server is the bottleneck and RSS is not ours)."""
+
+    def contender() -> Measurement:
+        started = time.perf_counter()
+        run()
+        return Measurement(name, time.perf_counter() - started)
+
+    return contender
+
+
+def compare(
+    contenders: dict[str, Contender],
+    repeats: int = 3,
+    reset: Callable[[], None] = lambda: None,
+    warmup: Callable[[], None] | None = None,
+) -> dict[str, Trials]:
+    """Each contender `repeats` times, in alternating order (rotated every round, so none always goes first
+    into a cold cache or last into a busy server), `reset()` before every run so each starts from the same
+    state; `warmup()` (default: every contender once, untimed) first, so no one pays the server's warm-up."""
+    names = list(contenders)
+    if warmup is None:
+        for name in names:
+            reset()
+            contenders[name]()
+    else:
+        warmup()
+    trials = {name: Trials(name, [], []) for name in names}
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            reset()
+            m = contenders[name]()
+            trials[name].seconds.append(m.seconds)
+            if m.peak_rss_mb is not None:
+                trials[name].peak_rss_mb.append(m.peak_rss_mb)
+    return trials
+
+
+def trials_table(title: str, trials: dict[str, Trials], baseline: str, n: int, unit: str = "rows") -> Table:
+    """Median seconds (min-max), median rate, and the ratio of medians against `baseline` (> 1: faster)."""
+    table = Table(title=title)
+    for col in ("contender", "median s", "min-max s", f"{unit}/s", f"vs {baseline}", "peak RSS MB"):
+        table.add_column(col, justify="left" if col == "contender" else "right")
+    base = trials[baseline].median
+    for t in trials.values():
+        ratio = "baseline" if t.name == baseline else f"{base / t.median:.2f}x"
+        table.add_row(t.name, f"{t.median:.2f}", t.spread(), f"{n / t.median:,.0f}", ratio, _mb(t.peak))
+    Console().print(table)
+    return table
+
+
+def ratio_of(trials: dict[str, Trials], contender: str, baseline: str) -> float:
+    """How fast `contender` is against `baseline`: ratio of their median times (> 1: faster)."""
+    return trials[baseline].median / trials[contender].median
