@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -124,6 +127,24 @@ class Service(ABC):
         process.stop_pid(pid)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+    def kill(self) -> bool:
+        """SIGKILL the service's whole process group at once, as a crash would: no shutdown hook runs, its data
+        stays as the kill left it, and `start()` brings it back on the same data (the fault suite's crash)."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        process.wait_until(lambda: not process.pid_alive(pid), timeout=10, interval=0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def pause(self, paused: bool = True) -> None:
+        """SIGSTOP (or SIGCONT) the process group: the service keeps its connections but answers nothing."""
+        pid = self.pid()
+        if pid is not None:
+            os.killpg(os.getpgid(pid), signal.SIGSTOP if paused else signal.SIGCONT)
 
     def ports_text(self) -> str:
         return ", ".join(f"{k}={self.cfg.port(k)}" for k in self.port_names)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from devstack import services as registry
 from devstack.config import DevstackConfig
 from devstack.outputs import build_outputs
 from devstack.platform import Platform
+from devstack.service import Service
 
 
 class SessionServices:
@@ -25,6 +27,10 @@ class SessionServices:
         """Start `names` (and what they need); the substrate's outputs (contract.outputs.SUBSTRATE_KEYS)."""
         self.started += self.platform.up(list(names), report=lambda msg: None)
         return build_outputs(self.platform.cfg)
+
+    def service(self, name: str) -> Service:
+        """One service of this session's devstack, to kill -9 (`kill()`), pause or start again in a fault test."""
+        return registry.make(name, self.platform.cfg)
 
     def teardown(self) -> None:
         # DEVSTACK_KEEP=1 leaves services running for the next local test run
