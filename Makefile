@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed ## create .venv, install the project with every extra, devstack's services and the Pulumi CLI (idempotent)
 	$(PY) -m devstack install
 	tools/pulumi/build.sh
+	pipelines/reconcile/install_chromium.sh
 
 test: setup ## the whole test suite: unit tests, then data-path tests against real local services
 	@# pytest exits 5 when it collected nothing: fine for a filtered run (ARGS), a failure for the full suite

@@ -11,6 +11,7 @@ from typing import Protocol, cast
 COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("pipelines.batch.cli", "MongoDB -> S3 landing bucket with dlt (incremental, schema contracts)"),
     "produce": ("pipelines.streaming.producer", "send a dataset's JSON lines to Kafka, schema-registry serialized"),
+    "reconcile": ("pipelines.reconcile.cli", "every row and value: source files vs each sink vs the lake, by key"),
 }
 
 EPILOG = """\
@@ -18,6 +19,8 @@ examples:
   python -m pipelines batch --stack devstack            MongoDB -> S3 once
   python -m pipelines produce --stack devstack --rows 100
                                                         100 cards -> Kafka -> the stack's S3 sink -> the lake
+  python -m pipelines reconcile --stack devstack --source data/json
+                                                        source vs MongoDB, Firestore, DynamoDB, Kafka, the lake
 
 Every command reads its targets from stack outputs: --stack NAME (a Pulumi stack) or --outputs FILE. The
 topics, subjects, the S3 sink connector and Airflow's connections/variables are the stack's (`make up`).

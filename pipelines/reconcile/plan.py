@@ -1,0 +1,58 @@
+"""Which stores hold a dataset on this stack: the source files when given, then every sink the stack outputs
+have a place for, then the lake (dlt's table for the MongoDB datasets, the S3 sink's objects for the streamed
+topics). The first stage present is the reference the others are compared with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipelines.batch.settings import DEFAULT_PREFIX
+from pipelines.reconcile.stores import Store
+from pipelines.reconcile.stores.databases import DynamoStore, FirestoreStore, MongoStore
+from pipelines.reconcile.stores.files import SourceFile, source_path
+from pipelines.reconcile.stores.kafka import KafkaStore
+from pipelines.reconcile.stores.lake import DltLakeStore, SinkLakeStore
+from schemas import load as load_schema
+
+STAGES = ("source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-s3-sink")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one run covers: the source folder, the stages, and where the partial stages start."""
+
+    source_dir: Path | None = None
+    stages: Sequence[str] = STAGES
+    since_load_id: str | None = None
+    #: topic -> partition -> first offset to read (the offsets an earlier run covered)
+    kafka_since: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
+    #: where dlt's tables are in the landing bucket (the batch pipeline's --prefix)
+    dlt_prefix: str = DEFAULT_PREFIX
+
+
+def stores_for(dataset: str, outputs: dict[str, Any], scope: Scope, s3: Any) -> list[Store]:
+    schema = load_schema(dataset)
+    topic: str = (outputs.get("kafka_topics") or {}).get(dataset) or ""
+    collection = (outputs.get("mongodb_collections") or {}).get(dataset)
+    candidates: dict[str, Any] = {
+        "source": scope.source_dir and source_path(scope.source_dir, dataset).exists(),
+        "mongodb": collection,
+        "firestore": (outputs.get("firestore_collections") or {}).get(dataset),
+        "dynamodb": (outputs.get("dynamodb_tables") or {}).get(dataset),
+        "kafka": topic,
+        "lake-dlt": collection,
+        "lake-s3-sink": topic if topic in (outputs.get("s3_sink") or {}).get("topics", []) else None,
+    }
+    build: dict[str, Callable[[], Store]] = {
+        "source": lambda: SourceFile(source_path(scope.source_dir or Path(), dataset)),
+        "mongodb": lambda: MongoStore(outputs, candidates["mongodb"]),
+        "firestore": lambda: FirestoreStore(outputs, candidates["firestore"]),
+        "dynamodb": lambda: DynamoStore(outputs, candidates["dynamodb"]),
+        "kafka": lambda: KafkaStore(outputs, topic, schema, scope.kafka_since.get(topic)),
+        "lake-dlt": lambda: DltLakeStore(outputs, s3, dataset, scope.since_load_id, scope.dlt_prefix),
+        "lake-s3-sink": lambda: SinkLakeStore(outputs, s3, topic, scope.kafka_since.get(topic)),
+    }
+    return [build[stage]() for stage in STAGES if stage in scope.stages and candidates[stage]]

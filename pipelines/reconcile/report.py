@@ -1,0 +1,170 @@
+"""The result of a run: per dataset and stage, the counts and findings; thresholds that turn them into a
+verdict (exit 0/1); the JSON report, and where it is stored in the lake:
+`s3://<landing>/reconciliation/<dataset>/<run id>.json`, one per dataset, each naming the dlt load ids and the
+Kafka offsets it covered."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pipelines.reconcile.compare import StageComparison
+
+LAKE_PREFIX = "reconciliation"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """`N` rows or `P%` of the reference's rows."""
+
+    value: float
+    percent: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*", text)
+        if not match or (not match.group(2) and "." in match.group(1)):
+            raise ValueError(f"{text!r} is not a row count (e.g. 10) or a percentage (e.g. 0.5%)")
+        return cls(float(match.group(1)), bool(match.group(2)))
+
+    def allows(self, count: int, reference_rows: int) -> bool:
+        return count <= (self.value / 100 * reference_rows if self.percent else self.value)
+
+    def __str__(self) -> str:
+        return f"{self.value:g}%" if self.percent else f"{int(self.value)}"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    max_missing: Limit = Limit(0)
+    #: rows whose values differ, plus extra keys and duplicated keys: rows that should not be there as they are
+    max_mismatched: Limit = Limit(0)
+
+
+@dataclass
+class StageReport:
+    stage: str
+    where: str
+    complete: bool
+    seconds: float = 0.0
+    comparison: StageComparison = field(default_factory=StageComparison)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    @property
+    def missing(self) -> int:
+        return self.comparison.missing.count
+
+    @property
+    def mismatched(self) -> int:
+        c = self.comparison
+        return c.mismatched.count + c.extra.count + c.duplicates.count
+
+
+@dataclass
+class DatasetReport:
+    dataset: str
+    reference: str | None
+    rejected: int = 0
+    stages: list[StageReport] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def reference_rows(self) -> int:
+        return next((s.comparison.rows for s in self.stages if s.stage == self.reference), 0)
+
+    def failures(self, thresholds: Thresholds) -> list[str]:
+        """One line per breach: which stage, what, how many, the first keys."""
+        lines = [f"{self.dataset}: {self.error}"] if self.error else []
+        for s in self.stages:
+            if s.error:
+                lines.append(f"{self.dataset} {s.stage}: {s.error}")
+                continue
+            if not thresholds.max_missing.allows(s.missing, self.reference_rows):
+                keys = ", ".join(map(str, s.comparison.missing.first))
+                lines.append(f"{self.dataset} {s.stage}: {s.missing:,} missing (max {thresholds.max_missing}): {keys}")
+            if not thresholds.max_mismatched.allows(s.mismatched, self.reference_rows):
+                lines.append(f"{self.dataset} {s.stage}: {s.mismatched:,} mismatched "
+                             f"(max {thresholds.max_mismatched}): {describe(s.comparison)}")  # fmt: skip
+        return lines
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    stack: str
+    started: str
+    thresholds: Thresholds
+    datasets: list[DatasetReport] = field(default_factory=list)
+    seconds: float = 0.0
+    stored: dict[str, str] = field(default_factory=dict)  # dataset -> s3:// URL of its stored report
+    html: str | None = None
+
+    def failures(self) -> list[str]:
+        return [line for d in self.datasets for line in d.failures(self.thresholds)]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "stack": self.stack,
+            "started": self.started,
+            "seconds": round(self.seconds, 3),
+            "thresholds": {
+                "max_missing": str(self.thresholds.max_missing),
+                "max_mismatched": str(self.thresholds.max_mismatched),
+            },
+            "ok": self.ok,
+            "failures": self.failures(),
+            "datasets": [dataset_json(d) for d in self.datasets],
+            "stored": self.stored,
+            "html": self.html,
+        }
+
+
+def dataset_json(report: DatasetReport) -> dict[str, Any]:
+    return {
+        "dataset": report.dataset,
+        "reference": report.reference,
+        "reference_rows": report.reference_rows,
+        "rejected": report.rejected,
+        "error": report.error,
+        "stages": [
+            {
+                "stage": s.stage,
+                "where": s.where,
+                "complete": s.complete,
+                "seconds": round(s.seconds, 3),
+                "error": s.error,
+                "coverage": s.coverage,
+                **asdict(s.comparison),
+            }
+            for s in report.stages
+        ],
+    }
+
+
+def describe(c: StageComparison) -> str:
+    """The first findings of a stage in one line: keys with their differing columns, extra and duplicated keys."""
+    parts = [f"key {m['key']} differs in {', '.join(m['columns'])}" for m in c.mismatched.first]
+    parts += [f"extra key {k}" for k in c.extra.first]
+    parts += [f"key {d['key']} {d['copies']} times" for d in c.duplicates.first]
+    return "; ".join(parts)
+
+
+def store_in_lake(report: RunReport, outputs: dict[str, Any], s3: Any) -> None:
+    """`reconciliation/<dataset>/<run id>.json` in the landing bucket: the run's header and that dataset's part."""
+    bucket = outputs["s3_buckets"]["landing"]
+    whole = report.to_json()
+    header = {k: v for k, v in whole.items() if k not in ("datasets", "stored", "failures")}
+    for dataset, part in zip(report.datasets, whole["datasets"], strict=True):
+        key = f"{LAKE_PREFIX}/{dataset.dataset}/{report.run_id}.json"
+        body = {**header, "ok": not dataset.failures(report.thresholds),
+                "failures": dataset.failures(report.thresholds), **part}  # fmt: skip
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body, indent=1).encode(), ContentType="application/json")
+        report.stored[dataset.dataset] = f"s3://{bucket}/{key}"

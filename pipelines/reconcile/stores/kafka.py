@@ -1,0 +1,94 @@
+"""A Kafka topic, read from the beginning (or `since` offsets) up to the end offsets taken when the read starts,
+so records produced meanwhile belong to the next run. Values are the loaders' schema-registry JSON, decoded by
+confluent-kafka's JSONDeserializer (either schema-id framing)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from contract.clients import kafka_config
+from pipelines.reconcile.stores import StoreError
+from schemas import DatasetSchema
+
+#: seconds without a record, before the end offsets are reached, after which the broker counts as stuck
+STALL_S = 30
+METADATA_TIMEOUT_S = 10
+
+
+class KafkaStore:
+    stage = "kafka"
+
+    def __init__(
+        self, outputs: dict[str, Any], topic: str, schema: DatasetSchema, since: Mapping[int, int] | None = None
+    ) -> None:
+        self.outputs, self.topic, self.schema = outputs, topic, schema
+        self.since = dict(since or {})
+        self.complete = not self.since
+        self.where = f"topic {topic} at {outputs['kafka_bootstrap_servers']}"
+        self.coverage: dict[str, Any] = {}
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        from confluent_kafka import Consumer, KafkaException
+
+        settings = {"group.id": f"reconcile-{uuid.uuid4().hex}", "enable.auto.commit": False, "log_level": 0}
+        consumer = Consumer(kafka_config(self.outputs, **settings))
+        try:
+            ends = self._assign(consumer)
+            yield from self._read(consumer, ends)
+        except KafkaException as exc:
+            raise StoreError(f"kafka {self.where}: {exc.args[0].str() if exc.args else exc}") from None
+        finally:
+            consumer.close()
+
+    def _assign(self, consumer: Any) -> dict[int, int]:
+        from confluent_kafka import TopicPartition
+
+        metadata = consumer.list_topics(self.topic, timeout=METADATA_TIMEOUT_S)
+        topic = metadata.topics.get(self.topic)
+        if topic is None or topic.error is not None:
+            raise StoreError(f"kafka {self.where}: no such topic (the stack creates it: `make up`)")
+        ranges: dict[int, list[int]] = {}
+        for partition in sorted(topic.partitions):
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(self.topic, partition), timeout=METADATA_TIMEOUT_S
+            )
+            ranges[partition] = [max(low, self.since.get(partition, 0)), high]
+        self.coverage = {"topic": self.topic, "offsets": {str(p): r for p, r in ranges.items()}}
+        consumer.assign([TopicPartition(self.topic, p, first) for p, (first, end) in ranges.items() if first < end])
+        return {p: end for p, (first, end) in ranges.items() if first < end}
+
+    def _read(self, consumer: Any, ends: dict[int, int]) -> Iterator[dict[str, Any]]:
+        decode = _decoder(self.schema)
+        waiting, last_record = dict(ends), time.monotonic()
+        while waiting:
+            messages = consumer.consume(1000, timeout=1.0)
+            if not messages and time.monotonic() - last_record > STALL_S:
+                raise StoreError(f"kafka {self.where}: no record for {STALL_S}s before the end offsets {ends}")
+            for message in messages:
+                if message.error() is not None:
+                    raise StoreError(f"kafka {self.where}: {message.error().str()}")
+                partition, offset = message.partition(), message.offset()
+                last_record = time.monotonic()
+                if partition not in waiting or offset >= waiting[partition]:
+                    continue
+                yield decode(message)
+                if offset + 1 >= waiting[partition]:
+                    del waiting[partition]
+
+
+def _decoder(schema: DatasetSchema) -> Any:
+    from confluent_kafka.schema_registry.json_schema import JSONDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    deserializer = JSONDeserializer(json.dumps(schema.json_schema()), conf={"validate": False})
+
+    def decode(message: Any) -> dict[str, Any]:
+        context = SerializationContext(message.topic(), MessageField.VALUE, message.headers())
+        value: dict[str, Any] = deserializer(message.value(), context)
+        return value
+
+    return decode

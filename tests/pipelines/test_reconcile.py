@@ -1,0 +1,316 @@
+"""Reconciliation against real servers: a generated sample converted, loaded by the loaders into FerretDB,
+the Firestore emulator, moto's DynamoDB and Kafka, moved to moto's S3 by the batch pipeline (dlt) and by an S3
+sink connector, then reconciled. The clean run reconciles; each fault injected into one store (a row deleted,
+an amount off by a cent, a date shifted by a time zone, a Kafka message sent twice, an extra lake row) is found
+and named by stage, key and column, and only there; thresholds turn into exit codes.
+
+The module has its own database, collections, tables, topics, connector and lake prefixes (private outputs),
+so nothing shared with other tests or a demo can interfere. Each fault is repaired after its test, except the
+Kafka duplicate (a log is append-only), which comes last."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _pipelines_records import delete_prefix
+
+from components.connect.client import ConnectClient
+from contract.clients import dynamodb_resource, firestore_client, mongo_client, s3_client
+from contract.s3_sink import sink_config_for
+from loaders.convert import convert_dir
+from loaders.generate import generate_dataset
+from loaders.load import load_dataset
+from pipelines.batch.lake import table_keys
+from pipelines.batch.run import run_dataset
+from pipelines.batch.settings import settings_from_outputs
+from pipelines.common import REPO_ROOT
+from pipelines.reconcile.plan import Scope
+from pipelines.reconcile.report import Limit, RunReport, StageReport, Thresholds
+from pipelines.reconcile.run import reconcile
+from pipelines.streaming.sink import sink_prefix, wait_for_records
+from schemas import load as load_schema
+
+pytestmark = pytest.mark.devstack
+DATASETS = ["cards", "transactions"]
+ALL_STAGES = {"source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-s3-sink"}
+
+
+@dataclass
+class World:
+    outputs: dict[str, Any]
+    scope: Scope
+    source: Path
+    tmp: Path
+
+    def run(self, **thresholds: Limit) -> RunReport:
+        return reconcile(self.outputs, DATASETS, self.scope, Thresholds(**thresholds))
+
+    def records(self, dataset: str) -> list[dict[str, Any]]:
+        lines = (self.source / f"{dataset}.jsonl").read_text().splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def _private(outputs: dict[str, Any], tag: str) -> dict[str, Any]:
+    mine = copy.deepcopy(outputs)
+    mine["mongodb_database"] = f"test-reconcile-{tag}"
+    for key in ("firestore_collections", "dynamodb_tables", "kafka_topics"):
+        mine[key] = {d: f"test-reconcile-{tag}-{key.split('_')[0]}-{d}" for d in DATASETS}
+    mine["mongodb_collections"] = {d: f"test-reconcile-{d}" for d in DATASETS}
+    mine["s3_sink"] = {**mine["s3_sink"], "topics": [mine["kafka_topics"]["cards"]]}
+    return mine
+
+
+def _create_tables(outputs: dict[str, Any]) -> None:
+    dynamodb = dynamodb_resource(outputs)
+    for dataset, table in outputs["dynamodb_tables"].items():
+        keys = load_schema(dataset).dynamodb_keys()
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": k.attribute, "KeyType": k.role} for k in keys],
+            AttributeDefinitions=[{"AttributeName": k.attribute, "AttributeType": k.type} for k in keys],
+            BillingMode="PAY_PER_REQUEST",
+        ).wait_until_exists()
+
+
+def _admin(outputs: dict[str, Any]) -> Any:
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
+
+
+@pytest.fixture(scope="module")
+def world(platform: Callable[..., dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from confluent_kafka.admin import NewTopic
+
+    base = platform("moto", "ferretdb", "firestore")
+    tag = uuid.uuid4().hex[:8]
+    outputs = _private(base, tag)
+    tmp = tmp_path_factory.mktemp("reconcile")
+    generate_dataset(tmp / "raw", 300, seed=11)
+    assert convert_dir(tmp / "raw", tmp / "json").ok
+    source = tmp / "json"
+    _create_tables(outputs)
+    topics = list(outputs["kafka_topics"].values())
+    admin = _admin(outputs)
+    for future in admin.create_topics([NewTopic(t, num_partitions=3, replication_factor=1) for t in topics]).values():
+        future.result(timeout=30)
+    connect = ConnectClient.from_outputs(outputs, timeout_s=30.0)
+    connector = f"test-reconcile-sink-{tag}"
+    built = sink_config_for(outputs, tuple(outputs["s3_sink"]["topics"]), flush_size=1)  # every record at once
+    connect.ensure(connector, {**built.config, **built.secret_config})
+    prefix = f"test-reconcile-{tag}"
+    try:
+        for target in ("mongodb", "firestore", "dynamodb", "kafka"):
+            for dataset in DATASETS:
+                report = load_dataset(target, dataset, outputs, source, progress=False, count=False)
+                assert report.failed == 0, (target, dataset, report)
+        settings = settings_from_outputs(outputs, prefix=prefix)
+        for dataset in DATASETS:
+            run_dataset(settings, dataset, pipelines_dir=tmp / "dlt")
+        cards = len((source / "cards.jsonl").read_text().splitlines())
+        wait_for_records(outputs, outputs["kafka_topics"]["cards"], cards, timeout=120)
+        yield World(outputs, Scope(source_dir=source, dlt_prefix=prefix), source, tmp)
+    finally:
+        connect.delete(connector)
+        admin.delete_topics(topics)
+        s3 = s3_client(outputs)
+        delete_prefix(s3, outputs["s3_buckets"]["landing"], prefix + "/")
+        delete_prefix(s3, outputs["s3_sink"]["bucket"], sink_prefix(outputs, outputs["kafka_topics"]["cards"]))
+        for dataset in DATASETS:
+            delete_prefix(s3, outputs["s3_buckets"]["landing"], f"reconciliation/{dataset}/")
+            dynamodb_resource(outputs).Table(outputs["dynamodb_tables"][dataset]).delete()
+        client = mongo_client(outputs)
+        client.drop_database(outputs["mongodb_database"])
+        client.close()
+        firestore = firestore_client(outputs)
+        for dataset in DATASETS:
+            for doc in firestore.collection(outputs["firestore_collections"][dataset]).stream():
+                doc.reference.delete()
+
+
+def stage(report: RunReport, dataset: str, name: str) -> StageReport:
+    found = next(d for d in report.datasets if d.dataset == dataset)
+    return next(s for s in found.stages if s.stage == name)
+
+
+def clean_except(report: RunReport, *faulty: tuple[str, str]) -> None:
+    """Every stage of every dataset agrees with the source, except the (dataset, stage) pairs named."""
+    for d in report.datasets:
+        for s in d.stages:
+            if (d.dataset, s.stage) in faulty:
+                continue
+            c = s.comparison
+            assert s.error is None, (d.dataset, s.stage, s.error)
+            assert (c.rows, c.missing.count, c.extra.count, c.duplicates.count, c.mismatched.count) == (
+                d.reference_rows, 0, 0, 0, 0,
+            ), (d.dataset, s.stage, c)  # fmt: skip
+
+
+def test_a_clean_run_reconciles_every_stage_and_is_stored_in_the_lake(world: World) -> None:
+    report = world.run()
+
+    assert report.ok, report.failures()
+    for d in report.datasets:
+        assert {s.stage for s in d.stages} == (ALL_STAGES if d.dataset == "cards" else ALL_STAGES - {"lake-s3-sink"})
+        assert d.reference == "source" and d.reference_rows == len(world.records(d.dataset))
+    clean_except(report)
+    s3 = s3_client(world.outputs)
+    stored = json.loads(s3.get_object(Bucket=world.outputs["s3_buckets"]["landing"],
+                                      Key=f"reconciliation/cards/{report.run_id}.json")["Body"].read())  # fmt: skip
+    assert stored["ok"] and stored["dataset"] == "cards" and stored["run_id"] == report.run_id
+    coverage = {s["stage"]: s["coverage"] for s in stored["stages"]}
+    load_files = table_keys(
+        s3, settings_from_outputs(world.outputs, prefix=world.scope.dlt_prefix).target, "mongodb", "cards"
+    )
+    assert coverage["lake-dlt"]["load_ids"] == sorted({k.rsplit("/", 1)[-1].rsplit(".", 2)[0] for k in load_files})
+    offsets = coverage["kafka"]["offsets"]
+    assert sum(end - first for first, end in offsets.values()) == len(world.records("cards"))
+
+
+def test_a_row_deleted_from_dynamodb_is_missing_there_by_key(world: World) -> None:
+    victim = world.records("transactions")[17]
+    table = dynamodb_resource(world.outputs).Table(world.outputs["dynamodb_tables"]["transactions"])
+    table.delete_item(Key={"id": victim["id"]})
+    try:
+        report = world.run()
+    finally:
+        table.put_item(Item=json.loads(json.dumps(victim), parse_float=Decimal))
+
+    assert not report.ok
+    dynamo = stage(report, "transactions", "dynamodb")
+    assert dynamo.comparison.missing.count == 1 and dynamo.comparison.missing.first == [str(victim["id"])]
+    assert dynamo.comparison.mismatched.count == 0 and dynamo.comparison.segments_differing == 1
+    clean_except(report, ("transactions", "dynamodb"))
+    assert report.failures() == [f"transactions dynamodb: 1 missing (max 0): {victim['id']}"]
+
+
+def test_an_amount_off_by_a_cent_in_mongodb_is_named_by_key_and_column(world: World) -> None:
+    victim = world.records("transactions")[42]
+    client = mongo_client(world.outputs)
+    collection = client[world.outputs["mongodb_database"]][world.outputs["mongodb_collections"]["transactions"]]
+    collection.update_one({"_id": str(victim["id"])}, {"$set": {"amount": round(victim["amount"] + 0.01, 2)}})
+    try:
+        report = world.run()
+    finally:
+        collection.update_one({"_id": str(victim["id"])}, {"$set": {"amount": victim["amount"]}})
+        client.close()
+
+    mongo = stage(report, "transactions", "mongodb")
+    assert mongo.comparison.mismatched.first == [{"key": str(victim["id"]), "columns": ["amount"]}]
+    assert mongo.comparison.by_column == {"amount": 1} and mongo.comparison.missing.count == 0
+    clean_except(report, ("transactions", "mongodb"))
+    assert report.failures() == [f"transactions mongodb: 1 mismatched (max 0): key {victim['id']} differs in amount"]
+
+
+def test_a_date_shifted_by_a_time_zone_in_firestore_is_found_and_the_same_instant_elsewhere_is_not(
+    world: World,
+) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    shifted, same = world.records("transactions")[5], world.records("transactions")[6]
+    collection = firestore_client(world.outputs).collection(world.outputs["firestore_collections"]["transactions"])
+    # the wall-clock time read as Paris time: two hours off; the other one is the same instant as a timestamp
+    collection.document(str(shifted["id"])).update({"date": shifted["date"] + "+02:00"})
+    instant = datetime.fromisoformat(same["date"]).replace(tzinfo=UTC).astimezone(timezone(timedelta(hours=-5)))
+    collection.document(str(same["id"])).update({"date": instant})
+    try:
+        report = world.run()
+    finally:
+        for record in (shifted, same):
+            collection.document(str(record["id"])).update({"date": record["date"]})
+
+    firestore = stage(report, "transactions", "firestore")
+    assert firestore.comparison.mismatched.first == [{"key": str(shifted["id"]), "columns": ["date"]}]
+    assert firestore.comparison.mismatched.count == 1
+    clean_except(report, ("transactions", "firestore"))
+
+
+def test_an_extra_row_in_the_lake_is_named_by_key(world: World) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    s3, bucket = s3_client(world.outputs), world.outputs["s3_buckets"]["landing"]
+    extra = {**world.records("transactions")[0], "id": 999_999_999, "_dlt_load_id": "9999999999.0", "_dlt_id": "x"}
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist([extra]), buffer)
+    key = f"{world.scope.dlt_prefix}/mongodb/transactions/9999999999.0.extra.parquet"
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    try:
+        report = world.run()
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+
+    lake = stage(report, "transactions", "lake-dlt")
+    assert lake.comparison.extra.first == ["999999999"] and lake.comparison.rows == lake.comparison.keys
+    assert "9999999999.0" in lake.coverage["load_ids"]
+    clean_except(report, ("transactions", "lake-dlt"))
+
+
+def test_thresholds_set_the_exit_code_and_json_names_the_key(world: World, tmp_path: Path) -> None:
+    outputs_path = tmp_path / "outputs.json"
+    outputs_path.write_text(json.dumps(world.outputs))
+    victim = world.records("cards")[3]
+    table = dynamodb_resource(world.outputs).Table(world.outputs["dynamodb_tables"]["cards"])
+    table.delete_item(Key={"id": victim["id"], "client_id": victim["client_id"]})
+
+    def cli(*flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipelines", "reconcile", "--outputs", str(outputs_path), "--source",
+             str(world.source), "--dataset", "cards", "--stage", "source", "--stage", "dynamodb",
+             "--no-store", "--html", str(tmp_path / "r.html"), *flags],
+            cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+
+    try:
+        strict, loose = cli("--json"), cli("--max-missing", "1")
+        percent_over, percent_under = cli("--max-missing", "0.1%"), cli("--max-missing", "50%")
+    finally:
+        table.put_item(Item=json.loads(json.dumps(victim), parse_float=Decimal))
+    bad = cli("--max-missing", "many")
+
+    assert strict.returncode == 1, strict.stderr
+    body = json.loads(strict.stdout)
+    dynamo = next(s for s in body["datasets"][0]["stages"] if s["stage"] == "dynamodb")
+    assert dynamo["missing"] == {"count": 1, "first": [str(victim["id"])]}
+    assert body["ok"] is False and body["failures"] == [f"cards dynamodb: 1 missing (max 0): {victim['id']}"]
+    assert loose.returncode == 0, loose.stdout + loose.stderr
+    assert "HTML report: " in loose.stdout and (tmp_path / "r.html").exists()
+    assert percent_over.returncode == 1 and percent_under.returncode == 0
+    assert bad.returncode == 2 and "'many' is not a row count" in bad.stderr
+
+
+def test_a_message_sent_twice_to_kafka_is_a_duplicate_in_the_topic_and_in_the_lake(world: World) -> None:
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    topic = world.outputs["kafka_topics"]["cards"]
+    consumer = Consumer({"bootstrap.servers": world.outputs["kafka_bootstrap_servers"], "group.id": uuid.uuid4().hex})
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    message = consumer.poll(30)
+    consumer.close()
+    assert message is not None and message.error() is None
+    producer = Producer({"bootstrap.servers": world.outputs["kafka_bootstrap_servers"]})
+    producer.produce(topic, value=message.value(), key=message.key(), partition=0)
+    producer.flush(30)
+    key = (message.key() or b"").decode()
+    wait_for_records(world.outputs, topic, len(world.records("cards")) + 1, timeout=120)
+
+    report = world.run()
+
+    for name in ("kafka", "lake-s3-sink"):
+        found = stage(report, "cards", name).comparison
+        assert found.duplicates.first == [{"key": key, "copies": 2}] and found.duplicates.count == 1, name
+        assert found.missing.count == found.extra.count == found.mismatched.count == 0
+    clean_except(report, ("cards", "kafka"), ("cards", "lake-s3-sink"))
+    assert any(line.startswith(f"cards kafka: 1 mismatched (max 0): key {key} 2 times") for line in report.failures())
