@@ -136,6 +136,7 @@ def run_dataset(
             [dataset],
             name=f"mongodb_{dataset}",
             contract=contract,
+            arrow=file_format == "parquet",
         )
         try:
             info = pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
