@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -161,3 +162,19 @@ def trials_table(title: str, trials: dict[str, Trials], baseline: str, n: int, u
 def ratio_of(trials: dict[str, Trials], contender: str, baseline: str) -> float:
     """How fast `contender` is against `baseline`: ratio of their median times (> 1: faster)."""
     return trials[baseline].median / trials[contender].median
+
+
+def fresh_ids_copy(source_dir: Path, target_dir: Path, dataset: str = "transactions") -> None:
+    """`target_dir/<dataset>.jsonl`: the source's records with ids no earlier run sent (shifted by the clock).
+    Our exactly-once Kafka load finds on the topic what earlier runs delivered and sends none of it again, and
+    the topic belongs to the stack (not deleted between runs): fresh ids make every run a first load."""
+    import shutil
+
+    shutil.rmtree(target_dir, ignore_errors=True)
+    target_dir.mkdir(parents=True)
+    shift = time.time_ns() // 1000 * 1000
+    with (source_dir / f"{dataset}.jsonl").open() as lines, (target_dir / f"{dataset}.jsonl").open("w") as out:
+        for line in lines:
+            record = json.loads(line)
+            record["id"] += shift
+            out.write(json.dumps(record) + "\n")

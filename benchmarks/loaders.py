@@ -21,6 +21,7 @@ from benchmarks._common import (
     Measurement,
     Trials,
     compare,
+    fresh_ids_copy,
     measure,
     platform_outputs,
     ratio_of,
@@ -93,11 +94,12 @@ def load_bench(rows: int, work: Path, targets: tuple[str, ...] = LOAD_TARGETS, r
     ratios: dict[str, float] = {}
     for target in targets:
         ceiling = CEILINGS[target](records, outputs)
+        start = _StartingState(target, outputs, src)
         contenders = {
-            "ours": timed("ours", lambda t=target: _ours(t, outputs, src, rows)),  # type: ignore[misc]
+            "ours": timed("ours", lambda t=target, s=start: _ours(t, outputs, s.source, rows)),  # type: ignore[misc]
             "ceiling": timed("ceiling", ceiling),
         }
-        trials = compare(contenders, repeats, reset=lambda t=target: _empty(t, outputs))  # type: ignore[misc]
+        trials = compare(contenders, repeats, reset=start.reset)
         naive_rows = records[:2000]
         _empty(target, outputs)
         naive = timed("one per call", lambda t=target, n=naive_rows: _one_per_call(t, n, outputs, work))()  # type: ignore[misc]
@@ -242,6 +244,24 @@ def kafka_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> Any
 
 CEILINGS = {"mongodb": mongodb_ceiling, "dynamodb": dynamodb_ceiling, "firestore": firestore_ceiling,
             "kafka": kafka_ceiling}  # fmt: skip
+
+
+class _StartingState:
+    """Before every run: MongoDB's collection emptied; for Kafka, a copy of the source whose ids no run sent
+    before, since our exactly-once load finds on the topic what an earlier run delivered and sends none of it
+    again (the topic belongs to the stack: it is not deleted). Its first look at the topic is part of our time."""
+
+    def __init__(self, target: str, outputs: dict[str, Any], source: Path) -> None:
+        self.target, self.outputs, self.original, self.source = target, outputs, source, source
+        self.runs = 0
+
+    def reset(self) -> None:
+        _empty(self.target, self.outputs)
+        if self.target != "kafka":
+            return
+        self.runs += 1
+        self.source = self.original.with_name(f"{self.original.name}-fresh")
+        fresh_ids_copy(self.original, self.source)
 
 
 def _empty(target: str, outputs: dict[str, Any]) -> None:
