@@ -10,7 +10,7 @@ from typing import Any
 
 from pipelines.common import add_outputs_arguments, outputs_from_args, work_dir
 from pipelines.reconcile.plan import STAGES, Scope
-from pipelines.reconcile.report import Limit, RunReport, Thresholds, describe
+from pipelines.reconcile.report import Limit, RunReport, Thresholds, findings
 from schemas import DATASETS
 
 DESCRIPTION = """\
@@ -121,7 +121,7 @@ def table(report: RunReport) -> Any:
             t.add_row(d.dataset, s.stage, f"{c.rows:,}", f"{c.keys:,}", f"{c.missing.count:,}" if s.complete else "—",
                       f"{c.extra.count:,}", f"{c.duplicates.count:,}", f"{c.mismatched.count:,}",
                       "[red]FAIL[/]" if failed else "[green]ok[/]",
-                      s.error or describe(c) or ", ".join(map(str, c.missing.first)))  # fmt: skip
+                      s.error or findings(c))  # fmt: skip
     return t
 
 

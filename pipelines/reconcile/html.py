@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, describe
+from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, findings
 
 #: the chart's colours (the browser test looks for them in a screenshot)
 ROWS_COLOUR = "#1f77b4"
@@ -59,11 +59,10 @@ def _row(dataset: str, s: StageReport, bad: set[str]) -> str:
                         c.mismatched.count]  # fmt: skip
     numbers = "".join(f"<td class='n'>{v:,}</td>" if isinstance(v, int) else f"<td class='n'>{v}</td>" for v in cells)
     status = "<td class='bad'>FAIL</td>" if failed else "<td class='ok'>ok</td>"
-    findings = escape(s.error or describe(c) or ("missing: " + ", ".join(map(str, c.missing.first))
-                                                 if c.missing.first else ""))  # fmt: skip
+    first = escape(s.error or findings(c))
     return (
         f"<tr class='{'bad' if failed else ''}'><td>{escape(s.stage)}</td>{numbers}{status}"
-        f"<td class='note'>{findings}</td><td class='note'>{escape(s.where)}</td></tr>"
+        f"<td class='note'>{first}</td><td class='note'>{escape(s.where)}</td></tr>"
     )
 
 

@@ -157,6 +157,12 @@ def describe(c: StageComparison) -> str:
     return "; ".join(parts)
 
 
+def findings(c: StageComparison) -> str:
+    """describe() with the first missing keys in front: what a table row shows."""
+    missing = [f"missing key {k}" for k in c.missing.first]
+    return "; ".join([*missing, describe(c)] if describe(c) else missing)
+
+
 def store_in_lake(report: RunReport, outputs: dict[str, Any], s3: Any) -> None:
     """`reconciliation/<dataset>/<run id>.json` in the landing bucket: the run's header and that dataset's part."""
     bucket = outputs["s3_buckets"]["landing"]
