@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -53,7 +54,7 @@ def _colours(png: Path) -> set[tuple[int, int, int]]:
     from PIL import Image
 
     with Image.open(png) as image:
-        return {rgb for _count, rgb in image.convert("RGB").getcolors(maxcolors=1 << 20) or []}
+        return {cast(tuple[int, int, int], rgb) for _count, rgb in image.convert("RGB").getcolors(1 << 20) or []}
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
