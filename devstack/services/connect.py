@@ -5,9 +5,13 @@ broker, pinned in devstack/jvm/pom.xml); the S3 sink plugin built from devstack/
 runtime jars) -> install/connect/plugins/s3-sink, one folder per plugin.
 
 Why our own S3 sink: the Maven Central reachable here serves no S3 sink connector (Aiven's, Confluent's and
-Camel's are all absent). The plugin is small: JSON lines per topic partition, AWS SDK v2 with endpoint override
-and path-style access (moto), config keys named like Confluent's S3 sink (s3.bucket.name, s3.region, store.url,
-topics.dir, flush.size).
+Camel's are all absent). The plugin keeps Confluent's S3 sink's promises, so a user's config means the same:
+its keys, types and defaults; its object names (`<topics.dir>/<topic>/partition=<p>/<topic>+<p>+<start
+offset:010d>.json[.gz]`, or the TimeBasedPartitioner's `path.format` folders); rotation on `flush.size`,
+`rotate.interval.ms` (record time) and `rotate.schedule.interval.ms` (wall clock); gzip; `behavior.on.null.values`;
+offsets committed only for what is in S3, so a crashed worker's re-delivery rewrites the same objects. Its
+`validate()` also refuses keys it does not know, naming them (Confluent's ignores them). JSON lines, AWS SDK v2
+with endpoint override and path-style access (moto).
 
 Converters: producers use confluent-kafka's JSONSerializer (magic byte + 4-byte schema id + JSON). The plugin's
 `SchemaRegistryJsonConverter` strips that prefix (and passes plain JSON through), and the sink writes the bytes
@@ -198,6 +202,9 @@ class KafkaConnect(Service):
             # every plugin here (Kafka's own and ours) declares itself in META-INF/services: no classpath scan
             "plugin.discovery": "service_load",
             "scheduled.rebalance.max.delay.ms": "0",
+            # a killed worker's sink consumers leave their groups after 10 s instead of 45 s, so a restarted
+            # worker resumes its connectors' partitions promptly
+            "consumer.session.timeout.ms": "10000",
             # connector configs reference the S3 keys (`${env:AWS_SECRET_ACCESS_KEY}`), see env()
             "config.providers": "env",
             "config.providers.env.class": ENV_CONFIG_PROVIDER,

@@ -1,16 +1,14 @@
 package local.devstack.connect.s3;
 
-import java.io.ByteArrayOutputStream;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.errors.RetriableException;
-import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTask;
 import org.slf4j.Logger;
@@ -29,26 +27,21 @@ import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 
 /**
- * Buffers record values per topic partition and writes them as one JSON document per line to
- * {@code {topics.dir}/{topic}/partition={p}/{topic}+{p}+{first offset, 10 digits}.json}, when a buffer holds
- * {@code flush.size} records and at every offset commit. Values that are byte arrays (from
- * {@link SchemaRegistryJsonConverter} or ByteArrayConverter) are written exactly as they are; maps, lists and
- * primitives (from JsonConverter with schemas.enable=false) are re-serialized as JSON. Null values (tombstones)
- * are skipped.
+ * One {@link TopicPartitionWriter} per assigned topic partition. Offsets are committed (preCommit) only up to the
+ * first record that is not yet in S3, so after a crash the worker re-delivers from an object boundary and the
+ * re-written objects carry the same names. With rotate.schedule.interval.ms the task asks the worker to poll
+ * again by the next scheduled rotation (context.timeout), so the last records land even when no more arrive.
  */
 public class S3SinkTask extends SinkTask {
   private static final Logger log = LoggerFactory.getLogger(S3SinkTask.class);
+  private static final long MIN_POLL_MS = 50;
 
   private S3SinkConfig config;
   private S3Client s3;
-  private final JsonConverter json = new JsonConverter();
-  private final Map<TopicPartition, Buffer> buffers = new HashMap<>();
-
-  private static final class Buffer {
-    long firstOffset = -1;
-    int count;
-    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-  }
+  private Partitioner partitioner;
+  private TimestampExtractor extractor;
+  private RecordFormat format;
+  private final Map<TopicPartition, TopicPartitionWriter> writers = new HashMap<>();
 
   @Override
   public String version() {
@@ -58,7 +51,18 @@ public class S3SinkTask extends SinkTask {
   @Override
   public void start(Map<String, String> props) {
     config = new S3SinkConfig(props);
-    json.configure(Map.of("schemas.enable", "false", "converter.type", "value"));
+    String locale = config.getString(S3SinkConfig.LOCALE);
+    partitioner = Partitioner.of(config, locale.isEmpty() ? Locale.ROOT : Locale.forLanguageTag(locale));
+    extractor =
+        TimestampExtractor.of(
+            config.getString(S3SinkConfig.TIMESTAMP_EXTRACTOR), config.getString(S3SinkConfig.TIMESTAMP_FIELD));
+    format = new RecordFormat(config.gzip(), config.compressionLevel());
+    s3 = s3Client(config);
+    log.info("S3 sink writing to bucket {} under {}/ ({})", config.bucket(), config.topicsDir(),
+        config.partitioner());
+  }
+
+  private static S3Client s3Client(S3SinkConfig config) {
     S3ClientBuilder builder =
         S3Client.builder()
             .httpClient(UrlConnectionHttpClient.create())
@@ -76,93 +80,88 @@ public class S3SinkTask extends SinkTask {
     } else {
       builder.credentialsProvider(DefaultCredentialsProvider.builder().build());
     }
-    s3 = builder.build();
-    log.info("S3 sink writing to bucket {} under {}/", config.bucket(), config.topicsDir());
+    return builder.build();
+  }
+
+  @Override
+  public void open(Collection<TopicPartition> partitions) {
+    long now = System.currentTimeMillis();
+    for (TopicPartition tp : partitions) {
+      writers.computeIfAbsent(tp, k -> new TopicPartitionWriter(k, config, partitioner, extractor, format,
+          this::putObject, now));
+    }
   }
 
   @Override
   public void put(Collection<SinkRecord> records) {
+    long now = System.currentTimeMillis();
     for (SinkRecord record : records) {
-      if (record.value() == null) {
-        continue;
-      }
       TopicPartition tp = new TopicPartition(record.topic(), record.kafkaPartition());
-      Buffer buf = buffers.computeIfAbsent(tp, k -> new Buffer());
-      if (buf.count == 0) {
-        buf.firstOffset = record.kafkaOffset();
+      writers
+          .computeIfAbsent(tp, k -> new TopicPartitionWriter(k, config, partitioner, extractor, format,
+              this::putObject, now))
+          .write(record, now);
+    }
+    tickAll(System.currentTimeMillis());
+  }
+
+  private void tickAll(long now) {
+    long wait = -1;
+    for (TopicPartitionWriter writer : writers.values()) {
+      writer.tick(now);
+      long due = writer.msUntilScheduledRotation(now);
+      if (due >= 0 && (wait < 0 || due < wait)) {
+        wait = due;
       }
-      byte[] line = toJson(record);
-      buf.bytes.write(line, 0, line.length);
-      buf.bytes.write('\n');
-      buf.count++;
-      if (buf.count >= config.flushSize()) {
-        write(tp, buf);
-      }
+    }
+    if (wait >= 0) {
+      context.timeout(Math.max(MIN_POLL_MS, wait)); // the worker's next poll returns by then, records or not
     }
   }
 
-  private byte[] toJson(SinkRecord record) {
-    Object value = record.value();
-    byte[] out;
-    if (value instanceof byte[]) {
-      out = (byte[]) value;
-    } else if (value instanceof String) {
-      out = ((String) value).getBytes(StandardCharsets.UTF_8);
-    } else {
-      out = json.fromConnectData(record.topic(), record.valueSchema(), value);
-    }
-    int end = out.length;
-    while (end > 0 && (out[end - 1] == '\n' || out[end - 1] == '\r')) {
-      end--;
-    }
-    if (end == out.length) {
-      return out;
-    }
-    byte[] trimmed = new byte[end];
-    System.arraycopy(out, 0, trimmed, 0, end);
-    return trimmed;
-  }
-
-  private void write(TopicPartition tp, Buffer buf) {
-    if (buf.count == 0) {
-      return;
-    }
-    String key =
-        String.format(
-            "%s/%s/partition=%d/%s+%d+%010d.json",
-            config.topicsDir(), tp.topic(), tp.partition(), tp.topic(), tp.partition(), buf.firstOffset);
+  private void putObject(String key, byte[] body) {
     try {
       s3.putObject(
-          PutObjectRequest.builder().bucket(config.bucket()).key(key).contentType("application/json").build(),
-          RequestBody.fromBytes(buf.bytes.toByteArray()));
+          PutObjectRequest.builder()
+              .bucket(config.bucket())
+              .key(key)
+              .contentType(config.gzip() ? "application/gzip" : "application/json")
+              .build(),
+          RequestBody.fromBytes(body));
     } catch (SdkException e) {
-      // the records stay buffered and uncommitted: Connect calls put/flush again after a backoff
+      // the records stay in memory and uncommitted: the next put or offset commit retries the whole rotation
       throw new RetriableException("writing s3://" + config.bucket() + "/" + key + " failed: " + e.getMessage(), e);
     }
-    log.info("wrote {} records to s3://{}/{}", buf.count, config.bucket(), key);
-    buf.bytes.reset();
-    buf.count = 0;
-    buf.firstOffset = -1;
+    log.info("wrote s3://{}/{} ({} bytes)", config.bucket(), key, body.length);
   }
 
   @Override
-  public void flush(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
-    for (Map.Entry<TopicPartition, Buffer> e : buffers.entrySet()) {
-      write(e.getKey(), e.getValue());
+  public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
+    try {
+      tickAll(System.currentTimeMillis());
+    } catch (RetriableException e) {
+      log.warn("scheduled rotation failed, retried later: {}", e.getMessage());
     }
+    Map<TopicPartition, OffsetAndMetadata> safe = new HashMap<>();
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : currentOffsets.entrySet()) {
+      TopicPartitionWriter writer = writers.get(e.getKey());
+      long consumed = e.getValue().offset();
+      safe.put(e.getKey(), new OffsetAndMetadata(writer == null ? consumed : writer.offsetToCommit(consumed)));
+    }
+    return safe;
   }
 
   @Override
   public void close(Collection<TopicPartition> partitions) {
-    // unwritten records of revoked partitions are dropped; their offsets were not committed, so they are re-read
+    // what revoked partitions held is dropped: their offsets were not committed past it, so it is re-read
     for (TopicPartition tp : partitions) {
-      buffers.remove(tp);
+      writers.remove(tp);
     }
   }
 
   @Override
   public void stop() {
-    buffers.clear();
+    writers.clear();
     if (s3 != null) {
       try {
         s3.close();

@@ -1,0 +1,299 @@
+"""devstack's S3 sink against the real Connect worker, Kafka and moto, held to Confluent's S3 sink promises: object
+names that a re-delivery after a worker crash rewrites (each record once in the lake), wall-clock rotation that
+lands the last records without more arriving, Connect's dead-letter topic for records the converter cannot read,
+the time-based partitioner's folders, gzip objects, and a config validator that names the offending key."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pytest
+from test_connect import sink_config, wait_for
+
+from components.connect.client import ConnectClient, basic_auth
+from components.connect.provider import ConnectorProvider
+from contract import naming
+from contract.clients import s3_client
+from devstack import process
+from devstack.config import DevstackConfig
+from devstack.services.connect import S3_SINK_CLASS, KafkaConnect
+from pipelines.streaming.sink import read_sink_records
+
+pytestmark = pytest.mark.devstack
+
+TIME_PARTITIONER = "io.confluent.connect.storage.partitioner.TimeBasedPartitioner"
+
+
+@pytest.fixture(scope="module")
+def substrate(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    return devstack("moto", "kafka", "connect")
+
+
+@dataclass
+class Sink:
+    """A fresh topic and its own connector (devstack's plugin, the contract's config plus `overrides`)."""
+
+    substrate: dict[str, Any]
+    topic: str
+    name: str
+    client: ConnectClient
+
+    @property
+    def prefix(self) -> str:
+        return f"{naming.S3_SINK_PREFIX}/{self.topic}/"
+
+    @property
+    def bucket(self) -> str:
+        return str(self.substrate["s3_buckets"]["landing"])
+
+    def start(self, **overrides: str) -> None:
+        config = {**sink_config(self.substrate, self.topic), **overrides}
+        self.client.ensure(self.name, config, timeout_s=90)
+
+    def produce(self, values: list[bytes], timestamps: list[int] | None = None, partition: int = 0) -> None:
+        from confluent_kafka import Producer
+
+        producer = Producer({"bootstrap.servers": self.substrate["kafka_bootstrap_servers"], "linger.ms": 5})
+        for i, value in enumerate(values):
+            # timestamp 0: the producer's clock (librdkafka's default)
+            timestamp = timestamps[i] if timestamps else 0
+            producer.produce(self.topic, value=value, key=str(i), partition=partition, timestamp=timestamp)
+        assert producer.flush(30) == 0
+
+    def objects(self) -> dict[str, dict[str, Any]]:
+        s3 = s3_client(self.substrate)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        return {o["Key"]: o for page in pages for o in page.get("Contents", [])}
+
+    def lines(self, key: str) -> list[dict[str, Any]]:
+        body = s3_client(self.substrate).get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        if key.endswith(".gz"):
+            body = gzip.decompress(body)
+        return [json.loads(line) for line in body.splitlines()]
+
+    def ids(self) -> list[int]:
+        """Every record id in every object: a record written twice is counted twice."""
+        return [line["id"] for key in self.objects() for line in self.lines(key)]
+
+    def outputs(self) -> dict[str, Any]:
+        """What pipelines.streaming.sink reads: the substrate plus the stack's s3_sink entry for this bucket."""
+        return {**self.substrate, "s3_sink": {"bucket": self.bucket, "prefix": naming.S3_SINK_PREFIX}}
+
+
+@pytest.fixture
+def sink(substrate: dict[str, Any]) -> Iterator[Sink]:
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    topic = f"s3-sink-test-{uuid.uuid4().hex[:8]}"
+    admin = AdminClient({"bootstrap.servers": substrate["kafka_bootstrap_servers"]})
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(30)
+    client = ConnectClient(
+        substrate["kafka_connect_url"], auth=basic_auth(substrate["kafka_connect_auth"]), timeout_s=30.0
+    )
+    made = Sink(substrate, topic, f"s3-sink-{topic[-8:]}", client)
+    yield made
+    client.delete(made.name)
+    admin.delete_topics([topic])
+
+
+def doc(i: int, **fields: Any) -> bytes:
+    return json.dumps({"id": i, **fields}).encode()
+
+
+def kill_worker(connect: KafkaConnect) -> None:
+    pid = connect.pid()
+    assert pid is not None, "the Connect worker is not running"
+    os.killpg(os.getpgid(pid), signal.SIGKILL)
+    assert process.wait_until(lambda: not process.pid_alive(pid), 30), "the killed worker did not exit"
+
+
+def committed_offset(substrate: dict[str, Any], connector: str, topic: str) -> int:
+    """The sink's committed offset of partition 0 (-1: none yet); its consumer group is `connect-<name>`."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": substrate["kafka_bootstrap_servers"]})
+    request = ConsumerGroupTopicPartitions(f"connect-{connector}", [TopicPartition(topic, 0)])
+    answer = admin.list_consumer_group_offsets([request])[f"connect-{connector}"].result(10)
+    return int(answer.topic_partitions[0].offset)
+
+
+def test_a_worker_killed_mid_stream_rewrites_the_same_objects_so_each_record_is_in_the_lake_once(
+    sink: Sink,
+) -> None:
+    sink.start(**{"flush.size": "10"})
+    sink.produce([doc(i) for i in range(500)])
+
+    def written_past_commit() -> dict[str, Any] | None:
+        """Objects exist beyond the committed offset: the worker's re-delivery must rewrite them."""
+        objects = sink.objects()
+        ends = [int(k.rsplit("+", 1)[-1].removesuffix(".json")) + 10 for k in objects]
+        return objects if ends and max(ends) > committed_offset(sink.substrate, sink.name, sink.topic) else None
+
+    before = wait_for(written_past_commit, 60, "objects written past the committed offset")
+    connect = KafkaConnect(DevstackConfig.from_env())
+    kill_worker(connect)
+    sink.produce([doc(i) for i in range(500, 1000)])  # the stream goes on while the worker is down
+    connect.start()
+
+    wait_for(lambda: len(sink.objects()) == 100, 180, "100 objects of 10 records after the restart")
+    ids = sink.ids()
+    assert sorted(ids) == list(range(1000)), "each record exactly once in the lake"
+    after = sink.objects()
+    assert set(after) == {f"{sink.prefix}partition=0/{sink.topic}+0+{o:010d}.json" for o in range(0, 1000, 10)}
+    rewritten = [k for k in before if after[k]["LastModified"] > before[k]["LastModified"]]
+    assert rewritten, "the restarted worker re-delivered what was not committed, onto the same object names"
+
+
+def test_the_last_records_land_within_the_scheduled_rotation_without_more_arriving(sink: Sink) -> None:
+    interval_ms = 3000
+    sink.start(**{"flush.size": "1000", "rotate.schedule.interval.ms": str(interval_ms), "timezone": "UTC"})
+    sink.produce([doc(-1)])  # warm-up: the task has joined its group and polls
+    wait_for(lambda: sink.ids() == [-1], 60, "the warm-up record")
+
+    sink.produce([doc(i) for i in range(5)])
+    sent = time.monotonic()
+    wait_for(lambda: sorted(sink.ids()) == [-1, 0, 1, 2, 3, 4], (interval_ms + 2000) / 1000, "the last 5 records")
+    assert time.monotonic() - sent <= (interval_ms + 2000) / 1000
+
+
+def test_a_poison_record_goes_to_the_dead_letter_topic_and_the_rest_land(sink: Sink) -> None:
+    from confluent_kafka import Consumer
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    dlq = f"{sink.topic}-dlq"
+    admin = AdminClient({"bootstrap.servers": sink.substrate["kafka_bootstrap_servers"]})
+    admin.create_topics([NewTopic(dlq, num_partitions=1, replication_factor=1)])[dlq].result(30)
+    try:
+        sink.start(
+            **{
+                "flush.size": "3",
+                "errors.tolerance": "all",
+                "errors.deadletterqueue.topic.name": dlq,
+                "errors.deadletterqueue.topic.replication.factor": "1",
+                "errors.deadletterqueue.context.headers.enable": "true",
+            }
+        )
+        poison = b"{not json"
+        sink.produce([doc(0), doc(1), poison, doc(2), doc(3), doc(4), doc(5)])
+        wait_for(lambda: len(sink.ids()) == 6, 60, "the 6 good records")
+        assert sorted(sink.ids()) == list(range(6))
+
+        consumer = Consumer(
+            {
+                "bootstrap.servers": sink.substrate["kafka_bootstrap_servers"],
+                "group.id": f"dlq-reader-{uuid.uuid4().hex[:6]}",
+                "auto.offset.reset": "earliest",
+            }
+        )
+        consumer.subscribe([dlq])
+        try:
+            message = wait_for(lambda: consumer.poll(1.0), 30, f"a record in {dlq}")
+        finally:
+            consumer.close()
+        assert message.value() == poison
+        headers = dict(message.headers() or [])
+        assert headers["__connect.errors.topic"] == sink.topic.encode()
+        assert headers["__connect.errors.offset"] == b"2"
+        assert b"DataException" in headers["__connect.errors.exception.class.name"]
+    finally:
+        admin.delete_topics([dlq])
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+HOUR_3, HOUR_4 = _epoch_ms("2026-01-02T03:10:00+00:00"), _epoch_ms("2026-01-02T04:15:00+00:00")
+
+
+@pytest.mark.parametrize("extractor", ["Record", "RecordField"])
+def test_the_time_partitioner_writes_path_format_folders_by_record_time(sink: Sink, extractor: str) -> None:
+    sink.start(
+        **{
+            "flush.size": "4",
+            "partitioner.class": TIME_PARTITIONER,
+            "path.format": "'dt'=YYYY-MM-dd/'hour'=HH",
+            "partition.duration.ms": "3600000",
+            "locale": "en-US",
+            "timezone": "UTC",
+            "timestamp.extractor": extractor,
+            "timestamp.field": "ts",
+        }
+    )
+    times = [HOUR_3, HOUR_3 + 60_000, HOUR_4, HOUR_3 + 120_000]
+    # RecordField reads the value's `ts` (ISO-8601); the Kafka timestamps then say another day entirely
+    values = [doc(i, ts=_iso(t)) for i, t in enumerate(times)]
+    kafka_times = times if extractor == "Record" else [t + 86_400_000 for t in times]
+    sink.produce(values, timestamps=kafka_times)
+
+    objects = wait_for(lambda: len(sink.objects()) == 2 and sink.objects(), 60, "two time-partition objects")
+    three = f"{sink.prefix}dt=2026-01-02/hour=03/{sink.topic}+0+0000000000.json"
+    four = f"{sink.prefix}dt=2026-01-02/hour=04/{sink.topic}+0+0000000002.json"
+    assert set(objects) == {three, four}
+    assert [line["id"] for line in sink.lines(three)] == [0, 1, 3]
+    assert [line["id"] for line in sink.lines(four)] == [2]
+    records = read_sink_records(sink.outputs(), sink.topic)
+    assert sorted(r.value["id"] for r in records) == [0, 1, 2, 3], "the reader finds every record once"
+
+
+def _iso(epoch_ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch_ms / 1000))
+
+
+def test_gzip_objects_are_named_json_gz_and_read_back(sink: Sink) -> None:
+    sink.start(**{"flush.size": "2", "s3.compression.type": "gzip"})
+    sink.produce([doc(i, text="x" * 200) for i in range(4)])
+    objects = wait_for(lambda: len(sink.objects()) == 2 and sink.objects(), 60, "two gzip objects")
+    assert set(objects) == {f"{sink.prefix}partition=0/{sink.topic}+0+{o:010d}.json.gz" for o in (0, 2)}
+    assert all(o["Size"] < 2 * 200 for o in objects.values()), "the objects are compressed"
+    records = read_sink_records(sink.outputs(), sink.topic)
+    assert [(r.offset, r.value["id"]) for r in records] == [(0, 0), (1, 1), (2, 2), (3, 3)]
+
+
+def _validate(substrate: dict[str, Any], config: dict[str, str]) -> dict[str, list[str]]:
+    client = ConnectClient(substrate["kafka_connect_url"], auth=basic_auth(substrate["kafka_connect_auth"]))
+    errors: dict[str, list[str]] = {}
+    for error in client.validate(S3_SINK_CLASS, {**config, "name": "validate-only"}):
+        errors.setdefault(error.field, []).append(error.message)
+    return errors
+
+
+def test_the_validator_names_an_unknown_key_and_a_wrong_typed_one(substrate: dict[str, Any]) -> None:
+    config = sink_config(substrate, "cards-data")
+    assert _validate(substrate, config) == {}, "the contract's own config is valid"
+
+    errors = _validate(substrate, {**config, "flush.sise": "3", "rotate.schedule.interval.ms": "soon"})
+    assert set(errors) == {"flush.sise", "rotate.schedule.interval.ms"}
+    assert "unknown key" in errors["flush.sise"][0]
+    assert "LONG" in errors["rotate.schedule.interval.ms"][0]
+
+    time_based = {**config, "partitioner.class": TIME_PARTITIONER, "behavior.on.null.values": "write"}
+    errors = _validate(substrate, time_based)
+    assert {"path.format", "partition.duration.ms", "locale", "timezone", "behavior.on.null.values"} <= set(errors)
+
+
+def test_the_connector_resource_check_fails_at_preview_naming_the_field(substrate: dict[str, Any]) -> None:
+    config = {**sink_config(substrate, "cards-data"), "flush.size": "three", "s3.bucket.nme": "typo"}
+    news = {
+        "name": "s3-sink-kde",
+        "connect_url": substrate["kafka_connect_url"],
+        "connect_auth": substrate["kafka_connect_auth"],
+        "config": config,
+        "secret_config": {},
+    }
+    failures: dict[str, str] = {}
+    for failure in ConnectorProvider().check({}, news).failures:
+        failures[failure.property] = failures.get(failure.property, "") + failure.reason
+    assert set(failures) == {"config.flush.size", "config.s3.bucket.nme"}
+    assert "Not a number of type INT" in failures["config.flush.size"]
+    assert "unknown key" in failures["config.s3.bucket.nme"]
