@@ -1,4 +1,5 @@
-"""The stack's Kafka topics and their value-schema subjects, one per dataset, derived from `schemas/`."""
+"""The stack's Kafka topics and their value-schema subjects, one per dataset, derived from `schemas/`; and the
+dead-letter topics of its connectors (no subject: they hold what could not be read, as it was)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,14 @@ class KafkaCatalogArgs(TypedDict):
     partitions: NotRequired[int]
     replication_factor: NotRequired[int]
     compatibility: NotRequired[str]
+    #: connectors' dead-letter topics (e.g. the S3 sink's): one partition each, the datasets' retention
+    dead_letter_topics: NotRequired[Sequence[str]]
 
 
 class KafkaCatalog(pulumi.ComponentResource):
     topics: dict[str, KafkaTopic]
     subjects: dict[str, SchemaSubject]
+    dead_letter_topics: dict[str, KafkaTopic]
     topic_names: pulumi.Output[dict[str, str]]
 
     def __init__(self, name: str, args: KafkaCatalogArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -59,5 +63,19 @@ class KafkaCatalog(pulumi.ComponentResource):
                 },
                 child,
             )
+        self.dead_letter_topics = {
+            topic: KafkaTopic(
+                f"topic-{topic}",
+                {
+                    "bootstrap_servers": args["bootstrap_servers"],
+                    "topic": topic,
+                    "partitions": 1,
+                    "replication_factor": args.get("replication_factor", 1),
+                    "configs": dict(DEFAULT_TOPIC_CONFIGS),
+                },
+                child,
+            )
+            for topic in args.get("dead_letter_topics", ())
+        }
         self.topic_names = output_map({d: t.topic for d, t in self.topics.items()})
         self.register_outputs({"topic_names": self.topic_names})

@@ -14,6 +14,12 @@ worker (its environment, as the seed did); Aiven's and devstack's configs hold c
 `config.providers=env` and the keys in its environment: devstack's Connect service, the Docker stacks'
 container env). So the Connect REST API, its config topic and the Pulumi state show only the references.
 `secret_config` stays for connectors that must carry a literal secret (none of these flavours does).
+
+The same settings mean the same thing in every flavour: `flush_size` records per object;
+`rotate_schedule_interval_ms` writes what a partition holds at each wall-clock multiple of it (UTC), so the last
+records land without more arriving (Aiven's sink has no such key: it writes at every offset commit anyway);
+`compression` gzip; `dead_letter_topic`: records the value converter cannot read go there (Connect's own DLQ,
+`errors.tolerance=all`) and the rest land; tombstones are skipped (`behavior.on.null.values=ignore`).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from contract import naming
 
 FLAVOURS: tuple[str, ...] = ("devstack", "confluent", "aiven")
 CONNECTOR_CLASSES: dict[str, str] = {
@@ -35,6 +43,11 @@ PLAIN_JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
 DEVSTACK_JSON_CONVERTER = "local.devstack.connect.s3.SchemaRegistryJsonConverter"
 ENV_ACCESS_KEY_ID = "${env:AWS_ACCESS_KEY_ID}"
 ENV_SECRET_ACCESS_KEY = "${env:AWS_SECRET_ACCESS_KEY}"
+COMPRESSIONS: tuple[str, ...] = ("none", "gzip")
+#: where the stack's sink sends the records its converter cannot read (a topic the stack creates)
+DEAD_LETTER_TOPIC = f"{naming.S3_SINK_CONNECTOR}-dlq"
+#: wall-clock rotation of the stack's sink: the last records of a burst land within this many ms
+DEFAULT_ROTATE_SCHEDULE_INTERVAL_MS = 5_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +60,10 @@ class S3SinkSettings:
     flush_size: int = 3
     endpoint_url: str | None = None  # S3-compatible endpoint (moto, MinIO); implies path-style access
     flavour: str = "confluent"
+    rotate_schedule_interval_ms: int | None = None  # None: objects are written on flush_size only
+    compression: str = "none"
+    dead_letter_topic: str | None = None
+    dead_letter_replication_factor: int = 1  # used only if the worker must create the topic itself
 
 
 class SinkConfig(NamedTuple):
@@ -60,16 +77,35 @@ def s3_sink_config(settings: S3SinkSettings) -> SinkConfig:
     builders = {"devstack": devstack_config, "confluent": confluent_config, "aiven": aiven_config}
     if settings.flavour not in builders:
         raise ValueError(f"S3 sink flavour {settings.flavour!r}: expected one of {', '.join(FLAVOURS)}")
+    if settings.compression not in COMPRESSIONS:
+        raise ValueError(f"S3 sink compression {settings.compression!r}: expected one of {', '.join(COMPRESSIONS)}")
     return builders[settings.flavour](settings)
 
 
 def _common(s: S3SinkSettings) -> dict[str, str]:
-    return {
+    config = {
         "connector.class": CONNECTOR_CLASSES[s.flavour],
         "tasks.max": "1",
         "topics": ",".join(s.topics),
         "key.converter": STRING_CONVERTER,
     }
+    if s.dead_letter_topic:  # Connect's own error handling: the same keys for every plugin
+        config |= {
+            "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": s.dead_letter_topic,
+            "errors.deadletterqueue.topic.replication.factor": str(s.dead_letter_replication_factor),
+            "errors.deadletterqueue.context.headers.enable": "true",
+            "errors.log.enable": "true",
+        }
+    return config
+
+
+def _confluent_rotation(s: S3SinkSettings) -> dict[str, str]:
+    """Confluent's keys (devstack's plugin has the same) for compression, tombstones and wall-clock rotation."""
+    config = {"s3.compression.type": s.compression, "behavior.on.null.values": "ignore"}
+    if s.rotate_schedule_interval_ms:
+        config |= {"rotate.schedule.interval.ms": str(s.rotate_schedule_interval_ms), "timezone": "UTC"}
+    return config
 
 
 def devstack_config(s: S3SinkSettings) -> SinkConfig:
@@ -81,6 +117,7 @@ def devstack_config(s: S3SinkSettings) -> SinkConfig:
         "s3.region": s.region,
         "topics.dir": s.topics_dir,
         "flush.size": str(s.flush_size),
+        **_confluent_rotation(s),
         "value.converter": DEVSTACK_JSON_CONVERTER,
         "aws.access.key.id": ENV_ACCESS_KEY_ID,
         "aws.secret.access.key": ENV_SECRET_ACCESS_KEY,
@@ -99,6 +136,7 @@ def confluent_config(s: S3SinkSettings) -> SinkConfig:
         "s3.region": s.region,
         "s3.part.size": "26214400",
         "flush.size": str(s.flush_size),
+        **_confluent_rotation(s),
         "retry.backoff.ms": "5000",
         "storage.class": "io.confluent.connect.s3.storage.S3Storage",
         "format.class": "io.confluent.connect.s3.format.json.JsonFormat",
@@ -124,8 +162,9 @@ def aiven_config(s: S3SinkSettings) -> SinkConfig:
         "aws.access.key.id": ENV_ACCESS_KEY_ID,
         "aws.secret.access.key": ENV_SECRET_ACCESS_KEY,
         "file.name.prefix": s.topics_dir.rstrip("/") + "/",
-        "file.name.template": "{{topic}}/{{topic}}-{{partition}}-{{start_offset}}.jsonl",
-        "file.compression.type": "none",
+        "file.name.template": "{{topic}}/{{topic}}-{{partition}}-{{start_offset}}.jsonl"
+        + (".gz" if s.compression == "gzip" else ""),
+        "file.compression.type": s.compression,
         "format.output.type": "jsonl",
         "format.output.fields": "value",
         "format.output.fields.value.encoding": "none",
@@ -142,7 +181,14 @@ def aiven_config(s: S3SinkSettings) -> SinkConfig:
     return SinkConfig(config, {})
 
 
-def sink_config_for(outputs: Mapping[str, Any], topics: tuple[str, ...], flush_size: int = 3) -> SinkConfig:
+def sink_config_for(
+    outputs: Mapping[str, Any],
+    topics: tuple[str, ...],
+    flush_size: int = 3,
+    rotate_schedule_interval_ms: int | None = DEFAULT_ROTATE_SCHEDULE_INTERVAL_MS,
+    compression: str = "none",
+    dead_letter_topic: str | None = None,
+) -> SinkConfig:
     """The stack's S3 sink config (its flavour, bucket, prefix) for other `topics`, as seen from this host: for a
     throwaway connector of a test or a benchmark on the stack's worker."""
     sink = outputs["s3_sink"]
@@ -156,5 +202,8 @@ def sink_config_for(outputs: Mapping[str, Any], topics: tuple[str, ...], flush_s
             flush_size=flush_size,
             endpoint_url=(outputs.get("endpoints") or {}).get("s3"),
             flavour=sink["flavour"],
+            rotate_schedule_interval_ms=rotate_schedule_interval_ms,
+            compression=compression,
+            dead_letter_topic=dead_letter_topic,
         )
     )

@@ -27,6 +27,7 @@ import yaml
 
 from contract import naming
 from contract.outputs import PROJECT
+from contract.s3_sink import COMPRESSIONS, DEFAULT_ROTATE_SCHEDULE_INTERVAL_MS
 from schemas import DATASETS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -127,6 +128,9 @@ class StackConfig:
     managed: ManagedConfig | None = None  # set when streaming/orchestration are the managed engines
     #: the source MongoDB's URI where the stack runs none (managed engines), secret config `mongodbUri`
     mongodb_uri: pulumi.Output[str] | None = field(default=None, compare=False)
+    #: the S3 sink writes what a partition holds at each multiple of this wall-clock interval; None: off
+    s3_sink_rotate_schedule_interval_ms: int | None = DEFAULT_ROTATE_SCHEDULE_INTERVAL_MS
+    s3_sink_compression: str = "none"
 
 
 def parse(
@@ -186,6 +190,12 @@ def parse(
         images=_images(raw.get("images")),
         s3_sink_flavour=flavour,
         s3_sink_flush_size=_int(raw, "s3SinkFlushSize", 3, low=1, high=1_000_000),
+        # 0 turns wall-clock rotation off: objects are then cut by flush.size only (exactly-once object names)
+        s3_sink_rotate_schedule_interval_ms=_int(
+            raw, "s3SinkRotateScheduleIntervalMs", DEFAULT_ROTATE_SCHEDULE_INTERVAL_MS, low=0, high=86_400_000
+        )
+        or None,
+        s3_sink_compression=_choice(raw, "s3SinkCompression", COMPRESSIONS),
         subject_compatibility=compatibility,
         force_destroy=_bool(raw, "forceDestroy", default=emulated),
         mongodb_password=mongodb_password,
@@ -247,6 +257,8 @@ PLAIN_KEYS = (
     "topicPartitions",
     "s3SinkFlavour",
     "s3SinkFlushSize",
+    "s3SinkRotateScheduleIntervalMs",
+    "s3SinkCompression",
     "subjectCompatibility",
     "forceDestroy",
     "streaming",

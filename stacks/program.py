@@ -23,7 +23,7 @@ from components.connect import Connector
 from components.kafka_catalog import KafkaCatalog
 from contract import naming
 from contract.outputs import NULLABLE_KEYS, OUTPUT_KEYS, public_outputs
-from contract.s3_sink import S3SinkSettings, s3_sink_config
+from contract.s3_sink import DEAD_LETTER_TOPIC, S3SinkSettings, s3_sink_config
 from schemas import DATASETS
 from stacks.config import StackConfig
 from stacks.substrate import S3_SINK_DATASETS, Substrate, substrate_for
@@ -41,6 +41,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 "registry_url": substrate.outputs["schema_registry_url"],
                 "partitions": cfg.topic_partitions,
                 "compatibility": cfg.subject_compatibility,
+                "dead_letter_topics": [DEAD_LETTER_TOPIC],
             },
             pulumi.ResourceOptions(depends_on=substrate.depends_on),
         )
@@ -61,6 +62,8 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 "bucket": naming.s3_bucket(cfg.prefix, cfg.stack, "landing"),
                 "prefix": naming.S3_SINK_PREFIX,
                 "flavour": substrate.sink.flavour,
+                # records the sink's converter could not read (managed engines: MSK Connect's own handling)
+                **({"dead_letter_topic": DEAD_LETTER_TOPIC} if substrate.managed is None else {}),
             }
         ),
     }
@@ -85,6 +88,9 @@ def _s3_sink(cfg: StackConfig, substrate: Substrate, catalog: KafkaCatalog) -> C
             flush_size=cfg.s3_sink_flush_size,
             endpoint_url=target.s3_endpoint,
             flavour=target.flavour,
+            rotate_schedule_interval_ms=cfg.s3_sink_rotate_schedule_interval_ms,
+            compression=cfg.s3_sink_compression,
+            dead_letter_topic=DEAD_LETTER_TOPIC,
         )
         return s3_sink_config(settings)._asdict()
 

@@ -3,13 +3,23 @@
 The connector itself (`s3_sink.connector` in the outputs, the seed's `s3-sink-kde`) is created by the stack
 (a Pulumi dynamic resource, components/connect/), never here.
 
-Where the sink writes (devstack and Confluent's DefaultPartitioner alike):
-`s3://<s3_sink.bucket>/<s3_sink.prefix>/<topic>/partition=<p>/<topic>+<p>+<first offset:010d>.json`, one JSON
-document per line, so every record's partition and offset are known from the object name and line number.
+Where the sink writes (devstack's plugin and Confluent's sink alike):
+`s3://<s3_sink.bucket>/<s3_sink.prefix>/<topic>/<folders>/<topic>+<p>+<first offset:010d>.json[.gz]`, one JSON
+document per line (gzipped when the name ends in .gz), so every record's partition and offset are known from
+the object name and line number. `<folders>` is `partition=<p>` (DefaultPartitioner) or the time partition
+(TimeBasedPartitioner's `path.format`, e.g. `dt=2026-12-01/hour=19`).
+
+A record's offset is its object's start offset plus its line number: exact while the object's records are
+consecutive, which they are with the DefaultPartitioner unless records were skipped (sent to the dead-letter
+topic, or tombstones); the sink's JSON lines, like Confluent's, do not carry offsets. A record can sit in two
+objects: a sink that cuts objects by the wall clock (`rotate.schedule.interval.ms`) may cut a batch it
+re-delivers after a crash differently. Records are therefore keyed by folder, partition and offset: each is
+returned once.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -65,27 +75,49 @@ def read_sink_records(
     (offsets from 0 again) from the objects its earlier incarnation left in the lake under the same names."""
     s3 = s3 or s3_client(outputs)
     bucket = outputs["s3_sink"]["bucket"]
-    records: dict[tuple[int, int], SinkRecord] = {}
+    records: dict[tuple[int, int, str], SinkRecord] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sink_prefix(outputs, topic)):
-        objects = sorted((o for o in page.get("Contents", []) if o["Key"].endswith(".json")), key=lambda o: o["Key"])
+        objects = sorted((o for o in page.get("Contents", []) if o["Key"].endswith(OBJECT_SUFFIXES)), key=_name)
         for obj in objects:
             if written_since is not None and obj["LastModified"] < written_since:
                 continue
             partition, first = _offsets_of(obj["Key"])
             floor = (since or {}).get(partition, 0)
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            body = _lines_of(obj["Key"], s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
+            folder = obj["Key"].rsplit("/", 1)[0]
             for i, line in enumerate(body.splitlines()):
                 if first + i >= floor and line.strip():
-                    # a re-delivered batch rewrites the same object name: keyed by (partition, offset), no doubles
-                    records[(partition, first + i)] = SinkRecord(partition, first + i, obj["Key"], json.loads(line))
+                    # objects of one folder never overlap unless a batch was re-cut: then the later one wins
+                    record = SinkRecord(partition, first + i, obj["Key"], json.loads(line))
+                    records[(partition, first + i, folder)] = record
     return [records[k] for k in sorted(records)]
 
 
+OBJECT_SUFFIXES = (".json", ".json.gz")
+
+
+def _name(obj: Mapping[str, Any]) -> tuple[int, int, str]:
+    """Objects in offset order whatever their folders (time partitions sort by time, not by offset)."""
+    return (*_offsets_of(obj["Key"]), obj["Key"])
+
+
 def _offsets_of(key: str) -> tuple[int, int]:
-    """`.../cards-data+2+0000000042.json` -> (2, 42)."""
-    stem = key.rsplit("/", 1)[-1].removesuffix(".json")
-    _topic, partition, offset = stem.rsplit("+", 2)
-    return int(partition), int(offset)
+    """`.../cards-data+2+0000000042.json[.gz]` -> (2, 42)."""
+    stem = key.rsplit("/", 1)[-1].removesuffix(".gz").removesuffix(".json")
+    try:
+        _topic, partition, offset = stem.rsplit("+", 2)
+        return int(partition), int(offset)
+    except ValueError:
+        raise SinkError(f"{key}: not an S3 sink object name (<topic>+<partition>+<start offset>.json)") from None
+
+
+def _lines_of(key: str, body: bytes) -> bytes:
+    if not key.endswith(".gz"):
+        return body
+    try:
+        return gzip.decompress(body)
+    except (OSError, EOFError) as exc:
+        raise SinkError(f"{key}: not a gzip object ({exc})") from None
 
 
 def wait_for_records(

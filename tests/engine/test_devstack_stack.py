@@ -17,6 +17,7 @@ from pulumi import automation as auto
 from contract import naming
 from contract.backend import state_file
 from contract.outputs import PROJECT
+from contract.s3_sink import DEAD_LETTER_TOPIC
 from demo.airflow import DevstackAirflow
 from devstack.config import DEFAULT_PORTS, DevstackConfig
 from devstack.outputs import build_outputs, outputs_file
@@ -88,8 +89,9 @@ def test_devstack_stack_lifecycle_on_the_real_engine(
     substrate: DevstackConfig, stack: auto.Stack, tmp_path: Path
 ) -> None:
     airflow = DevstackAirflow(substrate)
-    topics = {naming.kafka_topic(d) for d in ("cards", "users", "transactions", "mcc_codes", "fraud_labels")}
-    subjects = {naming.schema_subject(t) for t in topics}
+    datasets = ("cards", "users", "transactions", "mcc_codes", "fraud_labels")
+    subjects = {naming.schema_subject(naming.kafka_topic(d)) for d in datasets}
+    topics = {naming.kafka_topic(d) for d in datasets} | {DEAD_LETTER_TOPIC}  # the S3 sink's has no subject
     connections = {naming.AIRFLOW_MONGO_CONNECTION, naming.AIRFLOW_AWS_CONNECTION}
 
     # up: every platform object, on the substrate devstack published

@@ -23,6 +23,6 @@ def test_the_entry_point_declares_the_program_when_the_engine_runs_it() -> None:
 
     run = run_program("devstack", program, config, secret_keys)
     declared = Counter(r.type for r in run.resources)
-    assert declared["pulumi-python:dynamic/kafka:Topic"] == 5
+    assert declared["pulumi-python:dynamic/kafka:Topic"] == 6  # the datasets' and the S3 sink's dead letters
     assert declared["pulumi-python:dynamic/kafka-connect:Connector"] == 1
     assert declared["pulumi-python:dynamic/airflow:Connection"] == 2

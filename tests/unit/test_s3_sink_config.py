@@ -3,7 +3,14 @@ from __future__ import annotations
 import pytest
 
 from components.connect.provider import static_failures
-from contract.s3_sink import CONNECTOR_CLASSES, FLAVOURS, S3SinkSettings, s3_sink_config, sink_config_for
+from contract.s3_sink import (
+    CONNECTOR_CLASSES,
+    DEAD_LETTER_TOPIC,
+    FLAVOURS,
+    S3SinkSettings,
+    s3_sink_config,
+    sink_config_for,
+)
 from tests.unit._stack_runs import stack_run
 
 SEED = S3SinkSettings(
@@ -84,3 +91,61 @@ def test_a_throwaway_connector_gets_the_stacks_flavour_and_bucket() -> None:
 def test_invalid_settings_are_refused(change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         s3_sink_config(S3SinkSettings(**{**SEED.__dict__, **change}))
+
+
+DLQ_KEYS = {
+    "errors.tolerance": "all",
+    "errors.deadletterqueue.topic.name": DEAD_LETTER_TOPIC,
+    "errors.deadletterqueue.topic.replication.factor": "1",
+    "errors.deadletterqueue.context.headers.enable": "true",
+}
+
+
+@pytest.mark.parametrize("flavour", ["devstack", "confluent"])
+def test_devstack_and_confluent_share_the_rotation_compression_and_tombstone_keys(flavour: str) -> None:
+    settings = {"flavour": flavour, "rotate_schedule_interval_ms": 2500, "compression": "gzip"}
+    config, _ = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, **settings}))
+    assert {k: config[k] for k in ("rotate.schedule.interval.ms", "timezone", "s3.compression.type")} == {
+        "rotate.schedule.interval.ms": "2500",
+        "timezone": "UTC",  # Confluent's sink requires a time zone with a schedule
+        "s3.compression.type": "gzip",
+    }
+    assert config["behavior.on.null.values"] == "ignore"
+
+
+def test_without_a_schedule_objects_are_cut_by_flush_size_only() -> None:
+    config, _ = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, "flavour": "devstack"}))
+    assert "rotate.schedule.interval.ms" not in config and "timezone" not in config
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_every_flavour_sends_unreadable_records_to_the_dead_letter_topic(flavour: str) -> None:
+    settings = {"flavour": flavour, "dead_letter_topic": DEAD_LETTER_TOPIC}
+    config, _ = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, **settings}))
+    assert DLQ_KEYS.items() <= config.items()
+
+
+def test_no_dead_letter_topic_keeps_connects_default_of_failing() -> None:
+    config, _ = s3_sink_config(SEED)
+    assert not any(key.startswith("errors.") for key in config)
+
+
+def test_aiven_gzips_with_its_own_key_and_names_the_objects_gz() -> None:
+    config, _ = s3_sink_config(S3SinkSettings(**{**SEED.__dict__, "flavour": "aiven", "compression": "gzip"}))
+    assert config["file.compression.type"] == "gzip"
+    assert config["file.name.template"].endswith(".jsonl.gz")
+
+
+def test_an_unknown_compression_is_refused() -> None:
+    with pytest.raises(ValueError, match="compression 'zstd'"):
+        s3_sink_config(S3SinkSettings(**{**SEED.__dict__, "compression": "zstd"}))
+
+
+def test_the_stacks_sink_lands_the_last_records_and_has_a_dead_letter_topic() -> None:
+    run = stack_run("devstack")
+    connector = run.of_type("pulumi-python:dynamic/kafka-connect:Connector")[0].inputs["config"]
+    assert connector["rotate.schedule.interval.ms"] == "5000"
+    assert DLQ_KEYS.items() <= connector.items()
+    topics = {r.inputs["topic"] for r in run.of_type("pulumi-python:dynamic/kafka:Topic")}
+    assert DEAD_LETTER_TOPIC in topics
+    assert run.raw_outputs["s3_sink"]["dead_letter_topic"] == DEAD_LETTER_TOPIC

@@ -17,6 +17,13 @@ def test_defaults_match_the_seed() -> None:
     assert cfg.ports["console"] == 8085 and cfg.ports["airflow"] == 8080
     assert "moto" not in cfg.ports  # emulator ports only on emulated stacks
     assert cfg.dynamodb_datasets == ("cards", "users", "transactions")
+    # the last records of a burst land within 5 s (wall-clock rotation), uncompressed
+    assert (cfg.s3_sink_rotate_schedule_interval_ms, cfg.s3_sink_compression) == (5000, "none")
+
+
+def test_wall_clock_rotation_can_be_turned_off_and_gzip_on() -> None:
+    cfg = parse("dev", {**VALID, "s3SinkRotateScheduleIntervalMs": "0", "s3SinkCompression": "gzip"})
+    assert (cfg.s3_sink_rotate_schedule_interval_ms, cfg.s3_sink_compression) == (None, "gzip")
 
 
 @pytest.mark.parametrize(
@@ -37,6 +44,9 @@ def test_defaults_match_the_seed() -> None:
         ({"prefix": "KDE"}, "prefix", "lowercase"),
         ({"s3SinkFlavour": "camel"}, "s3SinkFlavour", "confluent, aiven"),
         ({"s3SinkFlushSize": "0"}, "s3SinkFlushSize", "outside"),
+        ({"s3SinkRotateScheduleIntervalMs": "-1"}, "s3SinkRotateScheduleIntervalMs", "outside"),
+        ({"s3SinkRotateScheduleIntervalMs": "5s"}, "s3SinkRotateScheduleIntervalMs", "not an integer"),
+        ({"s3SinkCompression": "zstd"}, "s3SinkCompression", "none, gzip"),
         ({"subjectCompatibility": "SOMETIMES"}, "subjectCompatibility", "BACKWARD"),
         ({"images": {"zookeeper": "x"}}, "images.zookeeper", "unknown image"),
     ],

@@ -53,7 +53,7 @@ def test_no_credential_appears_in_plain_inputs_or_outputs(stack: str) -> None:
         ("gcp:bigquery/dataset:Dataset", 2, 0),
         ("gcp:firestore/database:Database", 1, 0),
         ("pulumi-python:dynamic/kafka-connect:Connector", 1, 1),
-        ("pulumi-python:dynamic/kafka:Topic", 5, 5),
+        ("pulumi-python:dynamic/kafka:Topic", 6, 6),  # a topic per dataset and the S3 sink's dead letters
         ("pulumi-python:dynamic/schema-registry:Subject", 5, 5),
         ("aws:iam/accessKey:AccessKey", 1, 0),
     ],
@@ -97,6 +97,7 @@ def test_dev_uses_real_cloud_providers_in_the_configured_region() -> None:
         "bucket": "kde-dev-landing",
         "prefix": "kafka/topics",
         "flavour": "confluent",
+        "dead_letter_topic": "s3-sink-kde-dlq",
     }
 
 
