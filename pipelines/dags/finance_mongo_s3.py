@@ -2,6 +2,8 @@
 
 One TaskFlow task per dataset runs the same code as `python -m pipelines batch` (pipelines.batch.run), each
 its own dlt pipeline, so they can run in parallel and a bad collection fails alone (and is retried twice).
+The last task reconciles MongoDB with the lake (pipelines.reconcile) and fails the run beyond the thresholds
+(params `max_missing`, `max_mismatched`).
 Targets: Variables override the defaults derived from the stack outputs, the MongoDB URI comes from the
 connection `mongo_default` (see pipelines/batch/airflow_settings.py), all created by the stack.
 
@@ -32,7 +34,11 @@ DAG_ID = "ingestion_pipeline_mongodb_s3"
     max_active_runs=1,  # two runs of the same incremental pipeline must not overlap
     default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},
     tags=["finance", "mongodb", "s3", "dlt", "ingestion"],
-    params={"file_format": Param("parquet", enum=["parquet", "jsonl"], description="lake file format")},
+    params={
+        "file_format": Param("parquet", enum=["parquet", "jsonl"], description="lake file format"),
+        "max_missing": Param("0", type="string", description="reconcile: missing rows allowed per stage (N or P%)"),
+        "max_mismatched": Param("0", type="string", description="reconcile: differing rows allowed (N or P%)"),
+    },
     doc_md=__doc__,
 )
 def ingestion_pipeline_mongodb_s3() -> None:
@@ -63,8 +69,24 @@ def ingestion_pipeline_mongodb_s3() -> None:
             print(f"{dataset:>14}: {count:,} rows")
         return rows
 
+    @task(retries=0)
+    def reconcile(loaded: dict[str, int], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """MongoDB against the lake, row for row and value for value; fails the run beyond the thresholds."""
+        from pipelines.airflow_outputs import outputs_in_task
+        from pipelines.batch.airflow_settings import settings_from_airflow
+        from pipelines.reconcile.airflow_task import reconcile_in_task
+        from pipelines.reconcile.plan import Scope
+
+        settings = settings_from_airflow()
+        outputs: dict[str, Any] = dict(outputs_in_task())
+        # the Variables that moved this run's source and lake move the reconciliation (and its stored report)
+        outputs["mongodb_database"], outputs["mongodb_collections"] = settings.mongodb_database, settings.collections
+        outputs["s3_buckets"] = {**outputs["s3_buckets"], "landing": settings.target.bucket}
+        scope = Scope(stages=("mongodb", "lake-dlt"), dlt_target=settings.target)
+        return reconcile_in_task(outputs, [d for d in DATASETS if d in settings.collections], scope, params)
+
     loads = [load.override(task_id=f"load_{dataset}")(dataset) for dataset in DATASETS]
-    summary(loads)  # type: ignore[arg-type]  # TaskFlow resolves the XComArgs to their values at run time
+    reconcile(summary(loads))  # type: ignore[arg-type]  # TaskFlow resolves the XComArgs to their values at run time
 
 
 ingestion_pipeline_mongodb_s3()

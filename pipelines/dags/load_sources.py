@@ -2,7 +2,8 @@
 every sink the stack has a place for (MongoDB, Firestore, DynamoDB, Kafka), one task per dataset and sink, each
 the same code as `python -m loaders load` (loaders.load.load_dataset): writes by key, so a retried or re-run
 task overwrites and never duplicates; rejected records are quarantined next to the source
-(`<source_dir>/_rejected/`) and fail the task.
+(`<source_dir>/_rejected/`) and fail the task. The last task reconciles the source files with every sink it
+loaded (pipelines.reconcile) and fails the run beyond the thresholds (params `max_missing`, `max_mismatched`).
 
 Targets come only from the Airflow settings the stack creates (the Variable `stack_outputs` and the
 connections `mongo_default`, `aws_default`: pipelines/airflow_outputs.py). The source folder is the run's
@@ -39,7 +40,9 @@ TARGETS = ("mongodb", "firestore", "dynamodb", "kafka")
     params={
         "source_dir": Param(
             "", type="string", description="folder of converted <dataset>.jsonl files (`python -m loaders convert`)"
-        )
+        ),
+        "max_missing": Param("0", type="string", description="reconcile: missing rows allowed per stage (N or P%)"),
+        "max_mismatched": Param("0", type="string", description="reconcile: differing rows allowed (N or P%)"),
     },
     doc_md=__doc__,
 )
@@ -77,10 +80,26 @@ def load_sources() -> None:
             print(f"{name:>26}: {count:,}")
         return loaded
 
+    @task(retries=0)
+    def reconcile(loaded: dict[str, int], params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The source files against every sink this DAG loaded, by key and value; fails beyond the thresholds."""
+        from pathlib import Path
+
+        from pipelines.airflow_outputs import outputs_in_task
+        from pipelines.reconcile.airflow_task import reconcile_in_task
+        from pipelines.reconcile.plan import Scope
+
+        source = Path(str((params or {}).get("source_dir") or ""))
+        outputs = outputs_in_task()
+        datasets = [d for d in DATASETS if (source / f"{d}.jsonl").exists()]
+        left_out = frozenset((d, t) for d in datasets for t in TARGETS if skip_reason(outputs, t, d, source))
+        scope = Scope(source_dir=source, stages=("source", *TARGETS), exclude=left_out)
+        return reconcile_in_task(dict(outputs), datasets, scope, params)
+
     loads = [
         load.override(task_id=f"{target}_{dataset}")(target, dataset) for target in TARGETS for dataset in DATASETS
     ]
-    summary(loads)  # type: ignore[arg-type]  # TaskFlow resolves the XComArgs to their values at run time
+    reconcile(summary(loads))  # type: ignore[arg-type]  # TaskFlow resolves the XComArgs to their values at run time
 
 
 def skip_reason(outputs: Any, target: str, dataset: str, source_dir: Any) -> str | None:

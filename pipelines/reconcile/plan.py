@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipelines.batch.settings import DEFAULT_PREFIX
+from pipelines.batch.settings import S3Target
 from pipelines.reconcile.stores import Store
 from pipelines.reconcile.stores.databases import DynamoStore, FirestoreStore, MongoStore
 from pipelines.reconcile.stores.files import SourceFile, source_path
@@ -29,8 +29,10 @@ class Scope:
     since_load_id: str | None = None
     #: topic -> partition -> first offset to read (the offsets an earlier run covered)
     kafka_since: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
-    #: where dlt's tables are in the landing bucket (the batch pipeline's --prefix)
-    dlt_prefix: str = DEFAULT_PREFIX
+    #: where dlt's tables are (the batch pipeline's bucket and prefix); None: the outputs' landing bucket, `dlt/`
+    dlt_target: S3Target | None = None
+    #: (dataset, stage) pairs left out, e.g. a topic the loaders do not fill because the producer streams it
+    exclude: frozenset[tuple[str, str]] = frozenset()
 
 
 def stores_for(dataset: str, outputs: dict[str, Any], scope: Scope, s3: Any) -> list[Store]:
@@ -52,7 +54,8 @@ def stores_for(dataset: str, outputs: dict[str, Any], scope: Scope, s3: Any) -> 
         "firestore": lambda: FirestoreStore(outputs, candidates["firestore"]),
         "dynamodb": lambda: DynamoStore(outputs, candidates["dynamodb"]),
         "kafka": lambda: KafkaStore(outputs, topic, schema, scope.kafka_since.get(topic)),
-        "lake-dlt": lambda: DltLakeStore(outputs, s3, dataset, scope.since_load_id, scope.dlt_prefix),
+        "lake-dlt": lambda: DltLakeStore(outputs, s3, dataset, scope.since_load_id, scope.dlt_target),
         "lake-s3-sink": lambda: SinkLakeStore(outputs, s3, topic, scope.kafka_since.get(topic)),
     }
-    return [build[stage]() for stage in STAGES if stage in scope.stages and candidates[stage]]
+    wanted = [s for s in STAGES if s in scope.stages and (dataset, s) not in scope.exclude]
+    return [build[stage]() for stage in wanted if candidates[stage]]

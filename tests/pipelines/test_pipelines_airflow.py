@@ -66,7 +66,7 @@ def bucket(outputs: dict[str, Any]) -> Iterator[str]:
     s3.delete_bucket(Bucket=name)
 
 
-def dags_test(env: dict[str, str], variables: dict[str, str], dlt_dir: Path) -> str:
+def dags_test(env: dict[str, str], variables: dict[str, str], dlt_dir: Path, succeeds: bool = True) -> str:
     """One DAG run through Airflow's own CLI; returns its log. The logical date is unique per run."""
     logical_date = dt.datetime.now(dt.UTC).isoformat()
     run_env = {**env, **{f"AIRFLOW_VAR_{k.upper()}": v for k, v in variables.items()}, "DLT_DATA_DIR": str(dlt_dir)}
@@ -79,7 +79,7 @@ def dags_test(env: dict[str, str], variables: dict[str, str], dlt_dir: Path) -> 
         timeout=600,
     )
     log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-5000:]
+    assert (proc.returncode == 0) == succeeds, log[-5000:]
     return log
 
 
@@ -113,6 +113,27 @@ def test_dag_run_loads_mongodb_into_s3_then_only_new_rows(
     assert "transactions: 50 rows" in log
     assert lake("transactions") == [transaction(i) for i in range(450)]
     assert lake("cards") == [card(i) for i in range(30)]
+    # each run ended with the reconciliation of MongoDB and the lake, stored in the run's own landing bucket
+    stored = s3.list_objects_v2(Bucket=bucket, Prefix="reconciliation/transactions/").get("Contents", [])
+    assert len(stored) == 2
+    report = json.loads(s3.get_object(Bucket=bucket, Key=stored[-1]["Key"])["Body"].read())
+    assert report["ok"] and [st["rows"] for st in report["stages"]] == [450, 450]
+
+
+def test_the_dag_run_fails_when_the_lake_disagrees_with_mongodb(
+    outputs: dict[str, Any], airflow_env: dict[str, str], mongo: Any, bucket: str, tmp_path: Path
+) -> None:
+    collections = outputs["mongodb_collections"]
+    mongo[collections["transactions"]].insert_many([with_mongo_id(transaction(i)) for i in range(100)])
+    variables = {"mongodb_database": mongo.name, "s3_landing": bucket, "s3_landing_prefix": unique("test-dag")}
+    dags_test(airflow_env, variables, tmp_path / "dlt")
+    # the incremental load takes only new ids: an amount changed at the source never reaches the lake
+    victim = transaction(7)
+    mongo[collections["transactions"]].update_one({"_id": str(victim["id"])}, {"$set": {"amount": 0.01}})
+
+    log = dags_test(airflow_env, variables, tmp_path / "dlt-2", succeeds=False)
+
+    assert f"transactions lake-dlt: 1 mismatched (max 0): key {victim['id']} differs in amount" in log
 
 
 def test_airflow_config_wrote_connections_and_the_outputs_variable(airflow_env: dict[str, str]) -> None:

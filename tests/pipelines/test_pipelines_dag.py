@@ -126,14 +126,25 @@ def test_dag_keeps_the_seeds_schedule_without_catchup_and_has_no_cycles(parsed: 
     assert {"finance", "mongodb", "s3", "dlt"} <= set(dag["tags"])
 
 
-def test_one_load_task_per_dataset_every_task_retried_twice(parsed: dict[str, Any]) -> None:
+def test_one_load_task_per_dataset_every_load_retried_twice_then_reconcile(parsed: dict[str, Any]) -> None:
     tasks = parsed["dags"][DAG_ID]["tasks"]
-    assert set(tasks) == {f"load_{d}" for d in DATASETS} | {"summary"}
-    assert {t["retries"] for t in tasks.values()} == {2}
+    assert set(tasks) == {f"load_{d}" for d in DATASETS} | {"summary", "reconcile"}
+    assert {t["retries"] for name, t in tasks.items() if name != "reconcile"} == {2}
     assert tasks["summary"]["upstream"] == sorted(f"load_{d}" for d in DATASETS)
     # a failed load must fail the run: the summary does not run (and succeed) after a failure
     assert tasks["summary"]["trigger_rule"] == "none_failed"
     assert all(tasks[f"load_{d}"]["upstream"] == [] for d in DATASETS)
+    # the verdict comes last and is not retried: waiting does not change it
+    assert tasks["reconcile"]["upstream"] == ["summary"] and tasks["reconcile"]["retries"] == 0
+    assert tasks["reconcile"]["trigger_rule"] == "all_success"
+
+
+def test_the_loaders_dag_ends_with_reconcile_after_every_load(parsed: dict[str, Any]) -> None:
+    tasks = parsed["dags"]["load_sources"]["tasks"]
+    loads = sorted(f"{target}_{d}" for target in ("mongodb", "firestore", "dynamodb", "kafka") for d in DATASETS)
+    assert set(tasks) == {*loads, "summary", "reconcile"}
+    assert tasks["summary"]["upstream"] == loads
+    assert tasks["reconcile"]["upstream"] == ["summary"] and tasks["reconcile"]["retries"] == 0
 
 
 OUTPUTS: dict[str, Any] = {

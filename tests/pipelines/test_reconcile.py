@@ -119,7 +119,7 @@ def world(platform: Callable[..., dict[str, Any]], tmp_path_factory: pytest.Temp
             run_dataset(settings, dataset, pipelines_dir=tmp / "dlt")
         cards = len((source / "cards.jsonl").read_text().splitlines())
         wait_for_records(outputs, outputs["kafka_topics"]["cards"], cards, timeout=120)
-        yield World(outputs, Scope(source_dir=source, dlt_prefix=prefix), source, tmp)
+        yield World(outputs, Scope(source_dir=source, dlt_target=settings.target), source, tmp)
     finally:
         connect.delete(connector)
         admin.delete_topics(topics)
@@ -169,9 +169,8 @@ def test_a_clean_run_reconciles_every_stage_and_is_stored_in_the_lake(world: Wor
                                       Key=f"reconciliation/cards/{report.run_id}.json")["Body"].read())  # fmt: skip
     assert stored["ok"] and stored["dataset"] == "cards" and stored["run_id"] == report.run_id
     coverage = {s["stage"]: s["coverage"] for s in stored["stages"]}
-    load_files = table_keys(
-        s3, settings_from_outputs(world.outputs, prefix=world.scope.dlt_prefix).target, "mongodb", "cards"
-    )
+    assert world.scope.dlt_target is not None
+    load_files = table_keys(s3, world.scope.dlt_target, "mongodb", "cards")
     assert coverage["lake-dlt"]["load_ids"] == sorted({k.rsplit("/", 1)[-1].rsplit(".", 2)[0] for k in load_files})
     offsets = coverage["kafka"]["offsets"]
     assert sum(end - first for first, end in offsets.values()) == len(world.records("cards"))
@@ -245,7 +244,8 @@ def test_an_extra_row_in_the_lake_is_named_by_key(world: World) -> None:
     extra = {**world.records("transactions")[0], "id": 999_999_999, "_dlt_load_id": "9999999999.0", "_dlt_id": "x"}
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist([extra]), buffer)
-    key = f"{world.scope.dlt_prefix}/mongodb/transactions/9999999999.0.extra.parquet"
+    assert world.scope.dlt_target is not None
+    key = f"{world.scope.dlt_target.table_prefix('mongodb', 'transactions')}9999999999.0.extra.parquet"
     s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
     try:
         report = world.run()

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pipelines.batch.lake import DLT_COLUMNS, table_keys
-from pipelines.batch.settings import DEFAULT_PREFIX, settings_from_outputs
+from pipelines.batch.settings import DATASET_NAME, S3Target, settings_from_outputs
 from pipelines.reconcile.stores import StoreError
 
 BATCH_ROWS = 10_000
@@ -27,10 +27,9 @@ class DltLakeStore:
         s3: Any,
         table: str,
         since_load_id: str | None = None,
-        prefix: str = DEFAULT_PREFIX,
+        target: S3Target | None = None,
     ) -> None:
-        settings = settings_from_outputs(outputs, prefix=prefix)
-        self.s3, self.target, self.dataset_name, self.table = s3, settings.target, settings.dataset_name, table
+        self.s3, self.target, self.dataset_name, self.table = s3, target or landing(outputs), DATASET_NAME, table
         self.since = since_load_id
         self.complete = since_load_id is None
         self.where = f"s3://{self.target.bucket}/{self.target.table_prefix(self.dataset_name, table)}"
@@ -73,6 +72,11 @@ def _json_lines(spool: Any) -> Iterator[dict[str, Any]]:
         for line in text:
             if line.strip():
                 yield json.loads(line)
+
+
+def landing(outputs: dict[str, Any]) -> S3Target:
+    """The batch pipeline's default place: the outputs' landing bucket, under `dlt/`."""
+    return settings_from_outputs(outputs).target
 
 
 class SinkLakeStore:
