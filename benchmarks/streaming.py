@@ -1,11 +1,14 @@
 """Streaming pipeline benchmark, against devstack's real servers.
 
 Records sent with the loaders' SchemaRegistryJsonProducer to a fresh topic, written to S3 by a fresh S3 sink
-connector with the platform's connector settings (`flush.size` as the outputs' connector has it, and a larger
-one for comparison); latency = first time a record's object is listed in S3 minus the time it was handed to
-the producer (p50/p95), throughput = records / (last visible - first sent).
+connector with the platform's connector settings and variants of them: `flush.size` (records per object) and
+`rotate.schedule.interval.ms` (the wall clock writes what a partition holds, so the last records of a burst land
+without more arriving). Latency = first time a record's object is listed in S3 minus the time it was handed to
+the producer (p50/p95/max), throughput = records / (last visible - first sent). Each variant is run --repeat
+times, after a warm-up batch on its own connector; the table shows the median of the runs and each variant's
+p50 against the platform's own settings measured in the same run.
 
-`python -m benchmarks streaming [--quick]`. --quick: 1k records instead of 5k.
+`python -m benchmarks streaming [--quick] [--repeat N]`. --quick: 1k records instead of 5k, one run.
 """
 
 from __future__ import annotations
@@ -23,7 +26,24 @@ from typing import Any
 from benchmarks._common import delete_prefix
 
 SERVICES = ("moto", "kafka", "registry", "connect")
-FLUSH_SIZES = ("platform", "500")  # "platform" = the outputs' connector's own flush.size
+
+
+@dataclass(frozen=True)
+class Variant:
+    flush_size: int
+    rotate_schedule_ms: int | None  # None: objects cut by flush.size only
+
+    @property
+    def label(self) -> str:
+        schedule = f"{self.rotate_schedule_ms:,} ms" if self.rotate_schedule_ms else "off"
+        return f"flush.size {self.flush_size}, rotate.schedule {schedule}"
+
+
+def variants() -> list[Variant]:
+    """The platform's settings first (the baseline), then a large flush.size and shorter schedules."""
+    from contract.s3_sink import DEFAULT_ROTATE_SCHEDULE_INTERVAL_MS as PLATFORM_SCHEDULE
+
+    return [Variant(3, PLATFORM_SCHEDULE), Variant(500, PLATFORM_SCHEDULE), Variant(500, 1_000), Variant(3, 1_000)]
 
 
 def cards(n: int, start_id: int) -> list[dict[str, Any]]:
@@ -50,7 +70,7 @@ def cards(n: int, start_id: int) -> list[dict[str, Any]]:
 # --- streaming -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class StreamResult:
-    flush_size: str
+    variant: Variant
     records: int
     produce_seconds: float
     end_to_end_seconds: float
@@ -64,7 +84,7 @@ class StreamResult:
 
 
 def bench_stream(
-    outputs: dict[str, Any], records: int, flush_size: str | None, report: Callable[[str], None]
+    outputs: dict[str, Any], records: int, variant: Variant, report: Callable[[str], None]
 ) -> StreamResult:
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -83,7 +103,7 @@ def bench_stream(
     bucket = outputs["s3_sink"]["bucket"]
     # a throwaway connector with the stack's sink config, for this benchmark's own topic
     client = ConnectClient.from_outputs(outputs, timeout_s=30.0)
-    built = sink_config_for(outputs, (topic,), int(flush_size or 3))
+    built = sink_config_for(outputs, (topic,), variant.flush_size, variant.rotate_schedule_ms)
     config = {**built.config, **built.secret_config}
     try:
         client.ensure(connector, config)
@@ -99,7 +119,7 @@ def bench_stream(
             watched = _SinkWatch(s3, bucket, prefix)
             watched.wait({r["id"] for r in warmup}, timeout=120)
 
-            report(f"streaming: {records:,} records, flush.size {config.get('flush.size')} ...")
+            report(f"streaming: {records:,} records, {variant.label} ...")
             data = cards(records, start_id=1)
             sent_at: dict[int, float] = {}
             # the bucket is watched while the records are produced, so early arrivals are timed when they land
@@ -116,7 +136,7 @@ def bench_stream(
             raise RuntimeError(f"only {counts.delivered} of {records} delivered ({counts.failed} failed)")
         latencies = sorted((seen_at[i] - sent_at[i]) * 1000 for i in sent_at)
         return StreamResult(
-            flush_size=str(config.get("flush.size")),
+            variant=variant,
             records=records,
             produce_seconds=produce_seconds,
             end_to_end_seconds=max(seen_at[i] for i in sent_at) - started,
@@ -164,15 +184,33 @@ class _SinkWatch:
 
 
 # --- report -----------------------------------------------------------------------------------------------
-def print_stream(console: Any, results: list[StreamResult]) -> None:
+def median_result(runs: list[StreamResult]) -> StreamResult:
+    def med(attr: str) -> float:
+        return statistics.median(getattr(r, attr) for r in runs)
+
+    return StreamResult(
+        variant=runs[0].variant,
+        records=runs[0].records,
+        produce_seconds=med("produce_seconds"),
+        end_to_end_seconds=med("end_to_end_seconds"),
+        p50_ms=med("p50_ms"),
+        p95_ms=med("p95_ms"),
+        max_ms=med("max_ms"),
+    )
+
+
+def print_stream(console: Any, results: list[StreamResult], repeats: int) -> None:
     from rich.table import Table
 
-    table = Table(title="streaming: producer -> Kafka -> S3 sink -> visible in S3")
-    for col in ("flush.size", "records", "produce s", "to S3 s", "records/s", "p50 ms", "p95 ms", "max ms"):
+    baseline = results[0]
+    table = Table(title=f"streaming: producer -> Kafka -> S3 sink -> visible in S3 (median of {repeats} runs)")
+    columns = ("flush.size", "rotate.schedule ms", "records", "produce s", "to S3 s", "records/s")
+    for col in (*columns, "p50 ms", "p95 ms", "max ms", "p50 vs platform"):
         table.add_column(col, justify="right")
     for r in results:
         table.add_row(
-            r.flush_size,
+            str(r.variant.flush_size),
+            f"{r.variant.rotate_schedule_ms:,}" if r.variant.rotate_schedule_ms else "off",
             f"{r.records:,}",
             f"{r.produce_seconds:.2f}",
             f"{r.end_to_end_seconds:.2f}",
@@ -180,13 +218,15 @@ def print_stream(console: Any, results: list[StreamResult]) -> None:
             f"{r.p50_ms:,.0f}",
             f"{r.p95_ms:,.0f}",
             f"{r.max_ms:,.0f}",
+            f"{r.p50_ms / baseline.p50_ms:.2f}x",
         )
     console.print(table)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks streaming", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1k records instead of 5k")
+    parser.add_argument("--quick", action="store_true", help="1k records instead of 5k, one run per variant")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per variant (default 3, --quick 1)")
     args = parser.parse_args(argv)
 
     from rich.console import Console
@@ -194,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks._common import platform_outputs
     from pipelines.common import quiet_http_clients
 
-    console = Console(width=None if Console().is_terminal else 120)
+    console = Console(width=None if Console().is_terminal else 140)
     started = time.monotonic()
     outputs = platform_outputs(list(SERVICES))
     quiet_http_clients()
@@ -203,8 +243,13 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[dim]{msg}[/]", highlight=False)
 
     records = 1_000 if args.quick else 5_000
-    streams = [bench_stream(outputs, records, None if fs == "platform" else fs, report) for fs in FLUSH_SIZES]
-    print_stream(console, streams)
+    repeats = args.repeat or (1 if args.quick else 3)
+    runs: dict[Variant, list[StreamResult]] = {v: [] for v in variants()}
+    for attempt in range(repeats):  # variants interleaved, so a slow moment of the machine hits them all alike
+        for variant in runs:
+            report(f"run {attempt + 1}/{repeats}")
+            runs[variant].append(bench_stream(outputs, records, variant, report))
+    print_stream(console, [median_result(r) for r in runs.values()], repeats)
     console.print(f"streaming benchmark: {time.monotonic() - started:.0f}s ({'quick' if args.quick else 'full'})")
     return 0
 
