@@ -114,6 +114,35 @@ def test_check_reports_the_workers_field_errors(monkeypatch: pytest.MonkeyPatch)
     assert [(f.property, f.reason) for f in failures] == [("config.s3.region", "Invalid region")]
 
 
+def test_check_names_every_field_of_a_real_workers_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shape devstack's worker answers for an unknown key (no definition) and a wrong-typed one (two errors)."""
+    unknown = "unknown key for devstack's S3 sink (misspelt, or a setting of another connector)"
+    answer = {
+        "error_count": 3,
+        "configs": [
+            {"definition": None, "value": {"name": "flush.sise", "value": "3", "errors": [unknown]}},
+            {
+                "definition": {"name": "flush.size", "type": "INT"},
+                "value": {
+                    "name": "flush.size",
+                    "value": None,
+                    "errors": [
+                        "Invalid value three for configuration flush.size: Not a number of type INT",
+                        "Invalid value null for configuration flush.size: Value must be non-null",
+                    ],
+                },
+            },
+            {"definition": {"name": "topics"}, "value": {"name": "topics", "value": "t", "errors": []}},
+        ],
+    }
+    monkeypatch.setattr(
+        "requests.request", FakeHttp({("PUT", f"/connector-plugins/{CLASS}/config/validate"): [response(200, answer)]})
+    )
+    failures = ConnectorProvider().check({}, props()).failures
+    assert [f.property for f in failures] == ["config.flush.sise", "config.flush.size", "config.flush.size"]
+    assert "Not a number of type INT" in failures[1].reason
+
+
 def test_check_skips_remote_validation_while_the_worker_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
     import requests
 
