@@ -1,11 +1,12 @@
 """Batch pipeline benchmark, against devstack's real servers, baselines measured in the same run.
 
-The dlt pipeline (pipelines.batch.run_dataset: MongoDB -> parquet in S3, incremental state, schema contract,
-dlt's extract/normalize/load) against a naive baseline on the same documents: one pymongo `find`, JSON lines
-in memory, one boto3 `put_object`. Reported as rows/s and dlt's share of the naive speed: the price of typed
-parquet, state and contracts.
+The dlt pipeline (pipelines.batch.run_dataset: MongoDB -> parquet in S3, incremental state, schema contract),
+its pages as typed Arrow tables (ours) and as rows through dlt's normalize (before), and dlt -> jsonl, against a
+naive baseline on the same documents: one pymongo `find`, JSON lines in memory, one boto3 `put_object`. A
+warm-up round first, then the contenders in rotated order over --repeats rounds, each run a first full load;
+medians with min-max. Target: ours >= 1.5x the naive path.
 
-`python -m benchmarks batch [--quick]`. --quick: 20k rows instead of 100k.
+`python -m benchmarks batch [--quick] [--repeats 3]`. --quick: 20k rows instead of 100k.
 """
 
 from __future__ import annotations
@@ -16,25 +17,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import delete_prefix
+from benchmarks._common import Trials, compare, delete_prefix, ratio_of, timed, trials_table
 
 SERVICES = ("moto", "ferretdb")
-
-
-@dataclass(frozen=True)
-class Measurement:
-    name: str
-    rows: int
-    seconds: float
-    extra: str = ""
-
-    @property
-    def rows_per_s(self) -> float:
-        return self.rows / self.seconds if self.seconds else float("inf")
 
 
 def transactions(n: int, start_id: int = 1) -> list[dict[str, Any]]:
@@ -61,7 +49,11 @@ def transactions(n: int, start_id: int = 1) -> list[dict[str, Any]]:
 
 
 # --- batch -----------------------------------------------------------------------------------------------
-def bench_batch(outputs: dict[str, Any], rows: int, report: Callable[[str], None]) -> list[Measurement]:
+def bench_batch(
+    outputs: dict[str, Any], rows: int, report: Callable[[str], None], repeats: int = 3
+) -> tuple[dict[str, Trials], float]:
+    """Every contender on the same collection, each run a first full load (fresh lake prefix, fresh dlt worker);
+    returns the trials and the seconds of an incremental re-run with nothing new."""
     import pymongo
 
     from contract.clients import s3_client
@@ -82,33 +74,35 @@ def bench_batch(outputs: dict[str, Any], rows: int, report: Callable[[str], None
             collection.insert_many(docs[start : start + 10_000], ordered=False)
         del docs
 
-        report("batch: naive pymongo -> one boto3 put of JSON lines ...")
-        started = time.perf_counter()
-        lines = [json.dumps(doc) for doc in collection.find({}, projection={"_id": False}, batch_size=10_000)]
-        body = ("\n".join(lines) + "\n").encode()
-        s3.put_object(Bucket=bucket, Key=f"{prefix}/naive/transactions.jsonl", Body=body)
-        naive = Measurement("naive: pymongo -> json lines -> 1 put", len(lines), time.perf_counter() - started)
-        naive = Measurement(naive.name, naive.rows, naive.seconds, f"{len(body) / 1e6:.1f} MB, no types, no state")
+        def naive() -> None:
+            lines = [json.dumps(doc) for doc in collection.find({}, projection={"_id": False}, batch_size=10_000)]
+            body = ("\n".join(lines) + "\n").encode()
+            s3.put_object(Bucket=bucket, Key=f"{prefix}/naive/transactions.jsonl", Body=body)
 
-        results = [naive]
-        # dlt's first run in a process pays for imports and setup: warm it up on a small collection first
-        warm_collection = f"{collection_name}-warmup"
-        client[database][warm_collection].insert_many(transactions(100))
-        warm = settings_from_outputs(outputs, database=database, prefix=f"{prefix}/warmup")
-        warm = replace(warm, collections={**warm.collections, "transactions": warm_collection})
-        for file_format in ("parquet", "jsonl"):
-            with tempfile.TemporaryDirectory(prefix="bench-dlt-") as tmp:
-                run_dataset(warm, "transactions", file_format=file_format, pipelines_dir=Path(tmp))
-        parquet_settings = None
-        for file_format in ("parquet", "jsonl"):
-            report(f"batch: dlt MongoDB -> S3 ({file_format}) ...")
-            settings = settings_from_outputs(outputs, database=database, prefix=f"{prefix}/{file_format}")
-            parquet_settings = parquet_settings or settings
-            with tempfile.TemporaryDirectory(prefix="bench-dlt-") as tmp:
-                load = run_dataset(settings, "transactions", file_format=file_format, pipelines_dir=Path(tmp))
-            results.append(
-                Measurement(f"dlt -> {file_format}", load.rows, load.seconds, f"{load.files} file(s), typed, state")
-            )
+        runs: list[Any] = []
+
+        def dlt_run(file_format: str, arrow: bool = True) -> Callable[[], None]:
+            def run() -> None:  # a fresh lake prefix and worker each time: every run is a first, full load
+                settings = settings_from_outputs(outputs, database=database, prefix=f"{prefix}/{uuid.uuid4().hex[:6]}")
+                with tempfile.TemporaryDirectory(prefix="bench-dlt-") as tmp:
+                    load = run_dataset(settings, "transactions", file_format=file_format, pipelines_dir=Path(tmp),
+                                       arrow=arrow)  # fmt: skip
+                if load.rows != rows:
+                    raise RuntimeError(f"dlt -> {file_format} loaded {load.rows} of {rows} rows")
+                if file_format == "parquet" and arrow:
+                    runs.append(settings)
+
+            return run
+
+        contenders = {
+            NAIVE: timed("naive", naive),
+            OURS: timed("arrow", dlt_run("parquet")),
+            "dlt -> parquet, rows (before)": timed("rows", dlt_run("parquet", arrow=False)),
+            "dlt -> jsonl": timed("jsonl", dlt_run("jsonl")),
+        }
+        report(f"batch: {len(contenders)} contenders, warm-up round, then {repeats} rounds in rotated order ...")
+        trials = compare(contenders, repeats)
+        parquet_settings = runs[-1] if runs else None
         # "nothing new": a fresh worker restores the state from the bucket and reads only above the cursor
         report("batch: dlt incremental re-run on a fresh worker ...")
         with tempfile.TemporaryDirectory(prefix="bench-dlt-") as tmp:
@@ -116,8 +110,7 @@ def bench_batch(outputs: dict[str, Any], rows: int, report: Callable[[str], None
             again = run_dataset(parquet_settings, "transactions", pipelines_dir=Path(tmp))
         if again.rows:
             raise RuntimeError(f"the incremental re-run loaded {again.rows} rows again")
-        results.append(Measurement("dlt incremental re-run, 0 new", 0, again.seconds, "state from the bucket"))
-        return results
+        return trials, again.seconds
     finally:
         client.drop_database(database)
         client.close()
@@ -125,24 +118,21 @@ def bench_batch(outputs: dict[str, Any], rows: int, report: Callable[[str], None
 
 
 # --- report ----------------------------------------------------------------------------------------------
-def print_batch(console: Any, results: list[Measurement]) -> None:
-    from rich.table import Table
+NAIVE = "naive: pymongo -> json lines -> 1 put"
+OURS = "dlt -> parquet, Arrow pages (ours)"
 
-    naive = results[0]
-    table = Table(title="batch: MongoDB -> S3 (same documents, same run)")
-    for col in ("pipeline", "rows", "seconds", "rows/s", "vs naive", "what"):
-        table.add_column(col, justify="left" if col in ("pipeline", "what") else "right")
-    for m in results:
-        ratio = "baseline" if m is naive else f"{m.rows_per_s / naive.rows_per_s:.2f}x" if m.rows else "—"
-        rate = f"{m.rows_per_s:,.0f}" if m.rows else "—"
-        table.add_row(m.name, f"{m.rows:,}", f"{m.seconds:.2f}", rate, ratio, m.extra)
-    console.print(table)
+
+def print_batch(trials: dict[str, Trials], rows: int, rerun_seconds: float) -> None:
+    trials_table(f"batch: MongoDB -> S3, {rows:,} transactions (same documents, same run)", trials, NAIVE, rows)
+    print(f"ours (typed parquet, incremental state, schema contract) = {ratio_of(trials, OURS, NAIVE):.2f}x the naive "
+          f"path (target ≥ 1.5x); incremental re-run with 0 new rows: {rerun_seconds:.2f} s")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks batch", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="20k rows instead of 100k")
-    args = parser.parse_args(argv)
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
+    args, _ = parser.parse_known_args(argv)
 
     from rich.console import Console
 
@@ -155,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     def report(msg: str) -> None:
         console.print(f"[dim]{msg}[/]", highlight=False)
 
-    print_batch(console, bench_batch(outputs, 20_000 if args.quick else 100_000, report))
+    rows = 20_000 if args.quick else 100_000
+    trials, rerun = bench_batch(outputs, rows, report, args.repeats)
+    print_batch(trials, rows, rerun)
     console.print(f"batch benchmark: {time.monotonic() - started:.0f}s ({'quick' if args.quick else 'full'})")
     return 0
 

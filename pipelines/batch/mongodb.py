@@ -98,10 +98,15 @@ def arrow_page(page: list[dict[str, Any]], schema: DatasetSchema) -> Any:
     for f in schema.fields:
         values = [doc.get(f.name) for doc in page]
         kinds = set(map(type, values))
-        if not kinds.issubset(_ARROW_FIT[f.json_type]) or (type(None) in kinds and not (f.nullable or not f.required)):
+        nullable = f.nullable or not f.required
+        if not kinds.issubset(_ARROW_FIT[f.json_type]) or (type(None) in kinds and not nullable):
             return None
         columns[f.name] = values
-    fields = [pa.field(f.name, getattr(pa, _ARROW_TYPES[f.json_type])()) for f in schema.fields]
+    # nullability as dlt declares it (table_columns), so dlt takes the Arrow schema as it is
+    fields = [
+        pa.field(f.name, getattr(pa, _ARROW_TYPES[f.json_type])(), nullable=f.nullable or not f.required)
+        for f in schema.fields
+    ]
     return pa.Table.from_pydict(columns, schema=pa.schema(fields))
 
 

@@ -98,8 +98,10 @@ def run_dataset(
     contract: str = "freeze",
     pipelines_dir: Path | None = None,
     client: Any = None,
+    arrow: bool = True,
 ) -> DatasetLoad:
     """Extract one dataset's collection and load it into the bucket; raises dlt's errors (contract, load).
+    `arrow` (parquet only): pages go to dlt as Arrow tables; False: as rows, through dlt's normalize.
 
     By default dlt works in a scratch folder, so the incremental state always comes from the bucket: a lake
     that was emptied (devstack restarted, bucket recreated) is loaded again in full instead of being
@@ -111,7 +113,7 @@ def run_dataset(
         with tempfile.TemporaryDirectory(prefix="run-", dir=data_dir) as scratch:
             return run_dataset(
                 settings, dataset, file_format=file_format, contract=contract, pipelines_dir=Path(scratch),
-                client=client,
+                client=client, arrow=arrow,
             )  # fmt: skip
     import dlt
 
@@ -136,7 +138,7 @@ def run_dataset(
             [dataset],
             name=f"mongodb_{dataset}",
             contract=contract,
-            arrow=file_format == "parquet",
+            arrow=arrow and file_format == "parquet",
         )
         try:
             info = pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
