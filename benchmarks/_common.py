@@ -155,7 +155,7 @@ def trials_table(title: str, trials: dict[str, Trials], baseline: str, n: int, u
     for t in trials.values():
         ratio = "baseline" if t.name == baseline else f"{base / t.median:.2f}x"
         table.add_row(t.name, f"{t.median:.2f}", t.spread(), f"{n / t.median:,.0f}", ratio, _mb(t.peak))
-    Console().print(table)
+    Console(width=None if Console().is_terminal else 140).print(table)
     return table
 
 
