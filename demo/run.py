@@ -9,15 +9,15 @@
 4. the DAG `load_sources` in Airflow: the loaders put the sample into MongoDB, Firestore, DynamoDB and Kafka;
 5. the batch DAG `ingestion_pipeline_mongodb_s3` in Airflow (dlt MongoDB -> S3);
 6. stream the cards through the producer -> Kafka -> the stack's S3 sink connector, and wait for the lake;
-7. print, per dataset and sink, rows at source, loaded, in the lake, rejected; exit 1 if anything is missing.
+7. reconcile (`python -m pipelines reconcile`'s implementation): the source files against every sink and the
+   lake, by key and by value; its table, where its HTML page and stored reports are; exit 1 if anything is off.
 
-Re-running is safe: every load writes by key, the batch loads only new transactions, and the lake is compared
-with what MongoDB holds and what this run streamed (by Kafka offset).
+Re-running is safe: every load writes by key, the batch loads only new transactions, and the streamed topic
+is reconciled from the offsets this run's producer started at (it re-sends the cards whole).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from demo.table import SINKS, Cell, DemoResult
+from demo.table import DemoResult
+from schemas import DATASETS
 from schemas import load as load_schema
 
 DEFAULT_ROWS = 20_000
@@ -46,6 +47,9 @@ class Demo:
         self.raw_dir = work / "raw"
         self.converted_dir = work / "converted"
         self.airflow = DevstackAirflow()
+        #: topic -> partition -> the offset this run's producer started at; and when it started
+        self.kafka_since: dict[str, dict[int, int]] = {}
+        self.streamed_at: datetime | None = None
 
     def say(self, message: str) -> None:
         self.console.print(f"  {message}", highlight=False)
@@ -69,10 +73,13 @@ class Demo:
         Platform().up(list(SERVICES), report=self.say)
 
     def up_stack(self) -> None:
+        from devstack.config import DevstackConfig
         from stacks.engine import changes, outputs_of, select_stack
 
         log = self.work / "pulumi-up.log"
-        stack = select_stack(STACK)
+        # the substrate this devstack wrote: with DEVSTACK_HOME elsewhere, not the default home's
+        substrate = DevstackConfig.from_env().home / "outputs.json"
+        stack = select_stack(STACK, config={"substrateOutputs": str(substrate)})
         with self.console.status(f"pulumi up of stack {STACK} (log: {log}) ..."), log.open("w") as out:
             result = stack.up(refresh=True, color="never", on_output=lambda line: print(line, file=out))
         summary = changes(result.summary.resource_changes)
@@ -94,21 +101,7 @@ class Demo:
                 self.result.errors.append(f"converting {dataset}: {counts.error}")
                 self.console.print(f"  [red]{dataset}: {counts.error}[/]")
                 continue
-            for sink in SINKS:
-                cell = self.cell_for(dataset, sink)
-                if cell is not None:
-                    cell.source, cell.rejected = counts.read, counts.rejected
             self.say(f"{dataset}: read {counts.read:,}, written {counts.written:,}, rejected {counts.rejected:,}")
-
-    def cell_for(self, dataset: str, sink: str) -> Cell | None:
-        """The cell if `sink` has a target for `dataset` in the outputs (DynamoDB has tables for three)."""
-        targets = {
-            "mongodb": self.outputs["mongodb_collections"],
-            "firestore": self.outputs["firestore_collections"],
-            "dynamodb": self.outputs["dynamodb_tables"],
-            "kafka": self.outputs["kafka_topics"],
-        }[sink]
-        return self.result.cell(dataset, sink) if dataset in targets else None
 
     def streamed(self) -> dict[str, str]:
         """dataset -> topic for the topics the S3 sink writes to the lake (the seed's cards-data)."""
@@ -133,39 +126,10 @@ class Demo:
         loaded: dict[str, int] = self.airflow.latest_xcom(LOAD_DAG, "summary")
         for name, count in sorted(loaded.items()):
             sink, dataset = name.split(".", 1)
-            cell = self.cell_for(dataset, sink)
-            if cell is not None:
-                cell.loaded = count
-                self.say(f"{sink:>9} {dataset:<13} {count:,} records in place")
+            self.say(f"{sink:>9} {dataset:<13} {count:,} records in place")
 
     def run_batch_dag(self) -> None:
-        from contract.clients import s3_client
-        from pipelines.batch.lake import read_columns
-        from pipelines.batch.settings import settings_from_outputs
-
         self.run_dag(BATCH_DAG)
-        settings = settings_from_outputs(self.outputs)
-        s3 = s3_client(self.outputs)
-        for dataset in self.outputs["mongodb_collections"]:
-            cell = self.result.cells.get((dataset, "mongodb"))
-            if cell is None or cell.loaded is None:
-                continue
-            # the sample's keys found in the lake: exact for this run even when others share the collections
-            schema = load_schema(dataset)
-            lake_keys = {
-                "-".join(str(v) for v in row)
-                for row in read_columns(s3, settings.target, settings.dataset_name, dataset, list(schema.key))
-            }
-            sample = self.sample_keys(dataset)
-            cell.lake, cell.lake_expected = len(sample & lake_keys), cell.loaded
-            if len(lake_keys) != len(sample):
-                cell.note = f"the lake table holds {len(lake_keys):,} keys in all"
-
-    def sample_keys(self, dataset: str) -> set[str]:
-        """The document ids (schemas.DatasetSchema.document_id) of the converted sample."""
-        schema = load_schema(dataset)
-        with self.converted_file(dataset).open(encoding="utf-8") as handle:
-            return {schema.document_id(json.loads(line)) for line in handle if line.strip()}
 
     def converted_file(self, dataset: str) -> Path:
         from loaders.load import source_file
@@ -181,10 +145,11 @@ class Demo:
         from pipelines.streaming.producer import ProducerSettings, produce
         from pipelines.streaming.sink import end_offsets, read_sink_records, wait_for_records
 
-        cell = self.result.cell(dataset, "kafka")
         since = end_offsets(self.outputs, topic)
+        self.kafka_since[topic] = since
         # S3 keeps whole seconds: a second of margin, still after any earlier run's last write
         written_since = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+        self.streamed_at = self.streamed_at or written_since
         settings = ProducerSettings(
             bootstrap_servers=self.outputs["kafka_bootstrap_servers"],
             schema_registry_url=self.outputs["schema_registry_url"],
@@ -195,8 +160,6 @@ class Demo:
         )
         with self.console.status(f"producing {dataset} to {topic} ..."):
             report = produce(settings)
-        cell.loaded = report.delivered
-        cell.rejected += report.rejected + report.failed
         self.say(
             f"{topic}: delivered {report.delivered:,}, failed {report.failed:,}, rejected {report.rejected:,} "
             f"in {report.seconds:.1f}s"
@@ -214,15 +177,25 @@ class Demo:
             except RuntimeError as exc:
                 self.result.errors.append(str(exc))
                 records = read_sink_records(self.outputs, topic, since, written_since=written_since)
-        # what landed must be this sample, record for record (by key), and nothing else
-        schema = load_schema(dataset)
-        landed = [schema.document_id(r.value) for r in records]
-        cell.lake = len(set(landed) & self.sample_keys(dataset))
-        cell.lake_expected = report.delivered
-        if len(landed) != len(set(landed)) or len(landed) != cell.lake:
-            cell.note = f"{len(landed):,} records landed, {len(set(landed)):,} distinct"
-            cell.lake = len(landed)
-        self.say(f"S3 sink: {cell.lake:,} records of {topic} in the lake")
+        self.say(f"S3 sink: {len(records):,} records of {topic} in the lake")
+
+    # --- 7: reconcile ------------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        from pipelines.reconcile.cli import write_html
+        from pipelines.reconcile.plan import Scope
+        from pipelines.reconcile.run import reconcile
+
+        scope = Scope(self.converted_dir, kafka_since=self.kafka_since, sink_written_since=self.streamed_at)
+        with self.console.status("reconciling ...") as status:
+            report = reconcile(
+                self.outputs,
+                DATASETS,
+                scope,
+                progress=lambda d, s, n: status.update(f"reconciling {d}: {s} {n:,} rows"),
+            )
+        self.result.report = report
+        write_html(report, self.work / "reconciliation.html")
+        self.say(f"{len(report.stored)} report(s) stored in the lake, e.g. {next(iter(report.stored.values()), '-')}")
 
     # --- the end -----------------------------------------------------------------------------------
     def still_running(self) -> None:
@@ -260,6 +233,7 @@ def run_demo(
         (f"Airflow: {LOAD_DAG} (loaders -> MongoDB, Firestore, DynamoDB, Kafka)", demo.load_sinks),
         (f"Airflow: {BATCH_DAG} (dlt MongoDB -> S3)", demo.run_batch_dag),
         ("streaming: producer -> Kafka -> S3 sink", lambda: demo.stream(sink_timeout)),
+        ("reconcile: source files vs every sink vs the lake, by key and value", demo.reconcile),
     ]
     for number, (title, action) in enumerate(steps):
         quiet_http_clients()
@@ -273,6 +247,10 @@ def run_demo(
                     break
     console.rule("[bold]result")
     console.print(render(demo.result))
+    if demo.result.report is not None:
+        from pipelines.reconcile.cli import print_verdict
+
+        print_verdict(demo.result.report, console)
     if demo.outputs:
         demo.still_running()
     return demo.result

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,11 @@ class Scope:
     source_dir: Path | None = None
     stages: Sequence[str] = STAGES
     since_load_id: str | None = None
-    #: topic -> partition -> first offset to read (the offsets an earlier run covered)
+    #: topic -> partition -> where the current copy of the dataset starts (a producer that re-sends it whole, as
+    #: the demo's, leaves the earlier copies before these offsets)
     kafka_since: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
+    #: only the S3 sink's objects written from then on (tells a re-created topic's objects from its predecessor's)
+    sink_written_since: datetime | None = None
     #: where dlt's tables are (the batch pipeline's bucket and prefix); None: the outputs' landing bucket, `dlt/`
     dlt_target: S3Target | None = None
     #: (dataset, stage) pairs left out, e.g. a topic the loaders do not fill because the producer streams it
@@ -55,7 +59,9 @@ def stores_for(dataset: str, outputs: dict[str, Any], scope: Scope, s3: Any) -> 
         "dynamodb": lambda: DynamoStore(outputs, candidates["dynamodb"]),
         "kafka": lambda: KafkaStore(outputs, topic, schema, scope.kafka_since.get(topic)),
         "lake-dlt": lambda: DltLakeStore(outputs, s3, dataset, scope.since_load_id, scope.dlt_target),
-        "lake-s3-sink": lambda: SinkLakeStore(outputs, s3, topic, scope.kafka_since.get(topic)),
+        "lake-s3-sink": lambda: SinkLakeStore(
+            outputs, s3, topic, scope.kafka_since.get(topic), scope.sink_written_since
+        ),
     }
     wanted = [s for s in STAGES if s in scope.stages and (dataset, s) not in scope.exclude]
     return [build[stage]() for stage in wanted if candidates[stage]]

@@ -1,8 +1,8 @@
 """`python -m demo` end to end on devstack with a tiny sample: the devstack stack up on the real engine, every sink
-loaded by the load_sources DAG, the batch DAG and the stream land in the lake, the reconciliation finds nothing
-missing and the command exits 0; a second run is "no changes" for the engine and reconciles again, a preview
-afterwards changes nothing, and after a destroy the demo works again. Slow (every service the demo needs,
-Airflow three times): the sample is kept tiny."""
+loaded by the load_sources DAG, the batch DAG and the stream land in the lake, the reconciliation
+(pipelines.reconcile) finds nothing missing or different and the command exits 0; a second run is "no changes"
+for the engine and reconciles again, a preview afterwards changes nothing, and after a destroy the demo works
+again. Slow (every service the demo needs, Airflow three times): the sample is kept tiny."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from demo.run import SERVICES
-from demo.table import Cell, DemoResult
+from demo.table import DemoResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +34,9 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-6000:]
         assert "Reconciliation" in out
-        assert "MISSING" not in out
+        assert "FAIL" not in out
         assert "every row is where it should be" in out
+        assert "HTML report: " in out and "reconciliation/transactions/" in out
         for sink in ("mongodb", "firestore", "dynamodb", "kafka"):
             assert sink in out
         for dag in ("load_sources", "ingestion_pipeline_mongodb_s3"):
@@ -55,28 +56,21 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert "stack devstack: {'create': 17}" in out
-    assert "MISSING" not in out
+    assert "FAIL" not in out
 
 
-@pytest.mark.parametrize(
-    ("cell", "ok"),
-    [
-        (Cell(source=10, loaded=10, lake=10, lake_expected=10), True),
-        (Cell(source=10, loaded=8, rejected=2), True),  # rejected rows are accounted for, not missing
-        (Cell(source=10, loaded=9), False),  # one row disappeared
-        (Cell(source=10, loaded=10, lake=9, lake_expected=10), False),  # the lake lacks one
-        (Cell(source=10, loaded=10, lake=11, lake_expected=10), False),  # or has a double
-        (Cell(source=10), False),  # never loaded (a step failed)
-    ],
-)
-def test_a_cell_is_ok_only_when_every_row_is_accounted_for(cell: Cell, ok: bool) -> None:
-    assert cell.ok is ok
+def test_the_demo_succeeds_only_when_its_reconciliation_does_and_no_step_failed() -> None:
+    from pipelines.reconcile.compare import Finding, StageComparison
+    from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, Thresholds
 
-
-def test_the_demo_fails_on_any_error_or_missing_cell() -> None:
     result = DemoResult()
     assert not result.ok  # nothing reconciled is not a success
-    result.cell("cards", "mongodb").__dict__.update(source=5, loaded=5)
+    same = StageComparison(rows=5, keys=5)
+    stages = [StageReport("source", "f", True, comparison=same), StageReport("mongodb", "m", True, comparison=same)]
+    result.report = RunReport("r", "devstack", "now", Thresholds(), [DatasetReport("cards", "source", stages=stages)])
     assert result.ok
+    stages[1].comparison = StageComparison(rows=4, keys=4, missing=Finding(1, ["3"]))
+    assert not result.ok
+    stages[1].comparison = same
     result.errors.append("the DAG run failed")
     assert not result.ok

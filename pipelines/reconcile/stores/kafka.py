@@ -27,7 +27,7 @@ class KafkaStore:
     ) -> None:
         self.outputs, self.topic, self.schema = outputs, topic, schema
         self.since = dict(since or {})
-        self.complete = not self.since
+        self.complete = True  # `since` is where the current copy starts (a producer re-sends a dataset whole)
         self.where = f"topic {topic} at {outputs['kafka_bootstrap_servers']}"
         self.coverage: dict[str, Any] = {}
 

@@ -9,6 +9,7 @@ import io
 import json
 import tempfile
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from pipelines.batch.lake import DLT_COLUMNS, table_keys
@@ -84,10 +85,17 @@ class SinkLakeStore:
 
     stage = "lake-s3-sink"
 
-    def __init__(self, outputs: dict[str, Any], s3: Any, topic: str, since: Mapping[int, int] | None = None) -> None:
-        self.outputs, self.s3, self.topic = outputs, s3, topic
+    def __init__(
+        self,
+        outputs: dict[str, Any],
+        s3: Any,
+        topic: str,
+        since: Mapping[int, int] | None = None,
+        written_since: datetime | None = None,
+    ) -> None:
+        self.outputs, self.s3, self.topic, self.written_since = outputs, s3, topic, written_since
         self.since = dict(since or {})
-        self.complete = not self.since
+        self.complete = True  # as KafkaStore: `since` is where the current copy of the dataset starts
         self.where = f"s3://{outputs['s3_sink']['bucket']}/{outputs['s3_sink']['prefix'].strip('/')}/{topic}/"
         self.coverage: dict[str, Any] = {}
 
@@ -97,7 +105,7 @@ class SinkLakeStore:
         from pipelines.streaming.sink import read_sink_records
 
         try:
-            records = read_sink_records(self.outputs, self.topic, self.since or None, s3=self.s3)
+            records = read_sink_records(self.outputs, self.topic, self.since or None, self.s3, self.written_since)
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"lake {self.where}: {exc}") from None
         ends: dict[str, int] = {}
