@@ -192,3 +192,83 @@ def test_outputs_file_and_devstack_outputs_load_the_same(platform: Any, converte
                 "--no-progress"]) == 0  # fmt: skip
     direct = load_dataset("dynamodb", "users", outputs, converted, progress=False)
     assert direct.written == len(_records(converted, "users"))
+
+
+@pytest.mark.parametrize(
+    ("target", "key"), [("mongodb", "mongodb_collections"), ("firestore", "firestore_collections")]
+)
+def test_the_last_version_of_a_key_wins_across_concurrent_batches(
+    platform: Any, converted: Path, tmp_path: Path, target: str, key: str
+) -> None:
+    """Batches go out several at once; a key's versions still land in source order, so the last one stays."""
+    from loaders.load import BATCH_SIZE
+
+    outputs = _private(platform("ferretdb", "firestore"), "cards", key)
+    cards = _records(converted, "cards")
+    # every card twice, the second version (other credit limit) more than all lanes' batches later
+    first = cards * (1 + 8 * BATCH_SIZE // len(cards))
+    later = [{**card, "credit_limit": card["credit_limit"] + 1.5} for card in cards]
+    (tmp_path / "cards.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [*first, *later]))
+    report = load_dataset(target, "cards", outputs, tmp_path, progress=False)
+    assert (report.failed, report.in_target) == (0, len(cards))
+    stored = _stored_credit_limits(target, outputs, [str(c["id"]) for c in cards])
+    assert stored == {str(c["id"]): c["credit_limit"] for c in later}
+
+
+def _stored_credit_limits(target: str, outputs: dict[str, Any], ids: list[str]) -> dict[str, float]:
+    if target == "mongodb":
+        import pymongo
+
+        client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
+        collection = client[outputs["mongodb_database"]][outputs["mongodb_collections"]["cards"]]
+        try:
+            return {d["_id"]: d["credit_limit"] for d in collection.find({}, {"credit_limit": True})}
+        finally:
+            collection.drop()
+            client.close()
+    from contract.clients import firestore_client
+
+    fs = firestore_client(outputs)
+    refs = [fs.collection(outputs["firestore_collections"]["cards"]).document(i) for i in ids]
+    return {snap.id: snap.to_dict()["credit_limit"] for snap in fs.get_all(refs)}
+
+
+def test_dynamodb_items_carry_the_floats_json_digits() -> None:
+    from loaders.sinks.dynamodb import to_item
+
+    record = {"id": 1, "amount": 0.1 + 0.2, "limit": 1e16, "tiny": 1e-7, "nested": {"x": [2.5, "a"]}, "none": None}
+    assert to_item(record) == json.loads(json.dumps(record), parse_float=Decimal)
+    assert str(to_item(record)["amount"]) == "0.30000000000000004"
+
+
+def test_a_key_is_always_written_by_the_same_lane(converted: Path) -> None:
+    """The routing that keeps per-key order: with several lanes, every version of a key goes through one thread
+    (a recording sink, since which thread wrote what cannot be read back from a server)."""
+    import threading
+
+    from loaders.load import _Lanes
+    from loaders.sinks.base import BatchResult
+
+    writers: dict[int, set[str]] = {}
+
+    class Recording:
+        target, where, lanes = "recording", "here", 4
+
+        def write(self, records: list[dict[str, Any]]) -> BatchResult:
+            time.sleep(0.001)  # let the lanes overlap
+            for record in records:
+                writers.setdefault(record["id"], set()).add(threading.current_thread().name)
+            return BatchResult(written=len(records))
+
+    written: list[int] = []
+    lanes = _Lanes(Recording(), 4, 50, lambda batch, result: written.append(result.written))  # type: ignore[arg-type]
+    once = _records(converted, "cards")
+    # a key's versions at uneven distances: lanes chosen by position would split them
+    cards = once + once[1:] + once + once[2:]
+    for number, card in enumerate(cards, start=1):
+        lanes.add(str(card["id"]), number, card)
+    lanes.drain()
+    lanes.close()
+    assert sum(written) == len(cards)
+    assert all(len(threads) == 1 for threads in writers.values())
+    assert len({t for threads in writers.values() for t in threads}) == 4

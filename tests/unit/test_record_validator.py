@@ -64,3 +64,44 @@ def test_the_key_is_needed_even_where_the_schema_does_not_require_it() -> None:
 def test_a_record_that_is_not_an_object_is_refused(cards: RecordValidator, record: Any) -> None:
     violation = cards.check(record)
     assert violation is not None and violation.field is None and "not a JSON object" in violation.reason
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"id": 1, "amount": 2.5, "city": "K\\u00f6ln"}\n',
+        b'{"x": NaN}\n',
+        b'{"big": 123456789012345678901234567890}\n',
+        b'{"n": [{"big": -9223372036854775809}], "f": 1e300}',
+        b'{"inf": 1E400}',
+        b'{"s": "\\ud800"}',
+        '{"city": "Köln"}\n'.encode(),
+        b'{"city": "K\xf6ln"}\n',
+    ],
+)
+def test_a_source_line_reads_as_the_standard_library_reads_it(line: bytes) -> None:
+    """orjson first for speed, but what is accepted (NaN, huge ints, bytes not UTF-8) stays the stdlib's."""
+    import json
+    import math
+
+    from loaders.load import parse_line
+
+    expected = json.loads(line.decode("utf-8", errors="replace"))
+    got = parse_line(line)
+    if "x" in expected:
+        assert math.isnan(got["x"])
+    else:
+        assert got == expected and json.dumps(got) == json.dumps(expected)  # ints stay ints
+
+
+@pytest.mark.parametrize("line", [b'{"id": 1,}\n', b"not json\n", b'{"id": 1'])
+def test_a_broken_line_fails_with_the_standard_librarys_message(line: bytes) -> None:
+    import json
+
+    from loaders.load import parse_line
+
+    with pytest.raises(json.JSONDecodeError) as stdlib:
+        json.loads(line.decode())
+    with pytest.raises(json.JSONDecodeError) as ours:
+        parse_line(line)
+    assert (ours.value.msg, ours.value.colno) == (stdlib.value.msg, stdlib.value.colno)
