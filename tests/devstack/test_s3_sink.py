@@ -131,27 +131,34 @@ def test_a_worker_killed_mid_stream_rewrites_the_same_objects_so_each_record_is_
     sink: Sink,
 ) -> None:
     sink.start(**{"flush.size": "10"})
-    sink.produce([doc(i) for i in range(500)])
+    sink.produce([doc(i) for i in range(505)])
+    # 5 records stay in memory (no 10th yet): the commit stops at the last object's end, not at what was read
+    wait_for(lambda: committed_offset(sink.substrate, sink.name, sink.topic) >= 500, 30, "an offset commit")
+    assert committed_offset(sink.substrate, sink.name, sink.topic) == 500
 
-    def written_past_commit() -> dict[str, Any] | None:
-        """Objects exist beyond the committed offset: the worker's re-delivery must rewrite them."""
-        objects = sink.objects()
-        ends = [int(k.rsplit("+", 1)[-1].removesuffix(".json")) + 10 for k in objects]
-        return objects if ends and max(ends) > committed_offset(sink.substrate, sink.name, sink.topic) else None
-
-    before = wait_for(written_past_commit, 60, "objects written past the committed offset")
+    sink.produce([doc(i) for i in range(505, 1505)])
+    ahead = None
+    deadline = time.monotonic() + 60
+    while ahead is None and time.monotonic() < deadline:  # no sleep: kill while objects are ahead of the commit
+        objects, committed = sink.objects(), committed_offset(sink.substrate, sink.name, sink.topic)
+        if max(_start_offset(k) for k in objects) >= committed:
+            ahead = objects
+    assert ahead is not None, "the sink wrote nothing past its committed offset"
     connect = KafkaConnect(DevstackConfig.from_env())
     kill_worker(connect)
-    sink.produce([doc(i) for i in range(500, 1000)])  # the stream goes on while the worker is down
+    sink.produce([doc(i) for i in range(1505, 2000)])  # the stream goes on while the worker is down
     connect.start()
 
-    wait_for(lambda: len(sink.objects()) == 100, 180, "100 objects of 10 records after the restart")
-    ids = sink.ids()
-    assert sorted(ids) == list(range(1000)), "each record exactly once in the lake"
+    wait_for(lambda: len(sink.objects()) == 200, 180, "200 objects of 10 records after the restart")
+    assert sorted(sink.ids()) == list(range(2000)), "each record exactly once in the lake"
     after = sink.objects()
-    assert set(after) == {f"{sink.prefix}partition=0/{sink.topic}+0+{o:010d}.json" for o in range(0, 1000, 10)}
-    rewritten = [k for k in before if after[k]["LastModified"] > before[k]["LastModified"]]
+    assert set(after) == {f"{sink.prefix}partition=0/{sink.topic}+0+{o:010d}.json" for o in range(0, 2000, 10)}
+    rewritten = [k for k in ahead if after[k]["LastModified"] > ahead[k]["LastModified"]]
     assert rewritten, "the restarted worker re-delivered what was not committed, onto the same object names"
+
+
+def _start_offset(key: str) -> int:
+    return int(key.rsplit("+", 1)[-1].removesuffix(".json"))
 
 
 def test_the_last_records_land_within_the_scheduled_rotation_without_more_arriving(sink: Sink) -> None:
