@@ -14,7 +14,7 @@ from schemas import DatasetSchema
 #: key segments: the checksums are compared per segment, and only the rows of differing segments are joined
 SEGMENTS = 1024
 BATCH = 10_000
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "128MB"
 
 
 class Digests:

@@ -68,7 +68,7 @@ class DynamoStore:
         from botocore.exceptions import BotoCoreError, ClientError
 
         table = dynamodb_resource(self.outputs).Table(self.table)
-        kwargs: dict[str, Any] = {"Limit": PAGE}
+        kwargs: dict[str, Any] = {}  # DynamoDB's own 1 MB pages: fewer round trips than any Limit (moto: 19 s vs 30 s)
         try:
             while True:
                 page = table.scan(**kwargs)
