@@ -253,6 +253,62 @@ def test_the_time_partitioner_writes_path_format_folders_by_record_time(sink: Si
     assert sorted(r.value["id"] for r in records) == [0, 1, 2, 3], "the reader finds every record once"
 
 
+def test_rotate_interval_cuts_objects_by_record_time_not_by_the_clock(sink: Sink) -> None:
+    sink.start(
+        **{
+            "flush.size": "100",
+            "rotate.interval.ms": "2000",
+            "partitioner.class": TIME_PARTITIONER,
+            "path.format": "'dt'=YYYY-MM-dd",
+            "partition.duration.ms": "86400000",
+            "locale": "en-US",
+            "timezone": "UTC",
+            "timestamp.extractor": "Record",
+        }
+    )
+    # 0 and 1 within 2 s of record time; 2 is 3 s past 0 and starts an object; 3, 5 s past 2, rotates that one
+    times = [HOUR_3, HOUR_3 + 1_000, HOUR_3 + 3_000, HOUR_3 + 8_000]
+    sink.produce([doc(i) for i in range(4)], timestamps=times)
+    folder = f"{sink.prefix}dt=2026-01-02/{sink.topic}+0+"
+    objects = wait_for(lambda: len(sink.objects()) == 2 and sink.objects(), 60, "two objects")
+    assert set(objects) == {f"{folder}0000000000.json", f"{folder}0000000002.json"}
+    assert [line["id"] for line in sink.lines(f"{folder}0000000000.json")] == [0, 1]
+    assert [line["id"] for line in sink.lines(f"{folder}0000000002.json")] == [2]
+    time.sleep(3)  # the clock moves on, record time does not: 3 stays open (no rotate.schedule.interval.ms)
+    assert len(sink.objects()) == 2
+
+
+def _produce_with_tombstones(sink: Sink, values: list[bytes | None]) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": sink.substrate["kafka_bootstrap_servers"]})
+    for value in values:
+        producer.produce(sink.topic, value=value, key="k", partition=0)
+    assert producer.flush(30) == 0
+
+
+def test_tombstones_are_skipped_with_behavior_on_null_values_ignore(sink: Sink) -> None:
+    sink.start(**{"flush.size": "3", "behavior.on.null.values": "ignore"})
+    _produce_with_tombstones(sink, [doc(0), None, doc(1), doc(2)])
+    objects = wait_for(lambda: sink.objects(), 60, "an object")
+    assert list(objects) == [f"{sink.prefix}partition=0/{sink.topic}+0+0000000000.json"]
+    assert sink.ids() == [0, 1, 2]
+
+
+def test_a_tombstone_fails_the_task_by_default_naming_the_record(sink: Sink) -> None:
+    config = sink_config(sink.substrate, sink.topic)
+    plugin_default = {k: v for k, v in config.items() if k != "behavior.on.null.values"}  # Confluent's: fail
+    sink.client.ensure(sink.name, plugin_default, timeout_s=90)
+    _produce_with_tombstones(sink, [doc(0), None])
+
+    def failed_task_trace() -> str:
+        tasks = sink.client.status(sink.name).get("tasks", [])
+        return next((t.get("trace", "") for t in tasks if t.get("state") == "FAILED"), "")
+
+    trace = wait_for(failed_task_trace, 60, "the task to fail on the tombstone")
+    assert f"record {sink.topic}/0@1 has a null value (a tombstone) and behavior.on.null.values=fail" in trace
+
+
 def _iso(epoch_ms: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(epoch_ms / 1000))
 
