@@ -10,7 +10,7 @@ from typing import Any
 
 from pipelines.common import add_outputs_arguments, outputs_from_args, work_dir
 from pipelines.reconcile.plan import STAGES, Scope
-from pipelines.reconcile.report import Limit, RunReport, Thresholds, findings
+from pipelines.reconcile.report import Limit, RunReport, Thresholds, note
 from schemas import DATASETS
 
 DESCRIPTION = """\
@@ -121,7 +121,7 @@ def table(report: RunReport) -> Any:
             t.add_row(d.dataset, s.stage, f"{c.rows:,}", f"{c.keys:,}", f"{c.missing.count:,}" if s.complete else "—",
                       f"{c.extra.count:,}", f"{c.duplicates.count:,}", f"{c.mismatched.count:,}",
                       "[red]FAIL[/]" if failed else "[green]ok[/]",
-                      s.error or findings(c))  # fmt: skip
+                      note(d, s))  # fmt: skip
     return t
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, findings
+from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, note
 
 #: the chart's colours (the browser test looks for them in a screenshot)
 ROWS_COLOUR = "#1f77b4"
@@ -43,7 +43,7 @@ def _dataset(d: DatasetReport, report: RunReport) -> str:
     bad = {line.split(":", 1)[0] for line in d.failures(report.thresholds)}
     head = "".join(f"<th>{h}</th>" for h in ("stage", "rows", "keys", "missing", "extra", "duplicates",
                                              "mismatched", "", "first findings", "where"))  # fmt: skip
-    rows = "".join(_row(d.dataset, s, bad) for s in d.stages)
+    rows = "".join(_row(d, s, bad) for s in d.stages)
     error = f"<p class='bad'>{escape(d.error)}</p>" if d.error else ""
     return (
         f"<section id='{escape(d.dataset)}'><h2>{escape(d.dataset)}</h2>"
@@ -52,14 +52,14 @@ def _dataset(d: DatasetReport, report: RunReport) -> str:
     )
 
 
-def _row(dataset: str, s: StageReport, bad: set[str]) -> str:
+def _row(d: DatasetReport, s: StageReport, bad: set[str]) -> str:
     c = s.comparison
-    failed = f"{dataset} {s.stage}" in bad
+    failed = f"{d.dataset} {s.stage}" in bad
     cells: list[Any] = [c.rows, c.keys, c.missing.count if s.complete else "—", c.extra.count, c.duplicates.count,
                         c.mismatched.count]  # fmt: skip
     numbers = "".join(f"<td class='n'>{v:,}</td>" if isinstance(v, int) else f"<td class='n'>{v}</td>" for v in cells)
     status = "<td class='bad'>FAIL</td>" if failed else "<td class='ok'>ok</td>"
-    first = escape(s.error or findings(c))
+    first = escape(note(d, s))
     return (
         f"<tr class='{'bad' if failed else ''}'><td>{escape(s.stage)}</td>{numbers}{status}"
         f"<td class='note'>{first}</td><td class='note'>{escape(s.where)}</td></tr>"

@@ -163,6 +163,14 @@ def findings(c: StageComparison) -> str:
     return "; ".join([*missing, describe(c)] if describe(c) else missing)
 
 
+def note(d: DatasetReport, s: StageReport) -> str:
+    """A stage's first findings; the source's row also says how many rows the converter quarantined."""
+    text = s.error or findings(s.comparison)
+    if s.stage == "source" and d.rejected:
+        return "; ".join(filter(None, [f"{d.rejected:,} rejected at conversion (quarantined)", text]))
+    return text
+
+
 def store_in_lake(report: RunReport, outputs: dict[str, Any], s3: Any) -> None:
     """`reconciliation/<dataset>/<run id>.json` in the landing bucket: the run's header and that dataset's part."""
     bucket = outputs["s3_buckets"]["landing"]

@@ -85,6 +85,7 @@ def test_the_page_renders_its_table_and_chart_in_chromium(tmp_path: Path, faulty
     row = cells[cells.index("mongodb") : cells.index("mongodb") + 9]
     colours = _colours(shot)
     assert _rgb(ROWS_COLOUR) in colours  # the bars were drawn
+    assert "4 rejected at conversion (quarantined)" in cells  # the quarantine is accounted for on the source's row
     if faulty:
         assert row == [
             "mongodb",
