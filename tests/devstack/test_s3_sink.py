@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -251,6 +251,24 @@ def test_the_time_partitioner_writes_path_format_folders_by_record_time(sink: Si
     assert [line["id"] for line in sink.lines(four)] == [2]
     records = read_sink_records(sink.outputs(), sink.topic)
     assert sorted(r.value["id"] for r in records) == [0, 1, 2, 3], "the reader finds every record once"
+
+
+def test_the_daily_partitioner_with_wallclock_files_records_under_the_workers_date(sink: Sink) -> None:
+    sink.start(
+        **{
+            "flush.size": "1",
+            "partitioner.class": "io.confluent.connect.storage.partitioner.DailyPartitioner",
+            "locale": "en-US",
+            "timezone": "UTC",
+            "timestamp.extractor": "Wallclock",
+        }
+    )
+    before = datetime.now(UTC)
+    sink.produce([doc(0)], timestamps=[HOUR_3])  # the record's own time is ignored
+    objects = wait_for(lambda: sink.objects(), 60, "an object")
+    after = datetime.now(UTC)
+    folders = {sink.prefix + t.strftime("year=%Y/month=%m/day=%d") for t in (before, after)}
+    assert {key.rsplit("/", 1)[0] for key in objects} <= folders
 
 
 def test_rotate_interval_cuts_objects_by_record_time_not_by_the_clock(sink: Sink) -> None:
