@@ -136,8 +136,9 @@ class SchemaRegistryJsonProducer:
             ends = self.reader.end_offsets(KAFKA_TIMEOUT_S)
             run_start = {p: high for p, (_low, high) in ends.items()}
             if self.checkpoint is not None:
+                # no checkpoint yet: no earlier run of this source, nothing to look for
+                known = self.checkpoint.next_offsets if self.checkpoint.path.exists() else run_start
                 self.checkpoint.open()
-                known = self.checkpoint.next_offsets
                 tails = {p: (max(low, known.get(p, low)), high) for p, (low, high) in ends.items()}
                 for key, partition, offset in self.reader.keys(tails):
                     self.checkpoint.add(key, partition, offset)

@@ -48,8 +48,9 @@ class Checkpoint:
             elif len(fields) == 3:
                 self.done.add(fields[0])
                 self._advance(int(fields[1]), int(fields[2]) + 1)
-            elif line.strip():  # a key without its offset: delivered, position unknown
+            elif line.strip() and "\t" not in line:  # a key without its offset: delivered, position unknown
                 self.done.add(line.strip())
+            # else a line cut short by a kill: its record lies past the offsets kept, where the tail is read
 
     def _advance(self, partition: int, next_offset: int) -> None:
         self.next_offsets[partition] = max(self.next_offsets.get(partition, 0), next_offset)
