@@ -7,7 +7,7 @@ STACK ?= devstack
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint plan demo bench up preview refresh destroy outputs down status clean
+.PHONY: help setup test unit lint plan demo bench faults up preview refresh destroy outputs down status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ demo: setup ## the main job: local platform, sample data, all sinks, both pipeli
 
 bench: setup ## benchmarks, printed as ratios against baselines measured in the same run
 	$(PY) -m benchmarks $(ARGS)
+
+faults: setup ## crash loads, the broker, Connect and the registry at random moments; count duplicates and lost (ARGS="--trials 16")
+	$(PY) -m faults $(ARGS)
 
 up: setup ## STACK (default devstack) on the real Pulumi engine; for devstack its processes first
 	@if [ "$(STACK)" = devstack ]; then $(PY) -m devstack up; fi

@@ -1,0 +1,3 @@
+from faults.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""The fault suite, small (what `make test` runs of `python -m faults`): one trial of every case on 1,000
+transactions against devstack's real servers, each ending with every record in its target once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faults.cli import CASES, prepare
+from faults.table import trial_line
+
+pytestmark = pytest.mark.devstack
+
+
+@pytest.fixture(scope="module")
+def work(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    outputs = platform("moto", "firestore", "ferretdb")
+    return prepare(Path(tmp_path_factory.mktemp("faults")), rows=1000, seed=7, outputs=outputs)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_case_ends_with_each_record_once(work: Any, case: str) -> None:
+    trials = CASES[case](work, 1, lambda trial: None)
+    assert trials
+    for trial in trials:
+        assert trial.tally.source > 0
+        assert (trial.tally.duplicates, trial.tally.lost) == (0, 0), trial_line(trial)
+        assert trial.tally.in_target == trial.tally.source
+        assert not trial.failure, trial_line(trial)
