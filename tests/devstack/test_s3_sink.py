@@ -358,6 +358,10 @@ def test_the_validator_names_an_unknown_key_and_a_wrong_typed_one(substrate: dic
     assert "unknown key" in errors["flush.sise"][0]
     assert "LONG" in errors["rotate.schedule.interval.ms"][0]
 
+    errors = _validate(substrate, {**config, "s3.part.size": "5242880"})
+    assert errors == {"s3.part.size": [errors["s3.part.size"][0]]}
+    assert "Confluent's S3 sink that devstack's S3 sink does not implement" in errors["s3.part.size"][0]
+
     time_based = {**config, "partitioner.class": TIME_PARTITIONER, "behavior.on.null.values": "write"}
     errors = _validate(substrate, time_based)
     assert {"path.format", "partition.duration.ms", "locale", "timezone", "behavior.on.null.values"} <= set(errors)

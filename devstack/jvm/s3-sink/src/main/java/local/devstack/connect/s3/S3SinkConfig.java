@@ -61,6 +61,19 @@ public final class S3SinkConfig extends AbstractConfig {
           "errors.deadletterqueue.topic.name", "errors.deadletterqueue.topic.replication.factor",
           "errors.deadletterqueue.context.headers.enable");
 
+  /** Confluent's S3 sink keys this sink does not implement: refused by name, never silently ignored. */
+  private static final Set<String> CONFLUENT_ONLY_KEYS =
+      Set.of(
+          "s3.part.size", "s3.part.retries", "s3.retry.backoff.ms", "retry.backoff.ms", "s3.wan.mode",
+          "s3.credentials.provider.class", "s3.ssea.name", "s3.sse.customer.key", "s3.sse.kms.key.id",
+          "s3.acl.canned", "s3.object.tagging", "s3.proxy.url", "s3.proxy.user", "s3.proxy.password",
+          "s3.http.send.expect.continue", "s3.elastic.buffer.enable", "schema.compatibility",
+          "schema.generator.class", "store.kafka.keys", "store.kafka.headers", "keys.format.class",
+          "headers.format.class", "partition.field.name", "format.bytearray.extension",
+          "format.bytearray.separator", "avro.codec", "parquet.codec", "json.decimal.format",
+          "enhanced.avro.schema.support", "connect.meta.data", "directory.delim", "file.delim",
+          "shutdown.timeout.ms", "s3.schema.partition.affix.type", "tombstone.encoded.partition");
+
   private static final List<String> FRAMEWORK_PREFIXES =
       List.of(
           "key.converter.", "value.converter.", "header.converter.", "transforms.", "predicates.",
@@ -142,7 +155,10 @@ public final class S3SinkConfig extends AbstractConfig {
   public static List<String[]> problems(Map<String, String> props) {
     List<String[]> problems = new ArrayList<>();
     for (String key : props.keySet()) {
-      if (!DEF.names().contains(key) && !isFrameworkKey(key)) {
+      if (CONFLUENT_ONLY_KEYS.contains(key)) {
+        problems.add(new String[] {key, "a key of Confluent's S3 sink that devstack's S3 sink does not implement; "
+            + "remove it for devstack"});
+      } else if (!DEF.names().contains(key) && !isFrameworkKey(key)) {
         problems.add(new String[] {key, "unknown key for devstack's S3 sink (misspelt, or a setting of another "
             + "connector); its keys are Confluent's S3 sink's"});
       }
