@@ -136,11 +136,14 @@ _INT64_LIMIT = float(2**63)
 
 
 def _has_huge_float(value: Any) -> bool:
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else (value,)
+    # `type(x) is` rather than isinstance: this runs for every line, and is a third of the parse's cost
+    items = value.values() if type(value) is dict else value if type(value) is list else (value,)
     for item in items:
-        if type(item) is float and abs(item) >= _INT64_LIMIT:
-            return True
-        if isinstance(item, dict | list) and _has_huge_float(item):
+        kind = type(item)
+        if kind is float:
+            if abs(item) >= _INT64_LIMIT:
+                return True
+        elif (kind is dict or kind is list) and _has_huge_float(item):
             return True
     return False
 
