@@ -167,9 +167,8 @@ def test_kafka_sends_registered_json_once_and_resumes_after_a_kill(
     values = _topic_values(outputs, topic)
     ids = [v["id"] for v in values]
     source = _records(converted, "transactions")
-    # at most the few records in flight at the kill are sent twice; none is missing
-    assert set(ids) == {r["id"] for r in source}
-    assert len(ids) - len(source) <= 50
+    # each record once: what was in flight at the kill is found on the topic, not sent again
+    assert sorted(ids) == sorted(r["id"] for r in source)
     by_id = {v["id"]: v for v in values}
     assert by_id[source[123]["id"]] == source[123]
 
