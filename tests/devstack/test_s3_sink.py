@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +21,6 @@ from components.connect.client import ConnectClient, basic_auth
 from components.connect.provider import ConnectorProvider
 from contract import naming
 from contract.clients import s3_client
-from devstack import process
 from devstack.config import DevstackConfig
 from devstack.services.connect import S3_SINK_CLASS, KafkaConnect
 from pipelines.streaming.sink import read_sink_records
@@ -109,13 +106,6 @@ def doc(i: int, **fields: Any) -> bytes:
     return json.dumps({"id": i, **fields}).encode()
 
 
-def kill_worker(connect: KafkaConnect) -> None:
-    pid = connect.pid()
-    assert pid is not None, "the Connect worker is not running"
-    os.killpg(os.getpgid(pid), signal.SIGKILL)
-    assert process.wait_until(lambda: not process.pid_alive(pid), 30), "the killed worker did not exit"
-
-
 def committed_offset(substrate: dict[str, Any], connector: str, topic: str) -> int:
     """The sink's committed offset of partition 0 (-1: none yet); its consumer group is `connect-<name>`."""
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
@@ -145,7 +135,7 @@ def test_a_worker_killed_mid_stream_rewrites_the_same_objects_so_each_record_is_
             ahead = objects
     assert ahead is not None, "the sink wrote nothing past its committed offset"
     connect = KafkaConnect(DevstackConfig.from_env())
-    kill_worker(connect)
+    assert connect.kill(), "the Connect worker was not running"  # SIGKILL: no shutdown hook, no last commit
     sink.produce([doc(i) for i in range(1505, 2000)])  # the stream goes on while the worker is down
     connect.start()
 
