@@ -97,7 +97,7 @@ def produce_command(outputs_path: Path, source: Path, dataset: str, checkpoint: 
 
 
 #: a re-run that takes this much longer than an uninterrupted run has hung
-HUNG_FACTOR, HUNG_FLOOR_S = 10.0, 60.0
+HUNG_FACTOR, HUNG_FLOOR_S = 4.0, 60.0
 
 
 def run(command: list[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -206,6 +206,31 @@ def kill_mid_load(work: Workspace, target: str, trials: int, report: Callable[[T
     return results
 
 
+# --- `pipelines produce --checkpoint` killed -9, then run again -----------------------------------------------
+def kill_mid_produce(work: Workspace, trials: int, report: Callable[[Trial], None]) -> list[Trial]:
+    case = "kill -9 mid-produce: pipelines produce"
+    keys, topic = work.keys(), work.outputs["kafka_topics"][DATASET]
+    path = work.outputs_file(work.outputs)
+
+    def command(folder: Path) -> list[str]:
+        return produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
+
+    if case not in work.timings:
+        work.timings[case] = timed(command(work.trial_dir(case, 0)))
+    results = []
+    for number in range(1, trials + 1):
+        folder = work.trial_dir(case, number)
+        since = end_offsets(work.outputs, topic)
+        note = kill_after(command(folder), work.kill_moment(case))
+        again = run(command(folder))
+        failure = "" if again.returncode == 0 else f"re-run exit {again.returncode}: {last_line(again.stderr)}"
+        found = tally.kafka_keys(work.outputs, topic, since)
+        trial = Trial(case, number, tally.tally(keys, found), f"{note}; re-run exit {again.returncode}", failure)
+        report(trial)
+        results.append(trial)
+    return results
+
+
 # --- the broker killed -9 and started again while the producer streams ----------------------------------------
 def kill_broker_mid_produce(work: Workspace, trials: int, report: Callable[[Trial], None]) -> list[Trial]:
     case = "broker kill -9 + restart mid-produce"
@@ -244,6 +269,10 @@ def kill_broker_mid_produce(work: Workspace, trials: int, report: Callable[[Tria
     return results
 
 
+#: seconds the producer streams the S3 sink's dataset for, and about how long its CLI takes to start
+STREAM_S, PRODUCER_START_S = 8.0, 1.5
+
+
 # --- the Connect worker killed -9 and started again while the S3 sink streams to the lake -----------------------
 def kill_connect_mid_stream(
     work: Workspace, trials: int, report: Callable[[Trial], None], settle_s: float = 120.0
@@ -253,7 +282,7 @@ def kill_connect_mid_stream(
     dataset = next(d for d, t in work.outputs["kafka_topics"].items() if t == topic)
     keys, worker = work.keys(dataset), service("connect")
     path = work.outputs_file(work.outputs)
-    interval = 0.002
+    interval = STREAM_S / len(keys)  # the stream lasts STREAM_S whatever the size, so a kill lands inside it
     results = []
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number, dataset)
@@ -265,7 +294,7 @@ def kill_connect_mid_stream(
             stderr=subprocess.PIPE,
             text=True,
         )
-        moment = work.rng.uniform(1.0, 2.0 + len(keys) * interval)
+        moment = PRODUCER_START_S + work.rng.uniform(0.05, 0.95) * STREAM_S
         time.sleep(moment)
         worker.kill()
         down = time.monotonic()
