@@ -11,6 +11,11 @@ What comes from `schemas/` (the single source of truth), per dataset:
   (only delta/iceberg tables). A dataset without a cursor (cards, users, codes, labels: small, may be edited
   in place) is *replaced* on every run, so the lake is never a mix of two versions of a row.
 
+For parquet, a page whose documents fit the declared columns goes to dlt as a typed Arrow table, which dlt
+writes without its row-by-row normalize (the batch's main cost besides the server's read); any other page
+goes as rows, so the contract below treats it exactly as before. (pymongoarrow reads FerretDB's wire protocol
+too, but needs pyarrow < 26 and was only ~8% faster than pymongo here: FerretDB's read is the bottleneck.)
+
 Schema contract (`tables: evolve, columns: freeze, data_type: freeze` by default): a field that is not in the
 dataset's schema, or a value whose type cannot be coerced to the declared column type, stops the load with a
 `DataValidationError` naming the table and column, instead of silently adding a column or a variant column.

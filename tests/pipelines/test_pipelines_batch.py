@@ -170,3 +170,27 @@ def test_cli_writes_json_lines_on_request(
     assert keys and all(".jsonl" in k for k in keys)
     assert lake(outputs, settings, "cards") == [card(i) for i in range(25)]
     delete_prefix(s3_client(outputs), settings.target.bucket, prefix + "/")
+
+
+def test_a_page_goes_to_dlt_as_arrow_only_when_it_fits_the_declared_columns() -> None:
+    """The fast path must never decide what the contract decides: a page with anything off goes as rows."""
+    import pyarrow as pa
+
+    from pipelines.batch.mongodb import arrow_page
+    from schemas import load as load_schema
+
+    schema = load_schema("transactions")
+    page = [transaction(i) for i in range(20)]
+    table = arrow_page(page, schema)
+    assert table is not None and table.to_pylist() == page
+    assert table.schema.field("amount").type == pa.float64() and table.schema.field("id").type == pa.int64()
+    assert not table.schema.field("id").nullable and table.schema.field("errors").nullable
+    off = [
+        {"channel": "app"},  # a field the schema does not know
+        {"amount": "$12.00"},  # a string where a number is
+        {"id": 1.5},  # a float where an integer is (pyarrow would truncate it)
+        {"client_id": True},  # a bool where an integer is (pyarrow would refuse, dlt may coerce)
+        {"id": None},  # a null where one is required
+    ]
+    for change in off:
+        assert arrow_page([*page[:5], {**page[5], **change}], schema) is None, change
