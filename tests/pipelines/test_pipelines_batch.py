@@ -185,7 +185,7 @@ def test_a_page_goes_to_dlt_as_arrow_only_when_it_fits_the_declared_columns() ->
     assert table is not None and table.to_pylist() == page
     assert table.schema.field("amount").type == pa.float64() and table.schema.field("id").type == pa.int64()
     assert not table.schema.field("id").nullable and table.schema.field("errors").nullable
-    off = [
+    off: list[dict[str, Any]] = [
         {"channel": "app"},  # a field the schema does not know
         {"amount": "$12.00"},  # a string where a number is
         {"id": 1.5},  # a float where an integer is (pyarrow would truncate it)
