@@ -19,7 +19,8 @@ The same settings mean the same thing in every flavour: `flush_size` records per
 `rotate_schedule_interval_ms` writes what a partition holds at each wall-clock multiple of it (UTC), so the last
 records land without more arriving (Aiven's sink has no such key: it writes at every offset commit anyway);
 `compression` gzip; `dead_letter_topic`: records the value converter cannot read go there (Connect's own DLQ,
-`errors.tolerance=all`) and the rest land; tombstones are skipped (`behavior.on.null.values=ignore`).
+`errors.tolerance=all`) and the rest land; tombstones are skipped (`behavior.on.null.values=ignore`; Aiven's
+sink has no such key).
 """
 
 from __future__ import annotations
