@@ -6,7 +6,8 @@ stores/     one streaming reader per place a dataset lives (source files, MongoD
 canonical   one text per typed value, the same whichever store it came from
 digest      per-row, per-column hashes of the canonical values in DuckDB (on disk, memory capped)
 compare     segment checksums, then the rows and columns of the segments that differ
-report      the result, thresholds, exit code, the JSON stored in the lake
+report      the result, thresholds, exit code, the JSON report
 html        the self-contained HTML page
+storage     both into the lake: reconciliation/<dataset>/<run id>.json and reconciliation/<run id>.html
 cli         the command
 """

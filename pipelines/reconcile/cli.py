@@ -130,4 +130,4 @@ def print_verdict(report: RunReport, console: Any) -> None:
         console.print(f"[red]{line}[/]", highlight=False)
     for dataset, url in report.stored.items():
         console.print(f"[dim]{dataset}: report stored at {url}[/]", highlight=False)
-    console.print(f"HTML report: {report.html}", highlight=False)
+    console.print(f"HTML report: {report.html}" + (f" (and {report.page})" if report.page else ""), highlight=False)

@@ -1,18 +1,13 @@
 """The result of a run: per dataset and stage, the counts and findings; thresholds that turn them into a
-verdict (exit 0/1); the JSON report, and where it is stored in the lake:
-`s3://<landing>/reconciliation/<dataset>/<run id>.json`, one per dataset, each naming the dlt load ids and the
-Kafka offsets it covered."""
+verdict (exit 0/1); the JSON report (stored in the lake by pipelines.reconcile.storage)."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pipelines.reconcile.compare import StageComparison
-
-LAKE_PREFIX = "reconciliation"
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,8 @@ class RunReport:
     datasets: list[DatasetReport] = field(default_factory=list)
     seconds: float = 0.0
     stored: dict[str, str] = field(default_factory=dict)  # dataset -> s3:// URL of its stored report
-    html: str | None = None
+    html: str | None = None  # the page on this machine
+    page: str | None = None  # the same page in the lake (s3://…/reconciliation/<run id>.html)
 
     def failures(self) -> list[str]:
         return [line for d in self.datasets for line in d.failures(self.thresholds)]
@@ -124,6 +120,7 @@ class RunReport:
             "datasets": [dataset_json(d) for d in self.datasets],
             "stored": self.stored,
             "html": self.html,
+            "page": self.page,
         }
 
 
@@ -169,16 +166,3 @@ def note(d: DatasetReport, s: StageReport) -> str:
     if s.stage == "source" and d.rejected:
         return "; ".join(filter(None, [f"{d.rejected:,} rejected at conversion (quarantined)", text]))
     return text
-
-
-def store_in_lake(report: RunReport, outputs: dict[str, Any], s3: Any) -> None:
-    """`reconciliation/<dataset>/<run id>.json` in the landing bucket: the run's header and that dataset's part."""
-    bucket = outputs["s3_buckets"]["landing"]
-    whole = report.to_json()
-    header = {k: v for k, v in whole.items() if k not in ("datasets", "stored", "failures")}
-    for dataset, part in zip(report.datasets, whole["datasets"], strict=True):
-        key = f"{LAKE_PREFIX}/{dataset.dataset}/{report.run_id}.json"
-        body = {**header, "ok": not dataset.failures(report.thresholds),
-                "failures": dataset.failures(report.thresholds), **part}  # fmt: skip
-        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(body, indent=1).encode(), ContentType="application/json")
-        report.stored[dataset.dataset] = f"s3://{bucket}/{key}"

@@ -15,7 +15,8 @@ from contract.clients import s3_client
 from pipelines.reconcile.compare import compare
 from pipelines.reconcile.digest import Digests
 from pipelines.reconcile.plan import Scope, stores_for
-from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, Thresholds, store_in_lake
+from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, Thresholds
+from pipelines.reconcile.storage import store_in_lake
 from pipelines.reconcile.stores import Store, StoreError
 from pipelines.reconcile.stores.files import rejected_count
 from schemas import load as load_schema

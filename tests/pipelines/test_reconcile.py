@@ -51,9 +51,12 @@ class World:
     scope: Scope
     source: Path
     tmp: Path
+    stored: list[str]  # s3:// URLs of what the runs stored, removed at the end
 
     def run(self, **thresholds: Limit) -> RunReport:
-        return reconcile(self.outputs, DATASETS, self.scope, Thresholds(**thresholds))
+        report = reconcile(self.outputs, DATASETS, self.scope, Thresholds(**thresholds))
+        self.stored += [*report.stored.values(), report.page or ""]
+        return report
 
     def records(self, dataset: str) -> list[dict[str, Any]]:
         lines = (self.source / f"{dataset}.jsonl").read_text().splitlines()
@@ -109,6 +112,7 @@ def world(platform: Callable[..., dict[str, Any]], tmp_path_factory: pytest.Temp
     built = sink_config_for(outputs, tuple(outputs["s3_sink"]["topics"]), flush_size=1)  # every record at once
     connect.ensure(connector, {**built.config, **built.secret_config})
     prefix = f"test-reconcile-{tag}"
+    stored: list[str] = []
     try:
         for target in ("mongodb", "firestore", "dynamodb", "kafka"):
             for dataset in DATASETS:
@@ -119,15 +123,17 @@ def world(platform: Callable[..., dict[str, Any]], tmp_path_factory: pytest.Temp
             run_dataset(settings, dataset, pipelines_dir=tmp / "dlt")
         cards = len((source / "cards.jsonl").read_text().splitlines())
         wait_for_records(outputs, outputs["kafka_topics"]["cards"], cards, timeout=120)
-        yield World(outputs, Scope(source_dir=source, dlt_target=settings.target), source, tmp)
+        yield World(outputs, Scope(source_dir=source, dlt_target=settings.target), source, tmp, stored)
     finally:
         connect.delete(connector)
         admin.delete_topics(topics)
         s3 = s3_client(outputs)
         delete_prefix(s3, outputs["s3_buckets"]["landing"], prefix + "/")
         delete_prefix(s3, outputs["s3_sink"]["bucket"], sink_prefix(outputs, outputs["kafka_topics"]["cards"]))
+        for url in filter(None, stored):
+            bucket, key = url.removeprefix("s3://").split("/", 1)
+            s3.delete_object(Bucket=bucket, Key=key)
         for dataset in DATASETS:
-            delete_prefix(s3, outputs["s3_buckets"]["landing"], f"reconciliation/{dataset}/")
             dynamodb_resource(outputs).Table(outputs["dynamodb_tables"][dataset]).delete()
         client = mongo_client(outputs)
         client.drop_database(outputs["mongodb_database"])
@@ -168,6 +174,9 @@ def test_a_clean_run_reconciles_every_stage_and_is_stored_in_the_lake(world: Wor
     stored = json.loads(s3.get_object(Bucket=world.outputs["s3_buckets"]["landing"],
                                       Key=f"reconciliation/cards/{report.run_id}.json")["Body"].read())  # fmt: skip
     assert stored["ok"] and stored["dataset"] == "cards" and stored["run_id"] == report.run_id
+    assert report.page == f"s3://{world.outputs['s3_buckets']['landing']}/reconciliation/{report.run_id}.html"
+    page = s3.get_object(Bucket=world.outputs["s3_buckets"]["landing"], Key=f"reconciliation/{report.run_id}.html")
+    assert b"<svg" in page["Body"].read() and stored["page"] == report.page
     coverage = {s["stage"]: s["coverage"] for s in stored["stages"]}
     assert world.scope.dlt_target is not None
     load_files = table_keys(s3, world.scope.dlt_target, "mongodb", "cards")
@@ -256,6 +265,21 @@ def test_an_extra_row_in_the_lake_is_named_by_key(world: World) -> None:
     assert lake.comparison.extra.first == ["999999999"] and lake.comparison.rows == lake.comparison.keys
     assert "9999999999.0" in lake.coverage["load_ids"]
     clean_except(report, ("transactions", "lake-dlt"))
+
+
+def test_since_a_load_id_reads_only_that_load_on_and_counts_no_missing_keys_there(world: World) -> None:
+    from dataclasses import replace
+
+    def lake(since: str) -> StageReport:
+        scope = replace(world.scope, stages=("source", "lake-dlt"), since_load_id=since)
+        report = reconcile(world.outputs, ["transactions"], scope, store=False)
+        assert report.ok, report.failures()
+        return stage(report, "transactions", "lake-dlt")
+
+    (load_id,) = lake("0").coverage["load_ids"]
+    assert lake(load_id).comparison.rows == len(world.records("transactions"))
+    later = lake(load_id + "1")  # a later load than any: nothing read, and that is not "missing"
+    assert (later.comparison.rows, later.complete, later.coverage["load_ids"]) == (0, False, [])
 
 
 def test_thresholds_set_the_exit_code_and_json_names_the_key(world: World, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import json
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pipelines.batch.lake import DLT_COLUMNS, table_keys
@@ -42,11 +43,11 @@ class DltLakeStore:
         load_ids: set[str] = set()
         try:
             for key in table_keys(self.s3, self.target, self.dataset_name, self.table):
+                load_id = load_id_of(key)
+                if self.since is not None and _load_order(load_id) < _load_order(self.since):
+                    continue
+                load_ids.add(load_id)
                 for row in self._rows(key):
-                    load_id = str(row.get("_dlt_load_id", ""))
-                    if self.since is not None and load_id < self.since:
-                        continue
-                    load_ids.add(load_id)
                     yield {k: v for k, v in row.items() if k not in DLT_COLUMNS}
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"lake {self.where}: {exc}") from None
@@ -73,6 +74,23 @@ def _json_lines(spool: Any) -> Iterator[dict[str, Any]]:
         for line in text:
             if line.strip():
                 yield json.loads(line)
+
+
+def load_id_of(key: str) -> str:
+    """dlt's file layout `<table>/<load id>.<file id>.<ext>` (the load id is a timestamp with a dot in it); the
+    rows' `_dlt_load_id` column says the same, but dlt leaves it out of Arrow loads."""
+    name = key.rsplit("/", 1)[-1]
+    for suffix in (".parquet", ".jsonl.gz", ".jsonl"):
+        name = name.removesuffix(suffix)
+    return name.rsplit(".", 1)[0]
+
+
+def _load_order(load_id: str) -> tuple[Decimal, str]:
+    """dlt's load ids are Unix timestamps as text: compared as numbers (`999.5` is before `1000.1`)."""
+    try:
+        return Decimal(load_id), load_id
+    except InvalidOperation:
+        return Decimal(0), load_id
 
 
 def landing(outputs: dict[str, Any]) -> S3Target:
