@@ -62,8 +62,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
                 "bucket": naming.s3_bucket(cfg.prefix, cfg.stack, "landing"),
                 "prefix": naming.S3_SINK_PREFIX,
                 "flavour": substrate.sink.flavour,
-                # records the sink's converter could not read (managed engines: MSK Connect's own handling)
-                **({"dead_letter_topic": DEAD_LETTER_TOPIC} if substrate.managed is None else {}),
+                "dead_letter_topic": DEAD_LETTER_TOPIC,  # records the sink's converter could not read
             }
         ),
     }

@@ -28,7 +28,7 @@ from components.airflow_settings import AirflowSettings
 from contract import naming
 from contract.kafka_auth import AWS_MSK_IAM
 from contract.outputs import OutputsError, read_json_file, validate_substrate
-from contract.s3_sink import S3SinkSettings, s3_sink_config
+from contract.s3_sink import DEAD_LETTER_TOPIC, S3SinkSettings, s3_sink_config
 from stacks.config import REPO_ROOT, StackConfig
 
 S3_SINK_DATASETS = ("cards",)  # the seed's s3-sink-kde read `cards-data`
@@ -318,7 +318,10 @@ def managed_substrate(cfg: StackConfig) -> Substrate:
             "stack": cfg.stack,
             "subnet_ids": network.subnet_ids,
             "security_group_ids": [network.security_groups["msk"].id],
-            "topics": {naming.kafka_topic(d): cfg.topic_partitions for d in cfg.topic_datasets},
+            "topics": {
+                **{naming.kafka_topic(d): cfg.topic_partitions for d in cfg.topic_datasets},
+                DEAD_LETTER_TOPIC: 1,  # records the S3 sink's converter cannot read, as on every stack
+            },
             "compacted_topics": [SCHEMAS_TOPIC],
             "mode": managed.msk_mode,
             "kafka_version": managed.kafka_version,
@@ -356,7 +359,13 @@ def managed_substrate(cfg: StackConfig) -> Substrate:
         sink=SinkTarget(flavour="confluent", schema_registry_url=registry_url, s3_endpoint=None),
         airflow_api=None,
         airflow_settings=lambda name, args: AirflowSecrets(name, args, on_aws),
-        managed=ManagedPlatform(topic_names=msk.topic_names, connector_name=connector_name),
+        # dataset -> topic, as every stack publishes `kafka_topics` (the dead-letter topic is no dataset's)
+        managed=ManagedPlatform(
+            topic_names=msk.topic_names.apply(
+                lambda names: {d: names[naming.kafka_topic(d)] for d in cfg.topic_datasets}
+            ),
+            connector_name=connector_name,
+        ),
     )
 
 
@@ -435,6 +444,7 @@ def _managed_sink(
 
     assert cfg.managed is not None
     topics = [naming.kafka_topic(d) for d in S3_SINK_DATASETS]
+    dead_letter_replication = min(3, cfg.managed.broker_count)
 
     def config(registry: str) -> dict[str, str]:
         settings = S3SinkSettings(
@@ -445,6 +455,10 @@ def _managed_sink(
             schema_registry_url=registry,
             flush_size=cfg.s3_sink_flush_size,
             flavour="confluent",
+            rotate_schedule_interval_ms=cfg.s3_sink_rotate_schedule_interval_ms,
+            compression=cfg.s3_sink_compression,
+            dead_letter_topic=DEAD_LETTER_TOPIC,
+            dead_letter_replication_factor=dead_letter_replication,
         )
         built = s3_sink_config(settings)
         return {**built.config, **built.secret_config}  # no secret: the worker's role is its credential

@@ -57,6 +57,7 @@ def test_the_brokers_are_msk_iam_and_the_sink_writes_the_landing_prefix() -> Non
         "bucket": "kde-prod-landing",
         "prefix": "kafka/topics",
         "flavour": "confluent",
+        "dead_letter_topic": "s3-sink-kde-dlq",
     }
 
 
@@ -121,7 +122,8 @@ def test_msk_has_iam_auth_only_tls_and_encryption_at_rest() -> None:
 
 def test_topics_are_msk_resources_with_replication_3_and_min_insync_2() -> None:
     topics = prod().of_type("aws:msk/topic:Topic")
-    assert {t.inputs["name"] for t in topics} == {*prod().outputs["kafka_topics"].values(), "_schemas"}
+    expected = {*prod().outputs["kafka_topics"].values(), "_schemas", prod().outputs["s3_sink"]["dead_letter_topic"]}
+    assert {t.inputs["name"] for t in topics} == expected
     for topic in topics:
         assert topic.inputs["replicationFactor"] == 3
         assert json.loads(topic.inputs["configs"])["min.insync.replicas"] == "2"
@@ -306,6 +308,10 @@ def test_subjects_are_on_the_confluent_api_registry() -> None:
     subjects = prod().of_type("pulumi-python:dynamic/schema-registry:Subject")
     assert {s.inputs["registry_url"] for s in subjects} == {prod().outputs["schema_registry_url"]}
     assert len(subjects) == len(prod().outputs["kafka_topics"])
+
+
+def test_kafka_topics_map_datasets_to_topics_as_on_every_stack() -> None:
+    assert prod().outputs["kafka_topics"] == stack_run("local").outputs["kafka_topics"]
 
 
 # --- the MSK IAM client path ---------------------------------------------------------------------------
