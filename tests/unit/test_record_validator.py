@@ -80,7 +80,7 @@ def test_a_record_that_is_not_an_object_is_refused(cards: RecordValidator, recor
     ],
 )
 def test_a_source_line_reads_as_the_standard_library_reads_it(line: bytes) -> None:
-    """orjson first for speed, but what is accepted (NaN, huge ints, bytes not UTF-8) stays the stdlib's."""
+    """msgspec first for speed, but what is accepted (NaN, huge ints, bytes not UTF-8) stays the stdlib's."""
     import json
     import math
 
