@@ -14,7 +14,7 @@ from schemas import DatasetSchema
 #: key segments: the checksums are compared per segment, and only the rows of differing segments are joined
 SEGMENTS = 1024
 BATCH = 10_000
-MEMORY_LIMIT = "128MB"
+MEMORY_LIMIT = "64MB"  # at 1M rows x 2 stores: 325 MB peak RSS with 64 MB, 381 MB with 128 MB
 
 
 class Digests:
