@@ -129,6 +129,35 @@ def kill_after(command: list[str], seconds: float) -> str:
         return f"killed -9 at {seconds:.2f}s"
 
 
+def acknowledged(folder: Path) -> int:
+    """Records a Kafka run in `folder` has had acknowledged so far (its checkpoint's record lines)."""
+    text = "".join(path.read_text(encoding="utf-8") for path in folder.rglob("*.delivered")) + "".join(
+        path.read_text(encoding="utf-8") for path in folder.glob("checkpoint")
+    )
+    return sum(1 for line in text.splitlines() if line.count("\t") == 2 and not line.startswith("#"))
+
+
+def wait_for_progress(proc: subprocess.Popen[Any], folder: Path, records: int, timeout: float = 120) -> str:
+    """Until the run in `folder` has `records` acknowledged (a random point of its delivery, not of its start-up),
+    or it ends; what happened, for the table."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if acknowledged(folder) >= records:
+            return f"after {records:,} acknowledged"
+        time.sleep(0.01)
+    return f"the run ended before {records:,} were acknowledged"
+
+
+def kill_at_progress(command: list[str], folder: Path, records: int) -> str:
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    when = wait_for_progress(proc, folder, records)
+    if proc.poll() is not None:
+        return when
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return f"killed -9 {when} ({acknowledged(folder):,} in its checkpoint)"
+
+
 def last_line(text: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else ""
@@ -193,7 +222,10 @@ def kill_mid_load(work: Workspace, target: str, trials: int, report: Callable[[T
         path = work.outputs_file(sink.prepare())
         source_dir = work.trial_dir(case, number)
         command = load_command(target, path, source_dir)
-        note = kill_after(command, work.kill_moment(case))
+        if target == "kafka":  # a random point of its deliveries, read from its checkpoint
+            note = kill_at_progress(command, source_dir, work.rng.randint(1, len(keys) * 9 // 10))
+        else:
+            note = kill_after(command, work.kill_moment(case))
         again = run(command, timeout=max(HUNG_FLOOR_S, HUNG_FACTOR * work.timings[case]))
         failure = "" if again.returncode == 0 else f"re-run exit {again.returncode}: {last_line(again.stderr)}"
         if again.returncode is None:  # the server stopped answering: restart it, so the next trials can run
@@ -215,13 +247,11 @@ def kill_mid_produce(work: Workspace, trials: int, report: Callable[[Trial], Non
     def command(folder: Path) -> list[str]:
         return produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
 
-    if case not in work.timings:
-        work.timings[case] = timed(command(work.trial_dir(case, 0)))
     results = []
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
-        note = kill_after(command(folder), work.kill_moment(case))
+        note = kill_at_progress(command(folder), folder, work.rng.randint(1, len(keys) * 9 // 10))
         again = run(command(folder))
         failure = "" if again.returncode == 0 else f"re-run exit {again.returncode}: {last_line(again.stderr)}"
         found = tally.kafka_keys(work.outputs, topic, since)
@@ -236,28 +266,19 @@ def kill_broker_mid_produce(work: Workspace, trials: int, report: Callable[[Tria
     case = "broker kill -9 + restart mid-produce"
     keys, topic, broker = work.keys(), work.outputs["kafka_topics"][DATASET], service("kafka")
     path = work.outputs_file(work.outputs)
-    if case not in work.timings:
-        folder = work.trial_dir(case, 0)
-        work.timings[case] = timed(
-            produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
-        )
     results = []
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
         command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        moment = work.kill_moment(case)
-        time.sleep(moment)
-        running = proc.poll() is None
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        when = wait_for_progress(proc, folder, work.rng.randint(1, len(keys) * 9 // 10))
         broker.kill()
         down = time.monotonic()
         broker.start()
         outage = time.monotonic() - down
         first = proc.wait(timeout=600)
-        note = f"broker killed at {moment:.2f}s ({'mid-produce' if running else 'after the producer ended'}), " + (
-            f"back in {outage:.1f}s; producer exit {first}"
-        )
+        note = f"broker killed {when}, back in {outage:.1f}s; producer exit {first}"
         failure = ""
         if first != 0:  # records it could not deliver are named in its quarantine: the re-run resumes them
             again = run(command)
