@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -148,14 +149,21 @@ def wait_for_progress(proc: subprocess.Popen[Any], folder: Path, records: int, t
     return f"the run ended before {records:,} were acknowledged"
 
 
-def kill_at_progress(command: list[str], folder: Path, records: int) -> str:
+def records_since(outputs: dict[str, Any], topic: str, since: dict[int, int]) -> int:
+    return len(tally.kafka_keys(outputs, topic, since))
+
+
+def kill_at_progress(command: list[str], folder: Path, records: int, on_topic: Callable[[], int]) -> str:
+    """Kill -9 once `records` are acknowledged; the note says how many the topic holds that the checkpoint lacks
+    (what a resume from the checkpoint alone would send twice)."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     when = wait_for_progress(proc, folder, records)
     if proc.poll() is not None:
         return when
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    return f"killed -9 {when} ({acknowledged(folder):,} in its checkpoint)"
+    unrecorded = on_topic() - acknowledged(folder)
+    return f"killed -9 {when}, {unrecorded:,} on the topic but not in the checkpoint"
 
 
 def last_line(text: str) -> str:
@@ -223,7 +231,13 @@ def kill_mid_load(work: Workspace, target: str, trials: int, report: Callable[[T
         source_dir = work.trial_dir(case, number)
         command = load_command(target, path, source_dir)
         if target == "kafka":  # a random point of its deliveries, read from its checkpoint
-            note = kill_at_progress(command, source_dir, work.rng.randint(1, len(keys) * 9 // 10))
+            since = sink.since
+            note = kill_at_progress(
+                command,
+                source_dir,
+                work.rng.randint(1, len(keys) * 9 // 10),
+                partial(records_since, work.outputs, sink.name, since),
+            )
         else:
             note = kill_after(command, work.kill_moment(case))
         again = run(command, timeout=max(HUNG_FLOOR_S, HUNG_FACTOR * work.timings[case]))
@@ -251,7 +265,12 @@ def kill_mid_produce(work: Workspace, trials: int, report: Callable[[Trial], Non
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
-        note = kill_at_progress(command(folder), folder, work.rng.randint(1, len(keys) * 9 // 10))
+        note = kill_at_progress(
+            command(folder),
+            folder,
+            work.rng.randint(1, len(keys) * 9 // 10),
+            partial(records_since, work.outputs, topic, since),
+        )
         again = run(command(folder))
         failure = "" if again.returncode == 0 else f"re-run exit {again.returncode}: {last_line(again.stderr)}"
         found = tally.kafka_keys(work.outputs, topic, since)

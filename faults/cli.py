@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from faults.table import print_summary, trial_line
 
     args = parse(argv)
-    console = Console(stderr=True, soft_wrap=True)
+    console = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 150)
     console.print("[bold]faults[/]: starting devstack and the devstack stack ...")
     outputs = start_platform(report=lambda message: console.print(f"  {message}", highlight=False))
     args.work.mkdir(parents=True, exist_ok=True)
