@@ -91,7 +91,7 @@ def run_size(
     raw, converted = work / f"raw-{rows}", work / f"converted-{rows}"
     generate_dataset(raw, rows, seed=3)
     mod = "benchmarks.scaling"
-    results = [measure("convert", mod, "stage_convert", str(raw), str(converted))]
+    results = [_done(rows, measure("convert", mod, "stage_convert", str(raw), str(converted)))]
     if not converted.joinpath("transactions.jsonl").exists():
         raise RuntimeError("convert wrote nothing")
     shutil.rmtree(raw)
@@ -100,20 +100,29 @@ def run_size(
             continue
         if stage in ("mongodb", "dynamodb", "firestore", "kafka"):
             source = _fresh_start(stage, outputs, converted)
-            results.append(measure(stage, mod, "stage_load", stage, str(source), str(outputs_path)))
+            results.append(_done(rows, measure(stage, mod, "stage_load", stage, str(source), str(outputs_path))))
         elif stage == "batch":
             if "mongodb" not in stages:
                 raise SystemExit("the batch stage reads what the mongodb stage loaded: choose both")
             prefix = f"bench/scaling-{uuid.uuid4().hex[:8]}"
             try:
-                results.append(measure(stage, mod, "stage_batch", str(outputs_path), prefix, str(work / "dlt")))
+                results.append(
+                    _done(rows, measure(stage, mod, "stage_batch", str(outputs_path), prefix, str(work / "dlt")))
+                )
             finally:
                 _drop_lake(outputs, prefix)
         elif stage == "streaming":
-            results.append(measure(stage, mod, "stage_streaming", str(converted), str(outputs_path)))
+            results.append(_done(rows, measure(stage, mod, "stage_streaming", str(converted), str(outputs_path))))
     shutil.rmtree(converted)
     shutil.rmtree(converted.with_name(f"{converted.name}-fresh-ids"), ignore_errors=True)
     return [m for m in results if m.name != "convert" or "convert" in stages]
+
+
+def _done(rows: int, m: Measurement) -> Measurement:
+    """A stage's figures as soon as it ends: a 2M run takes long, and a stopped one keeps what it measured."""
+    print(f"  {rows:,} {m.name}: {m.seconds:.2f} s, {rows / m.seconds:,.0f} rows/s, peak RSS {m.peak_rss_mb:,.0f} MB",
+          flush=True)  # fmt: skip
+    return m
 
 
 def _fresh_start(target: str, outputs: dict[str, Any], converted: Path) -> Path:
