@@ -96,7 +96,22 @@ class TopicReader:
         )
 
     def end_offsets(self, timeout_s: float) -> dict[int, tuple[int, int]]:
-        """Partition -> (first offset, next offset)."""
+        """Partition -> (first offset, next offset). A broker that has just started answers "not leader" for a
+        moment: retried until `timeout_s`."""
+        from confluent_kafka import KafkaError, KafkaException
+
+        settling = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self._watermarks(timeout_s)
+            except KafkaException as exc:
+                error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if error is None or error.code() not in settling or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _watermarks(self, timeout_s: float) -> dict[int, tuple[int, int]]:
         from confluent_kafka import TopicPartition
 
         metadata = self.consumer.list_topics(self.topic, timeout=timeout_s)
