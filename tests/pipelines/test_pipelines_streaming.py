@@ -224,3 +224,34 @@ def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
     # every record it counted as delivered is in Kafka, and nothing it did not count
     assert sum(end_offsets(outputs, topic).values()) == delivered
     assert "failed 0" in line
+
+
+def test_a_record_the_topic_does_not_hold_fails_named_by_key_and_line(
+    outputs: dict[str, Any], topic: str, tmp_path: Path
+) -> None:
+    """Delivery errors are checked against the topic before the summary: the records the broker refused (here:
+    larger than the topic's max.message.bytes) are failed, each quarantined with its key and source line."""
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic, set_config={"max.message.bytes": "200"})
+    admin.alter_configs([resource])[resource].result(30)
+    cards = [card(i) for i in (1, 2)]
+    source = write_lines(tmp_path / "cards.jsonl", [json.dumps(c) for c in cards])
+    quarantine = tmp_path / "quarantine.jsonl"
+    settings = ProducerSettings(
+        bootstrap_servers=outputs["kafka_bootstrap_servers"],
+        schema_registry_url=outputs["schema_registry_url"],
+        topic=topic,
+        source_path=source,
+        schema=load_schema("cards"),
+        quarantine_path=quarantine,
+    )
+
+    report = produce(settings)
+
+    assert (report.sent, report.delivered, report.failed) == (2, 0, 2)
+    entries = sorted((json.loads(line) for line in quarantine.read_text().splitlines()), key=lambda e: e["line"])
+    assert [(e["line"], e["key"], e["record"]) for e in entries] == [(1, str(cards[0]["id"]), cards[0]),
+                                                                     (2, str(cards[1]["id"]), cards[1])]  # fmt: skip
+    assert all("kafka: not delivered" in e["reason"] for e in entries)
