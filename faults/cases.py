@@ -313,6 +313,40 @@ def kill_broker_mid_produce(work: Workspace, trials: int, report: Callable[[Tria
 STREAM_S, PRODUCER_START_S = 8.0, 1.5
 
 
+# --- the broker frozen past the producer's message timeout: outcomes unknown, checked against the topic ---------
+def broker_outage_past_the_timeout(work: Workspace, trials: int, report: Callable[[Trial], None]) -> list[Trial]:
+    """SIGSTOP holds the broker's connections open while it answers nothing, for longer than the producer's
+    message timeout; the requests it had received are written once it runs again. The producer must count
+    those as delivered (found on the topic), fail only what the topic lacks, and a re-run complete the rest."""
+    from loaders.sinks.kafka import MESSAGE_TIMEOUT_S
+
+    case = "broker frozen past the message timeout"
+    keys, topic, broker = work.keys(), work.outputs["kafka_topics"][DATASET], service("kafka")
+    path = work.outputs_file(work.outputs)
+    results = []
+    for number in range(1, trials + 1):
+        folder = work.trial_dir(case, number)
+        since = end_offsets(work.outputs, topic)
+        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        when = wait_for_progress(proc, folder, work.rng.randint(1, len(keys) * 9 // 10))
+        broker.pause()
+        time.sleep(MESSAGE_TIMEOUT_S + 5)
+        broker.pause(False)
+        _out, err = proc.communicate(timeout=600)
+        summary = next((line for line in err.splitlines() if "delivered" in line), last_line(err))
+        note = f"frozen {when} for {MESSAGE_TIMEOUT_S + 5}s; producer exit {proc.returncode}: {summary.strip()}"
+        failure = ""
+        if proc.returncode != 0:
+            again = run(command)
+            note += f"; re-run exit {again.returncode}"
+            failure = "" if again.returncode == 0 else f"re-run: {last_line(again.stderr)}"
+        trial = Trial(case, number, tally.tally(keys, tally.kafka_keys(work.outputs, topic, since)), note, failure)
+        report(trial)
+        results.append(trial)
+    return results
+
+
 # --- the Connect worker killed -9 and started again while the S3 sink streams to the lake -----------------------
 def kill_connect_mid_stream(
     work: Workspace, trials: int, report: Callable[[Trial], None], settle_s: float = 120.0

@@ -24,6 +24,7 @@ CASES: dict[str, Callable[[Workspace, int, Callable[[Trial], None]], list[Trial]
     "kafka": lambda w, n, r: cases.kill_mid_load(w, "kafka", n, r),
     "producer": cases.kill_mid_produce,
     "broker": cases.kill_broker_mid_produce,
+    "outage": cases.broker_outage_past_the_timeout,
     "connect": cases.kill_connect_mid_stream,
     "registry": cases.registry_down_during_load,
 }
@@ -33,6 +34,7 @@ cases:
   mongodb, firestore, dynamodb, kafka   the loader killed -9 at a random moment of a load, then run again
   producer   `pipelines produce --checkpoint` killed -9 at a random moment, then run again
   broker     the Kafka broker killed -9 and started again while `pipelines produce --checkpoint` streams
+  outage     the broker frozen (SIGSTOP) longer than the producer's message timeout, then running again
   connect    the Kafka Connect worker killed -9 and started again while the S3 sink writes the lake
   registry   the schema registry down when a Kafka load starts: one line, nothing sent; back up, re-run
 

@@ -20,7 +20,11 @@ def work(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     return prepare(Path(tmp_path_factory.mktemp("faults")), rows=1000, seed=7, outputs=outputs)
 
 
-@pytest.mark.parametrize("case", list(CASES))
+#: the broker frozen past the producer's 30 s message timeout takes 40 s a trial: `make faults` runs it
+SMALL_RUN = [case for case in CASES if case != "outage"]
+
+
+@pytest.mark.parametrize("case", SMALL_RUN)
 def test_the_case_ends_with_each_record_once(work: Any, case: str) -> None:
     trials = CASES[case](work, 1, lambda trial: None)
     assert trials
