@@ -74,7 +74,7 @@ def test_acknowledgements_lost_in_a_crash_are_read_back_from_the_topic(
     folder = source_copy(source, tmp_path / "json")
     first = load_dataset("kafka", DATASET, topic_outputs, folder, progress=False, count=False)
     assert first.written == first.read > 2000 and first.failed == 0
-    (checkpoint,) = (folder / "_state").glob("kafka-*.delivered")
+    (checkpoint,) = (folder / "_state").rglob("*.delivered")  # a topic id may hold a "/"
     lines = checkpoint.read_text().splitlines()
     # a kill -9 after the broker stored the last 700 records but before their delivery callbacks wrote them
     delivered = [line for line in lines if not line.startswith("#")]
@@ -94,7 +94,7 @@ def test_a_checkpoint_without_offsets_still_resumes_once(
     folder = source_copy(source, tmp_path / "json")
     half = len(source.read_text().splitlines()) // 2
     first = load_dataset("kafka", DATASET, topic_outputs, folder, rows=half, progress=False, count=False)
-    (checkpoint,) = (folder / "_state").glob("kafka-*.delivered")
+    (checkpoint,) = (folder / "_state").rglob("*.delivered")  # a topic id may hold a "/"
     keys_only = [line.split("\t")[0] for line in checkpoint.read_text().splitlines() if not line.startswith("#")]
     checkpoint.write_text("".join(f"{key}\n" for key in keys_only[: half // 2]))
 
