@@ -9,7 +9,8 @@ Camel's are all absent). The plugin keeps Confluent's S3 sink's promises, so a u
 its keys, types and defaults; its object names (`<topics.dir>/<topic>/partition=<p>/<topic>+<p>+<start
 offset:010d>.json[.gz]`, or the TimeBasedPartitioner's `path.format` folders); rotation on `flush.size`,
 `rotate.interval.ms` (record time) and `rotate.schedule.interval.ms` (wall clock); gzip; `behavior.on.null.values`;
-offsets committed only for what is in S3, so a crashed worker's re-delivery rewrites the same objects. Its
+offsets committed only for what is in S3, and a reopened partition skips what S3's last whole batch holds (read
+back from the objects' metadata), so a crashed worker's re-delivery writes no record twice. Its
 `validate()` also refuses keys it does not know, naming them (Confluent's ignores them). JSON lines, AWS SDK v2
 with endpoint override and path-style access (moto).
 

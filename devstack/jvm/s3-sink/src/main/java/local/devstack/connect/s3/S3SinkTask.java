@@ -5,6 +5,8 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.errors.ConnectException;
@@ -25,12 +27,15 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * One {@link TopicPartitionWriter} per assigned topic partition. Offsets are committed (preCommit) only up to the
  * first record that is not yet in S3, so after a crash the worker re-delivers from an object boundary and the
  * re-written objects carry the same names. With rotate.schedule.interval.ms the task asks the worker to poll
  * again by the next scheduled rotation (context.timeout), so the last records land even when no more arrive.
+ * Opening a partition reads back, from the last object's metadata, up to which offset S3 already holds the
+ * partition, so a re-delivery never writes a record twice even where wall-clock rotation would cut it elsewhere.
  */
 public class S3SinkTask extends SinkTask {
   private static final Logger log = LoggerFactory.getLogger(S3SinkTask.class);
@@ -87,8 +92,45 @@ public class S3SinkTask extends SinkTask {
   public void open(Collection<TopicPartition> partitions) {
     long now = System.currentTimeMillis();
     for (TopicPartition tp : partitions) {
-      writers.computeIfAbsent(tp, k -> new TopicPartitionWriter(k, config, partitioner, extractor, format,
-          this::putObject, now));
+      if (!writers.containsKey(tp)) {
+        writers.put(tp, new TopicPartitionWriter(tp, config, partitioner, extractor, format, this::putObject, now,
+            durable(tp)));
+      }
+    }
+  }
+
+  /** Up to which offset S3 holds {@code tp} whole: the end of the last batch all of whose objects are there. */
+  private TopicPartitionWriter.Durable durable(TopicPartition tp) {
+    String marker = "/" + tp.topic() + "+" + tp.partition() + "+";
+    NavigableMap<Long, String> byStart = new TreeMap<>();
+    try {
+      for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(config.bucket()).prefix(config.topicsDir() + "/"
+          + tp.topic() + "/")).contents()) {
+        int at = o.key().lastIndexOf(marker);
+        int dot = o.key().indexOf('.', at + marker.length());
+        if (at >= 0 && dot > at) {
+          byStart.put(Long.parseLong(o.key().substring(at + marker.length(), dot)), o.key());
+        }
+      }
+      if (byStart.isEmpty()) {
+        return TopicPartitionWriter.Durable.NONE;
+      }
+      Map<String, String> meta = s3.headObject(b -> b.bucket(config.bucket()).key(byStart.lastEntry().getValue()))
+          .metadata();
+      if (!meta.containsKey(TopicPartitionWriter.BATCH_END)) {
+        return TopicPartitionWriter.Durable.NONE; // written by an earlier version: re-delivery rewrites by name
+      }
+      long start = Long.parseLong(meta.get(TopicPartitionWriter.BATCH_START));
+      long end = Long.parseLong(meta.get(TopicPartitionWriter.BATCH_END));
+      int objects = Integer.parseInt(meta.get(TopicPartitionWriter.BATCH_OBJECTS));
+      long writtenAt = Long.parseLong(meta.get(TopicPartitionWriter.WRITTEN_AT));
+      boolean whole = byStart.subMap(start, true, end, false).size() >= objects;
+      log.info("{}: S3 holds offsets below {} (last batch {}..{}{})", tp, whole ? end : start, start, end,
+          whole ? "" : ", not all of its objects: it is written again");
+      return new TopicPartitionWriter.Durable(whole ? end : start, writtenAt);
+    } catch (SdkException | NumberFormatException e) {
+      throw new RetriableException("reading back what s3://" + config.bucket() + " holds of " + tp + " failed: "
+          + e.getMessage(), e);
     }
   }
 
@@ -99,7 +141,7 @@ public class S3SinkTask extends SinkTask {
       TopicPartition tp = new TopicPartition(record.topic(), record.kafkaPartition());
       writers
           .computeIfAbsent(tp, k -> new TopicPartitionWriter(k, config, partitioner, extractor, format,
-              this::putObject, now))
+              this::putObject, now, durable(k)))
           .write(record, now);
     }
     tickAll(System.currentTimeMillis());
@@ -119,13 +161,14 @@ public class S3SinkTask extends SinkTask {
     }
   }
 
-  private void putObject(String key, byte[] body) {
+  private void putObject(String key, byte[] body, Map<String, String> metadata) {
     try {
       s3.putObject(
           PutObjectRequest.builder()
               .bucket(config.bucket())
               .key(key)
               .contentType(config.gzip() ? "application/gzip" : "application/json")
+              .metadata(metadata)
               .build(),
           RequestBody.fromBytes(body));
     } catch (SdkException e) {

@@ -16,15 +16,32 @@ import org.joda.time.DateTimeZone;
  * rotate.schedule.interval.ms boundary of the wall clock. Each object is named by the offset of its first record,
  * so a batch re-delivered from the last committed offset is cut and named the same (without scheduled rotation)
  * and overwrites what a crashed run wrote. Only offsets below the first record still in memory are committed.
+ *
+ * <p>Wall-clock rotation cuts a re-delivered batch elsewhere than the crashed run did, so names alone cannot keep the
+ * lake exact. Every object therefore records its batch (first offset, offset after its last record, objects in the
+ * batch) in its S3 metadata, and a writer opened on a partition skips the records below the end of the last batch
+ * S3 holds whole ({@link #durableEnd}): what is in the lake is never written twice, whichever rule cut it.
  */
 final class TopicPartitionWriter {
   interface ObjectStore {
     /** Writes one whole object; throws a RetriableException when S3 cannot be reached (nothing is lost). */
-    void put(String key, byte[] body);
+    void put(String key, byte[] body, Map<String, String> metadata);
+  }
+
+  /** S3 user metadata of every object: its batch's first offset, the offset after it, and its object count. */
+  static final String BATCH_START = "kde-batch-start";
+  static final String BATCH_END = "kde-batch-end";
+  static final String BATCH_OBJECTS = "kde-batch-objects";
+  static final String WRITTEN_AT = "kde-written-at";
+
+  /** What S3 held for a partition when it was opened: records below {@code end} were written by {@code writtenAt}. */
+  record Durable(long end, long writtenAt) {
+    static final Durable NONE = new Durable(0, Long.MAX_VALUE);
   }
 
   private static final class OpenObject {
     final long startOffset;
+    long lastOffset;
     final ByteArrayOutputStream lines = new ByteArrayOutputStream();
 
     OpenObject(long startOffset) {
@@ -45,11 +62,13 @@ final class TopicPartitionWriter {
   private Long baseTimestamp;
   private String currentPartition;
   private long nextScheduledRotation;
+  private Durable durable; // records below durable.end are in S3 already (recovered when the partition was opened)
 
   TopicPartitionWriter(
       TopicPartition tp, S3SinkConfig config, Partitioner partitioner, TimestampExtractor extractor,
-      RecordFormat format, ObjectStore store, long now) {
+      RecordFormat format, ObjectStore store, long now, Durable durable) {
     this.tp = tp;
+    this.durable = durable;
     this.config = config;
     this.partitioner = partitioner;
     this.extractor = partitioner.isTimeBased() ? extractor : null;
@@ -61,6 +80,13 @@ final class TopicPartitionWriter {
   void write(SinkRecord record, long now) {
     if (nextOffset >= 0 && record.kafkaOffset() < nextOffset) {
       return; // re-delivered after a retriable failure of an earlier put: already held
+    }
+    if (record.kafkaOffset() < durable.end()) {
+      if (record.timestamp() == null || record.timestamp() <= durable.writtenAt()) {
+        return; // re-delivered after a crash, but already in S3
+      }
+      // a record newer than the objects at its offset: a re-created topic, and the lake holds its predecessor's
+      durable = Durable.NONE;
     }
     if (recordCount >= config.flushSize()) {
       commit(now); // a rotation whose upload failed before: retried first
@@ -90,6 +116,7 @@ final class TopicPartitionWriter {
     }
     currentPartition = encoded;
     OpenObject object = open.computeIfAbsent(encoded, k -> new OpenObject(record.kafkaOffset()));
+    object.lastOffset = record.kafkaOffset();
     byte[] line = format.line(record);
     object.lines.write(line, 0, line.length);
     object.lines.write('\n');
@@ -135,14 +162,28 @@ final class TopicPartitionWriter {
   }
 
   private void commit(long now) {
-    for (Map.Entry<String, OpenObject> e : open.entrySet()) {
-      store.put(key(e.getKey(), e.getValue().startOffset), format.object(e.getValue().lines.toByteArray()));
+    if (!open.isEmpty()) {
+      Map<String, String> batch = batchMetadata();
+      for (Map.Entry<String, OpenObject> e : open.entrySet()) {
+        store.put(key(e.getKey(), e.getValue().startOffset), format.object(e.getValue().lines.toByteArray()), batch);
+      }
     }
     open.clear();
     recordCount = 0;
     batchStart = -1;
     baseTimestamp = null;
     scheduleNextRotation(now);
+  }
+
+  private Map<String, String> batchMetadata() {
+    long start = Long.MAX_VALUE;
+    long end = -1;
+    for (OpenObject object : open.values()) {
+      start = Math.min(start, object.startOffset);
+      end = Math.max(end, object.lastOffset + 1);
+    }
+    return Map.of(BATCH_START, Long.toString(start), BATCH_END, Long.toString(end),
+        BATCH_OBJECTS, Integer.toString(open.size()), WRITTEN_AT, Long.toString(System.currentTimeMillis()));
   }
 
   String key(String encodedPartition, long startOffset) {
