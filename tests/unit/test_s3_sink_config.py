@@ -144,7 +144,7 @@ def test_an_unknown_compression_is_refused() -> None:
 def test_the_stacks_sink_lands_the_last_records_and_has_a_dead_letter_topic() -> None:
     run = stack_run("devstack")
     connector = run.of_type("pulumi-python:dynamic/kafka-connect:Connector")[0].inputs["config"]
-    assert connector["rotate.schedule.interval.ms"] == "5000"
+    assert (connector["flush.size"], connector["rotate.schedule.interval.ms"]) == ("500", "1000")
     assert DLQ_KEYS.items() <= connector.items()
     topics = {r.inputs["topic"] for r in run.of_type("pulumi-python:dynamic/kafka:Topic")}
     assert DEAD_LETTER_TOPIC in topics
