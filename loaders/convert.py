@@ -1,43 +1,43 @@
 """CSV and JSON-map sources → typed JSON lines, per the dataset schemas (schemas/*.json).
 
-Streaming in chunks of whole rows (cut here, parsed by pyarrow on all cores, cast by vectorised polars
-expressions; the next chunk is parsed while this one is converted and written), so memory stays flat
-whatever the file size. Every row ends up either in
-`OUT/<dataset>.jsonl` or in `OUT/_rejected/<dataset>.jsonl` with file, line, field and reason:
-read = written + rejected, always. File-level problems (missing file, empty file, a header
-without the schema's columns) are errors that name the file; they never become a traceback.
+Streaming in chunks of whole rows (loaders/sources.py cuts them), so memory stays flat whatever the file size.
+A CSV chunk goes through the compiled pass (loaders/kernel: one pass over the bytes, in as many threads as
+there are cores), which converts every row it is sure of and leaves the others (a value that does not parse,
+padding, a ragged row, bytes that are not UTF-8, a quoted line break) to the polars path: pyarrow's parse and
+vectorised polars expressions, which decide and word the reason. Without the kernel (KDE_CONVERT_ENGINE=polars)
+every row takes the polars path; both give the same rows, value for value (tests/loaders/test_convert_kernel.py).
+Within a chunk, the rows the polars path accepted follow the kernel's.
 
-Line numbers are the source file's own; within a chunk of the file, a row with quoted line breaks counts as
-one line.
+Every row ends up either in `OUT/<dataset>.jsonl` or in `OUT/_rejected/<dataset>.jsonl` with file, line, field
+and reason: read = written + rejected, always. File-level problems (missing file, empty file, a header without
+the schema's columns) are errors that name the file; they never become a traceback. Line numbers are the source
+file's own (on the polars path, within a chunk, a row with quoted line breaks counts as one line).
 """
 
 from __future__ import annotations
 
-import csv
+import importlib.util
 import json
 import os
 import queue
-import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
 
+from loaders.sources import Block, ConvertError, checked_header, map_frames, parse_chunk, row_chunks, rows_block
 from schemas import DATASETS, DatasetSchema, Field
 from schemas import load as load_schema
 
-BLOCK_SIZE = 8 << 20
-MAP_CHUNK = 8 << 20
-_MAP_ENTRY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"')
+__all__ = ["ConvertError", "ConvertReport", "DatasetReport", "convert_dataset", "convert_dir", "convert_frame"]
+
 _SEP = "\x00"
-
-
-class ConvertError(RuntimeError):
-    """A whole file cannot be converted; the message names the file and what to do."""
 
 
 @dataclass
@@ -51,6 +51,7 @@ class DatasetReport:
     error: str | None = None
     output: str | None = None
     rejected_file: str | None = None
+    engine: str = "kernel"
 
 
 @dataclass
@@ -145,196 +146,6 @@ def convert_frame(frame: pl.DataFrame, schema: DatasetSchema) -> tuple[pl.DataFr
     return good, bad
 
 
-# --- sources ------------------------------------------------------------------------------------------------
-
-
-def _decode(column: Any) -> tuple[pl.Series, list[bool]]:
-    """A binary arrow column as strings; rows whose bytes are not UTF-8 become null and are flagged."""
-    series = pl.Series(column)
-    try:
-        return series.cast(pl.String), []
-    except pl.exceptions.ComputeError:
-        values, invalid = [], []
-        for raw in series.to_list():
-            try:
-                values.append(None if raw is None else raw.decode("utf-8"))
-                invalid.append(False)
-            except UnicodeDecodeError:
-                values.append(None)
-                invalid.append(True)
-        return pl.Series(values, dtype=pl.String), invalid
-
-
-def _header(path: Path) -> list[str]:
-    with path.open("rb") as fh:
-        first = fh.readline()
-    if not first.strip():
-        raise ConvertError(f"{path}: empty file (expected a CSV header line)")
-    try:
-        text = first.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConvertError(f"{path}: line 1 (header) is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
-    return next(csv.reader([text]))
-
-
-#: A block of source rows as strings with a `_line` column, and the rows the reader itself had to reject.
-Block = tuple[pl.DataFrame, list[dict[str, Any]]]
-
-
-def csv_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
-    """Blocks of the CSV; ragged or undecodable rows come as rejects beside the frame.
-
-    The file is cut into chunks of whole rows here (pyarrow's own streaming reader reads ahead without bound:
-    its memory grew with the file). A chunk is parsed on all cores; only a chunk that holds a ragged row or
-    bytes that are not UTF-8 is parsed again single-threaded, so that each such row gets its line number."""
-    header = _header(path)
-    missing = [n for n in schema.field_names if n not in header]
-    if missing:
-        raise ConvertError(
-            f"{path}: line 1 (header) lacks the column(s) {', '.join(missing)} of schema {schema.dataset}; "
-            f"found {', '.join(header[:20]) or 'nothing'}"
-        )
-    for first_line, chunk in _row_chunks(path):
-        yield _parse_chunk(path, chunk, first_line, header, schema)
-
-
-def _row_chunks(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(file line of its first row, bytes) of whole rows after the header, about BLOCK_SIZE at a time."""
-    with path.open("rb") as fh:
-        fh.readline()
-        line, carry = 2, b""
-        while data := fh.read(BLOCK_SIZE):
-            buffer = carry + data
-            cut = _last_row_end(buffer)
-            if cut < 0:
-                carry = buffer
-                continue
-            chunk, carry = buffer[: cut + 1], buffer[cut + 1 :]
-            yield line, chunk
-            line += chunk.count(b"\n")
-        if carry.strip():
-            yield line, carry
-
-
-def _last_row_end(buffer: bytes) -> int:
-    """Index of the last line break outside quotes (an even number of quote characters before it), or -1."""
-    quotes = buffer.count(b'"')
-    cut = buffer.rfind(b"\n")
-    while cut >= 0 and (quotes - buffer.count(b'"', cut)) % 2:
-        cut = buffer.rfind(b"\n", 0, cut)
-    return cut
-
-
-def _parse_chunk(path: Path, chunk: bytes, first_line: int, header: list[str], schema: DatasetSchema) -> Block:
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    def read(column_type: Any, **options: Any) -> Any:
-        return pacsv.read_csv(
-            pa.py_buffer(chunk),
-            read_options=pacsv.ReadOptions(column_names=header, use_threads=not options),
-            parse_options=pacsv.ParseOptions(**options),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: column_type for n in header},
-                include_columns=schema.field_names,
-                strings_can_be_null=True,
-            ),
-        )
-
-    try:
-        table = read(pa.string())
-        frame = pl.DataFrame(pl.from_arrow(table))
-        lines = pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64, eager=True)
-        return frame.with_columns(lines.alias("_line")), []
-    except pa.ArrowInvalid:
-        pass  # a ragged row or undecodable bytes: parse again, row by row
-
-    ragged: list[int] = []
-    rejects: list[dict[str, Any]] = []
-
-    def on_invalid(row: Any) -> str:
-        number = first_line + row.number - 1
-        ragged.append(number)
-        rejects.append({"line": number, "field": None, "reason": f"ragged row: {row.actual_columns} columns, "
-                        f"the header has {row.expected_columns}", "record": {"text": row.text}})  # fmt: skip
-        return "skip"
-
-    try:
-        table = read(pa.binary(), invalid_row_handler=on_invalid)
-    except pa.ArrowInvalid as exc:
-        last = first_line + chunk.count(b"\n") - 1
-        raise ConvertError(f"{path}: lines {first_line}-{last} cannot be parsed as CSV: {exc}") from None
-    columns: dict[str, pl.Series] = {}
-    bad_rows: set[int] = set()
-    for name in schema.field_names:
-        series, invalid = _decode(table.column(name))
-        columns[name] = series
-        bad_rows.update(i for i, flag in enumerate(invalid) if flag)
-    frame = pl.DataFrame(columns).with_columns(
-        pl.Series("_line", _lines(first_line, table.num_rows, ragged), dtype=pl.Int64)
-    )
-    if bad_rows:
-        for i in sorted(bad_rows):
-            names = [n for n in schema.field_names if columns[n][i] is None]
-            rejects.append({"line": frame["_line"][i], "field": names[0] if names else None,
-                            "reason": "not valid UTF-8 text", "record": None})  # fmt: skip
-        frame = frame.filter(~pl.int_range(pl.len()).is_in(sorted(bad_rows)))
-    return frame, rejects
-
-
-def _lines(first: int, count: int, skipped: list[int]) -> list[int]:
-    """The file lines of `count` rows read from line `first` on, stepping over the skipped (ragged) ones."""
-    skip = {n for n in skipped if n >= first}
-    if not skip:
-        return list(range(first, first + count))
-    lines: list[int] = []
-    n = first
-    while len(lines) < count:
-        if n not in skip:
-            lines.append(n)
-        n += 1
-    return lines
-
-
-def map_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
-    """Entries of a JSON object file (`{"k": "v", …}`, or under `root`) as frames of the key and value fields,
-    read in chunks: the fraud labels' 9M entries never sit in memory as one dict."""
-    key_field, value_field = schema.source_options["key_field"], schema.source_options["value_field"]
-    root = schema.source_options.get("root")
-    if path.stat().st_size == 0:
-        raise ConvertError(f"{path}: empty file (expected a JSON object)")
-    entry = 1
-    tail = b""
-    with path.open("rb") as fh:
-        head = fh.read(64).lstrip()
-        if not head.startswith(b"{"):
-            raise ConvertError(f"{path}: not a JSON object (starts with {head[:20]!r})")
-        if root and f'"{root}"'.encode() not in head:
-            raise ConvertError(f"{path}: expected the entries under the key {root!r}")
-        fh.seek(0)
-        while chunk := fh.read(MAP_CHUNK):
-            data = tail + chunk
-            cut = data.rfind(b",")
-            body, tail = (data, b"") if cut < 0 else (data[: cut + 1], data[cut + 1 :])
-            keys, values = _entries(body)
-            if keys:
-                yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry), []
-                entry += len(keys)
-        keys, values = _entries(tail)
-        if keys:
-            yield pl.DataFrame({key_field: keys, value_field: values}).with_row_index("_line", offset=entry), []
-
-
-def _entries(body: bytes) -> tuple[list[str], list[str]]:
-    """The string keys and values of `"k": "v"` pairs; JSON escapes are decoded only where there are any."""
-    pairs = _MAP_ENTRY.findall(body)
-    if b"\\" in body:
-        decode: Callable[[bytes], str] = lambda raw: json.loads(b'"' + raw + b'"')  # noqa: E731
-    else:
-        decode = bytes.decode
-    return [decode(k) for k, _ in pairs], [decode(v) for _, v in pairs]
-
-
 # --- the run -------------------------------------------------------------------------------------------------
 
 
@@ -375,6 +186,19 @@ def _read_ahead(blocks: Iterator[Block], depth: int = 2) -> Iterator[Block]:
         worker.join()
 
 
+def _in_order(work: Callable[[Any], Piece], items: Iterator[Any], workers: int) -> Iterator[Piece]:
+    """`work` over `items` in `workers` threads (the compiled pass, pyarrow and polars release the GIL), results
+    in the items' order; at most `workers + 1` wait, so memory stays bounded."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="convert") as pool:
+        waiting: deque[Future[Piece]] = deque()
+        for item in items:
+            waiting.append(pool.submit(work, item))
+            if len(waiting) > workers:
+                yield waiting.popleft().result()
+        while waiting:
+            yield waiting.popleft().result()
+
+
 class _Rejects:
     def __init__(self, path: Path, source: Path) -> None:
         self.path, self.source = path, source
@@ -393,12 +217,67 @@ class _Rejects:
             self._fh.close()
 
 
+#: (JSON lines the compiled pass converted, how many, a block of the rows it left to the polars path or None)
+Piece = tuple[bytes, int, Block | None]
+
+
+def _pieces(source: Path, schema: DatasetSchema, engine: str) -> Iterator[Piece]:
+    if schema.source_format != "csv":
+        return ((b"", 0, block) for block in _read_ahead(map_frames(source, schema)))
+    header = checked_header(source, schema)
+    if engine == "polars":
+        return _in_order(lambda item: (b"", 0, parse_chunk(source, item[1], item[0], header, schema)),
+                         row_chunks(source), workers=1)  # fmt: skip
+    kernel = compiled_kernel(header, schema)
+
+    def convert(item: tuple[int, bytes]) -> Piece:
+        ready, count, rest = kernel.convert(item[1], item[0])
+        return ready, count, rows_block(source, rest, header, schema) if rest else None
+
+    return _in_order(convert, row_chunks(source), workers=max(2, min(os.cpu_count() or 2, 4)))
+
+
+def compiled_kernel(header: list[str], schema: DatasetSchema) -> Any:
+    """The compiled pass (loaders/kernel, built by `make setup`) for this header and schema."""
+    import pyarrow.csv as pacsv
+
+    try:
+        from kde_convert_kernel import Kernel
+    except ImportError:
+        raise RuntimeError(
+            "the converter's compiled pass (loaders/kernel) is not built: run `make setup`, "
+            "or convert with KDE_CONVERT_ENGINE=polars"
+        ) from None
+
+    props = schema.raw["properties"]
+    fields = [
+        (header.index(f.name), f.parse, f.nullable, props[f.name].get("minimum"), props[f.name].get("maximum"),
+         ("{" if i == 0 else ",").encode() + json.dumps(f.name).encode() + b":")
+        for i, f in enumerate(schema.fields)
+    ]  # fmt: skip
+    return Kernel(len(header), fields, [v.encode() for v in pacsv.ConvertOptions().null_values])
+
+
+def default_engine() -> str:
+    """ "kernel" where loaders/kernel is built (`make setup` builds it), else the polars path; KDE_CONVERT_ENGINE
+    chooses."""
+    chosen = os.environ.get("KDE_CONVERT_ENGINE")
+    if chosen:
+        return chosen
+    return "kernel" if importlib.util.find_spec("kde_convert_kernel") else "polars"
+
+
 def convert_dataset(
-    source_dir: Path, out_dir: Path, dataset: str, progress: Callable[[int], None] | None = None
+    source_dir: Path,
+    out_dir: Path,
+    dataset: str,
+    progress: Callable[[int], None] | None = None,
+    engine: str | None = None,
 ) -> DatasetReport:
+    """`engine`: "kernel" (the compiled pass, rows it is unsure of through polars) or "polars" (every row)."""
     schema = load_schema(dataset)
     source = source_dir / schema.source_file
-    report = DatasetReport(dataset, str(source))
+    report = DatasetReport(dataset, str(source), engine=engine or default_engine())
     started = time.monotonic()
     if not source.exists():
         raise ConvertError(f"{source}: no such file (dataset {dataset}); `python -m loaders generate` writes one")
@@ -409,21 +288,13 @@ def convert_dataset(
     rejects = _Rejects(rejected_path, source)
     partial = target.with_suffix(".jsonl.partial")
     try:
-        blocks = csv_frames(source, schema) if schema.source_format == "csv" else map_frames(source, schema)
         with partial.open("wb") as out:
-            for frame, unreadable in _read_ahead(blocks):
-                for item in unreadable:
-                    rejects.add(item)
-                good, bad = convert_frame(frame, schema)
-                if good.height:
-                    good.write_ndjson(out)
-                report.written += good.height
-                for row in bad.iter_rows(named=True):
-                    field_name, reason = row.pop("_error").split(_SEP, 1)
-                    line = row.pop("_line")
-                    rejects.add({"line": line, "field": field_name, "reason": reason, "record": row})
+            for ready, count, block in _pieces(source, schema, report.engine):
+                out.write(ready)
+                report.written += count
+                rows = count + (_convert_block(block, schema, out, rejects, report) if block else 0)
                 if progress:
-                    progress(frame.height + len(unreadable))
+                    progress(rows)
         os.replace(partial, target)
     finally:
         rejects.close()
@@ -434,6 +305,24 @@ def convert_dataset(
     report.output = str(target)
     report.rejected_file = str(rejected_path) if rejects.count else None
     return report
+
+
+def _convert_block(
+    block: Block, schema: DatasetSchema, out: IO[bytes], rejects: _Rejects, report: DatasetReport
+) -> int:
+    """Convert a block through polars: typed rows to `out`, the others quarantined; returns the rows read."""
+    frame, unreadable = block
+    for item in unreadable:
+        rejects.add(item)
+    good, bad = convert_frame(frame, schema)
+    if good.height:
+        good.write_ndjson(out)
+    report.written += good.height
+    for row in bad.iter_rows(named=True):
+        field_name, reason = row.pop("_error").split(_SEP, 1)
+        line = row.pop("_line")
+        rejects.add({"line": line, "field": field_name, "reason": reason, "record": row})
+    return frame.height + len(unreadable)
 
 
 def convert_dir(

@@ -114,7 +114,7 @@ def test_bad_rows_are_quarantined_with_line_field_and_reason(tmp_path: Path) -> 
 def test_small_chunks_keep_rows_whole_and_line_numbers_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The reader cuts the file into chunks of whole rows: never inside a quoted field with a line break or a
     comma, and every chunk's rows keep their file line numbers (here a chunk is about one row)."""
-    monkeypatch.setattr("loaders.convert.BLOCK_SIZE", 40)
+    monkeypatch.setattr("loaders.sources.BLOCK_SIZE", 40)
     quoted = GOOD_CARD.replace("Visa", '"Visa,\nGold"')  # one row on lines 3-4
     rows = [GOOD_CARD, quoted, *(GOOD_CARD.replace("1,2,", f"{i},2,", 1) for i in range(5, 25)), "3,2,Visa"]
     rows[10] = GOOD_CARD.replace("Visa", "Vi\xffsa")  # line 13, in a chunk of its own
