@@ -27,13 +27,23 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import polars as pl
-
-from loaders.sources import Block, ConvertError, checked_header, map_frames, parse_chunk, row_chunks, rows_block
+from loaders.sources import (
+    NULL_VALUES,
+    Block,
+    ConvertError,
+    checked_header,
+    map_frames,
+    parse_chunk,
+    row_chunks,
+    rows_block,
+)
 from schemas import DATASETS, DatasetSchema, Field
 from schemas import load as load_schema
+
+if TYPE_CHECKING:  # polars loads in 0.35 s: only the rows the kernel leaves need it
+    import polars as pl
 
 __all__ = ["ConvertError", "ConvertReport", "DatasetReport", "convert_dataset", "convert_dir", "convert_frame"]
 
@@ -72,6 +82,8 @@ class ConvertReport:
 
 def _parsed(raw: pl.Expr, f: Field) -> pl.Expr:
     """The typed value of `raw` (a stripped, non-empty string), or null when it does not parse."""
+    import polars as pl
+
     if f.parse == "int":
         return raw.cast(pl.Int64, strict=False)
     if f.parse == "float":
@@ -107,6 +119,8 @@ def _parsed(raw: pl.Expr, f: Field) -> pl.Expr:
 
 def _checks(raw: pl.Expr, value: pl.Expr, f: Field, spec: dict[str, Any]) -> list[tuple[pl.Expr, pl.Expr]]:
     """(condition, message) per rule of this field, in the order they are reported."""
+    import polars as pl
+
     missing = raw.is_null()
     checks: list[tuple[pl.Expr, pl.Expr]] = []
     if not f.nullable:
@@ -128,6 +142,8 @@ def convert_frame(frame: pl.DataFrame, schema: DatasetSchema) -> tuple[pl.DataFr
 
     In stages, each reading the columns the one before materialised (nothing is parsed twice), and every row is
     only tested (a boolean per rule): the messages are built for the rejected few."""
+    import polars as pl
+
     props = schema.raw["properties"]
     names = schema.field_names
     raw = {n: f"_raw_{n}" for n in names}
@@ -239,8 +255,6 @@ def _pieces(source: Path, schema: DatasetSchema, engine: str) -> Iterator[Piece]
 
 def compiled_kernel(header: list[str], schema: DatasetSchema) -> Any:
     """The compiled pass (loaders/kernel, built by `make setup`) for this header and schema."""
-    import pyarrow.csv as pacsv
-
     try:
         from kde_convert_kernel import Kernel
     except ImportError:
@@ -255,7 +269,7 @@ def compiled_kernel(header: list[str], schema: DatasetSchema) -> Any:
          ("{" if i == 0 else ",").encode() + json.dumps(f.name).encode() + b":")
         for i, f in enumerate(schema.fields)
     ]  # fmt: skip
-    return Kernel(len(header), fields, [v.encode() for v in pacsv.ConvertOptions().null_values])
+    return Kernel(len(header), fields, [v.encode() for v in NULL_VALUES])
 
 
 def default_engine() -> str:

@@ -13,14 +13,19 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from schemas import DatasetSchema
 
+if TYPE_CHECKING:  # polars loads in 0.35 s: only the rows the kernel leaves need it
+    import polars as pl
+
 BLOCK_SIZE = 8 << 20
 MAP_CHUNK = 8 << 20
+#: the strings pyarrow's CSV reader takes for null by default (tests/loaders/test_convert_kernel.py checks that
+#: they still are): written out so that the compiled pass needs no pyarrow import (0.27 s)
+NULL_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "N/A",
+               "NA", "NULL", "NaN", "n/a", "nan", "null")  # fmt: skip
 _MAP_ENTRY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
@@ -33,6 +38,8 @@ class ConvertError(RuntimeError):
 
 def _decode(column: Any) -> tuple[pl.Series, list[bool]]:
     """A binary arrow column as strings; rows whose bytes are not UTF-8 become null and are flagged."""
+    import polars as pl
+
     series = pl.Series(column)
     try:
         return series.cast(pl.String), []
@@ -73,18 +80,7 @@ def checked_header(path: Path, schema: DatasetSchema) -> list[str]:
 
 
 #: A block of source rows as strings with a `_line` column, and the rows the reader itself had to reject.
-Block = tuple[pl.DataFrame, list[dict[str, Any]]]
-
-
-def csv_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
-    """Blocks of the CSV; ragged or undecodable rows come as rejects beside the frame.
-
-    The file is cut into chunks of whole rows here (pyarrow's own streaming reader reads ahead without bound:
-    its memory grew with the file). A chunk is parsed on all cores; only a chunk that holds a ragged row or
-    bytes that are not UTF-8 is parsed again single-threaded, so that each such row gets its line number."""
-    header = checked_header(path, schema)
-    for first_line, chunk in row_chunks(path):
-        yield parse_chunk(path, chunk, first_line, header, schema)
+Block = tuple["pl.DataFrame", list[dict[str, Any]]]
 
 
 def row_chunks(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -117,6 +113,7 @@ def _last_row_end(buffer: bytes) -> int:
 def parse_chunk(
     path: Path, chunk: bytes, first_line: int, header: list[str], schema: DatasetSchema, where: str | None = None
 ) -> Block:
+    import polars as pl
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -177,9 +174,9 @@ def _python_rows(
 ) -> Block:
     """The last resort for a chunk pyarrow cannot read even row by row: Python's csv module, on the bytes taken
     as latin-1 so that none is lost, with pyarrow's null values and its numbering (a row is a line)."""
-    import pyarrow.csv as pacsv
+    import polars as pl
 
-    nulls = set(pacsv.ConvertOptions().null_values)
+    nulls = set(NULL_VALUES)
     positions = [header.index(n) for n in schema.field_names]
     columns: dict[str, list[str | None]] = {n: [] for n in schema.field_names}
     lines: list[int] = []
@@ -239,6 +236,8 @@ def rows_block(path: Path, rows: list[tuple[int, bytes]], header: list[str], sch
 
     The one-line rows are parsed together, a row holding line breaks on its own from its line on: pyarrow
     numbers rows, not lines, so only then does each row keep its file line."""
+    import polars as pl
+
     single = [(line, row) for line, row in rows if row.count(b"\n") <= 1]
     frames, rejects = [], []
     if single:
@@ -254,6 +253,8 @@ def rows_block(path: Path, rows: list[tuple[int, bytes]], header: list[str], sch
 
 
 def _single_line_rows(path: Path, rows: list[tuple[int, bytes]], header: list[str], schema: DatasetSchema) -> Block:
+    import polars as pl
+
     lines = [line for line, _ in rows]
     data = b"".join(row if row.endswith(b"\n") else row + b"\n" for _, row in rows)
     frame, rejects = parse_chunk(path, data, 1, header, schema, where=f"the rows of lines {lines[0]}-{lines[-1]}")
@@ -283,6 +284,8 @@ def _lines(first: int, count: int, skipped: list[int]) -> list[int]:
 def map_frames(path: Path, schema: DatasetSchema) -> Iterator[Block]:
     """Entries of a JSON object file (`{"k": "v", …}`, or under `root`) as frames of the key and value fields,
     read in chunks: the fraud labels' 9M entries never sit in memory as one dict."""
+    import polars as pl
+
     key_field, value_field = schema.source_options["key_field"], schema.source_options["value_field"]
     root = schema.source_options.get("root")
     if path.stat().st_size == 0:

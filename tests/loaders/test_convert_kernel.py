@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loaders.convert import DatasetReport, convert_dataset
+from loaders.sources import NULL_VALUES
 from schemas import load as load_schema
 
 pytest.importorskip("kde_convert_kernel", reason="the compiled pass is built by `make setup`")
@@ -91,6 +92,12 @@ def test_both_engines_write_and_quarantine_the_same_rows(dataset: str, data: Any
     for ours, theirs in zip(kernel[2], polars[2], strict=True):
         ours["file"] = theirs["file"] = "."
         assert ours == theirs
+
+
+def test_the_null_values_are_still_pyarrows_defaults() -> None:
+    import pyarrow.csv as pacsv
+
+    assert list(NULL_VALUES) == pacsv.ConvertOptions().null_values
 
 
 def test_line_numbers_stay_exact_past_empty_lines_and_quoted_line_breaks(tmp_path: Path) -> None:
