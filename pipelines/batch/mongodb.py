@@ -14,7 +14,9 @@ What comes from `schemas/` (the single source of truth), per dataset:
 For parquet, a page whose documents fit the declared columns goes to dlt as a typed Arrow table, which dlt
 writes without its row-by-row normalize (the batch's main cost besides the server's read); any other page
 goes as rows, so the contract below treats it exactly as before. (pymongoarrow reads FerretDB's wire protocol
-too, but needs pyarrow < 26 and was only ~8% faster than pymongo here: FerretDB's read is the bottleneck.)
+too, but needs pyarrow < 26 and was only ~8% faster than pymongo here: FerretDB's read is the bottleneck. It
+decodes every stored document of the collection for every query, the cursor filter included, which its SQLite
+backend does not push down: ~85% of a full load's time is the server's, dlt's normalize and load < 0.5 s.)
 
 Schema contract (`tables: evolve, columns: freeze, data_type: freeze` by default): a field that is not in the
 dataset's schema, or a value whose type cannot be coerced to the declared column type, stops the load with a
@@ -27,6 +29,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any
 
 import dlt
@@ -121,19 +125,32 @@ def _arrow_pages(pages: Iterator[list[dict[str, Any]]], schema: DatasetSchema) -
         yield page if table is None else table
 
 
-def _documents(collection: Any, query: dict[str, Any], page_size: int) -> Iterator[list[dict[str, Any]]]:
-    # `_id` is the loaders' copy of the dataset key (schemas.DatasetSchema.document_id): not a column of the lake
-    cursor = collection.find(query, projection={"_id": False}, batch_size=page_size)
-    page: list[dict[str, Any]] = []
-    for doc in cursor:
-        if not all(isinstance(v, _PLAIN) for v in doc.values()):
-            doc = {k: plain(v) for k, v in doc.items()}
-        page.append(doc)
-        if len(page) >= page_size:
+def document_pages(collection: Any, query: dict[str, Any], page_size: int) -> Iterator[list[dict[str, Any]]]:
+    """The query's documents in pages, each page read from the server while the previous one goes through dlt.
+
+    The server's read is the batch's main cost (FerretDB decodes every stored document for every query):
+    reading ahead in a worker thread keeps it busy while this thread converts and writes, instead of letting
+    it wait for the next `getMore`. `_id` is dropped here, not by a server projection, which FerretDB pays
+    for per document (it copies each one)."""
+    with (
+        collection.find(query, batch_size=page_size) as cursor,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mongodb-read") as reader,
+    ):
+        documents = iter(cursor)
+        ahead = reader.submit(_page, documents, page_size)
+        while page := ahead.result():
+            ahead = reader.submit(_page, documents, page_size)
             yield page
-            page = []
-    if page:
-        yield page
+
+
+def _page(documents: Iterator[dict[str, Any]], page_size: int) -> list[dict[str, Any]]:
+    """Up to `page_size` documents as plain values, without `_id`: the loaders' copy of the dataset key
+    (schemas.DatasetSchema.document_id), not a column of the lake."""
+    page = []
+    for doc in islice(documents, page_size):
+        doc.pop("_id", None)
+        page.append(doc if all(isinstance(v, _PLAIN) for v in doc.values()) else plain(doc))
+    return page
 
 
 def collection_resource(
@@ -150,7 +167,7 @@ def collection_resource(
     coll = client[database][collection]
 
     def pages(query: dict[str, Any]) -> Iterator[Any]:
-        documents = _documents(coll, query, page_size)
+        documents = document_pages(coll, query, page_size)
         return _arrow_pages(documents, schema) if arrow else documents
 
     hints: dict[str, Any] = {

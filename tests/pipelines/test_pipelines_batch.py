@@ -194,3 +194,24 @@ def test_a_page_goes_to_dlt_as_arrow_only_when_it_fits_the_declared_columns() ->
     ]
     for change in off:
         assert arrow_page([*page[:5], {**page[5], **change}], schema) is None, change
+
+
+def test_documents_are_read_ahead_in_pages_without_the_mongo_id(outputs: dict[str, Any], mongo: Any) -> None:
+    from pymongo.errors import OperationFailure
+
+    from pipelines.batch.mongodb import document_pages
+
+    insert(mongo, outputs, "transactions", [transaction(i) for i in range(30)])
+    collection = mongo[outputs["mongodb_collections"]["transactions"]]
+
+    pages = list(document_pages(collection, {}, page_size=7))
+    assert [len(p) for p in pages] == [7, 7, 7, 7, 2]
+    assert sorted((doc for page in pages for doc in page), key=lambda d: d["id"]) == [transaction(i) for i in range(30)]
+    above = list(document_pages(collection, {"id": {"$gte": transaction(25)["id"]}}, page_size=7))
+    assert [doc["id"] for page in above for doc in page] == [transaction(i)["id"] for i in range(25, 30)]
+
+    reading = document_pages(collection, {}, page_size=7)
+    assert len(next(reading)) == 7
+    reading.close()  # stops reading ahead (waits for the page in flight) and closes the cursor
+    with pytest.raises(OperationFailure, match="bogus"):  # a server error in the reading thread reaches the caller
+        list(document_pages(collection, {"id": {"$bogus": 1}}, page_size=7))
