@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
@@ -125,7 +125,9 @@ def _arrow_pages(pages: Iterator[list[dict[str, Any]]], schema: DatasetSchema) -
         yield page if table is None else table
 
 
-def document_pages(collection: Any, query: dict[str, Any], page_size: int) -> Iterator[list[dict[str, Any]]]:
+def document_pages(
+    collection: Any, query: dict[str, Any], page_size: int
+) -> Generator[list[dict[str, Any]], None, None]:
     """The query's documents in pages, each page read from the server while the previous one goes through dlt.
 
     The server's read is the batch's main cost (FerretDB decodes every stored document for every query):
