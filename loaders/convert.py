@@ -44,6 +44,7 @@ from schemas import load as load_schema
 
 if TYPE_CHECKING:  # polars loads in 0.35 s: only the rows the kernel leaves need it
     import polars as pl
+    from typing_extensions import Buffer
 
 __all__ = ["ConvertError", "ConvertReport", "DatasetReport", "convert_dataset", "convert_dir", "convert_frame"]
 
@@ -234,7 +235,7 @@ class _Rejects:
 
 
 #: (JSON lines the compiled pass converted, how many, a block of the rows it left to the polars path or None)
-Piece = tuple[bytes, int, Block | None]
+Piece = tuple["Buffer", int, Block | None]
 
 
 def _pieces(source: Path, schema: DatasetSchema, engine: str) -> Iterator[Piece]:

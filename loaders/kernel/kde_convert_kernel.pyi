@@ -1,5 +1,11 @@
 """The converter's compiled pass (src/lib.rs): CSV rows → typed JSON lines, rows it is unsure of handed back."""
 
+class JsonLines:
+    """The converted rows' JSON lines as a read-only buffer (`file.write` takes it without a copy)."""
+
+    def __buffer__(self, flags: int, /) -> memoryview: ...
+    def __len__(self) -> int: ...
+
 class Kernel:
     def __init__(
         self,
@@ -9,5 +15,5 @@ class Kernel:
     ) -> None:
         """`fields`: (column index, x-parse, nullable, minimum, maximum, JSON key prefix) per schema field."""
 
-    def convert(self, chunk: bytes, first_line: int) -> tuple[bytes, int, list[tuple[int, bytes]]]:
+    def convert(self, chunk: bytes, first_line: int) -> tuple[JsonLines, int, list[tuple[int, bytes]]]:
         """(JSON lines of the rows converted, how many, [(line, row bytes)] of the rows left to the caller)."""
