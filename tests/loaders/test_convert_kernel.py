@@ -16,11 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loaders.convert import DatasetReport, convert_dataset
+from loaders.convert import DatasetReport, convert_dataset, default_engine
 from loaders.sources import NULL_VALUES
 from schemas import load as load_schema
-
-pytest.importorskip("kde_convert_kernel", reason="the compiled pass is built by `make setup`")
 
 CSV_DATASETS = ("transactions", "cards", "users")
 
@@ -92,6 +90,12 @@ def test_both_engines_write_and_quarantine_the_same_rows(dataset: str, data: Any
     for ours, theirs in zip(kernel[2], polars[2], strict=True):
         ours["file"] = theirs["file"] = "."
         assert ours == theirs
+
+
+def test_setup_built_the_kernel_and_it_is_the_default() -> None:
+    import kde_convert_kernel  # noqa: F401  (`make setup` builds loaders/kernel; without it this fails, not skips)
+
+    assert default_engine() == "kernel"
 
 
 def test_the_null_values_are_still_pyarrows_defaults() -> None:
