@@ -205,24 +205,32 @@ def load_dataset(
             quarantine.add(path, lines.get(id(record), late_lines.get(key or "")), reason, record, key)
         bar.advance(len(batch))
 
+    def checked(number: int, line: bytes) -> Record | None:
+        """The line's record if it fits the schema; else None, and it is quarantined with the reason."""
+        try:
+            record = parse_line(line)
+        except json.JSONDecodeError as exc:
+            report.failed += 1
+            text = line.decode("utf-8", errors="replace").rstrip("\n")
+            quarantine.add(path, number, f"not JSON: {exc.msg} at column {exc.colno}", text)
+            return None
+        violation = validator.check(record)
+        if violation is None:
+            return record  # type: ignore[no-any-return]
+        report.failed += 1
+        reason = f"{validator.schema.title}: {violation}"
+        quarantine.add(path, number, reason, record, validator.key_of(record), violation.field)
+        bar.advance(1)
+        return None
+
     bar = _progress(progress, f"{dataset} → {target}", total)
     lanes = _Lanes(sink, 1 if mode == "streaming" else getattr(sink, "lanes", 1), size, account)
     try:
         for number, line in read_byte_lines(path, rows):
             report.read += 1
-            try:
-                record = parse_line(line)
-            except json.JSONDecodeError as exc:
-                report.failed += 1
-                text = line.decode("utf-8", errors="replace").rstrip("\n")
-                quarantine.add(path, number, f"not JSON: {exc.msg} at column {exc.colno}", text)
-                continue
-            violation = validator.check(record)
-            if violation is not None:
-                report.failed += 1
-                reason = f"{validator.schema.title}: {violation}"
-                quarantine.add(path, number, reason, record, validator.key_of(record), violation.field)
-                bar.advance(1)
+            # most lines are certainly valid; the others are parsed and checked in full, and may be quarantined
+            record = validator.accepted(line)
+            if record is None and (record := checked(number, line)) is None:
                 continue
             if lanes.add(validator.key_of(record), number, record) and interval:
                 time.sleep(interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import dataclasses
 from typing import Any
 
@@ -105,3 +106,44 @@ def test_a_broken_line_fails_with_the_standard_librarys_message(line: bytes) -> 
     with pytest.raises(json.JSONDecodeError) as ours:
         parse_line(line)
     assert (ours.value.msg, ours.value.colno) == (stdlib.value.msg, stdlib.value.colno)
+
+
+#: values of every JSON kind, the edge ones included: each replaces each field of a valid record in turn
+ODD_VALUES: list[Any] = [None, True, False, 0, -1, 1.0, 2.5, -0.5, 10**30, "", "x", [], {}, [1], {"a": 1}]
+
+
+def _lines_around(record: dict[str, Any]) -> list[bytes]:
+    lines = [json.dumps(record).encode()]
+    for name in record:
+        lines += [json.dumps({**record, name: value}).encode() for value in ODD_VALUES]
+        lines.append(json.dumps({k: v for k, v in record.items() if k != name}).encode())
+    lines.append(json.dumps({**record, "extra": 1}).encode())
+    lines.append(json.dumps(record)[:-1].encode() + b', "id": -5}')  # a key twice: the last one counts
+    return lines
+
+
+TRANSACTION: dict[str, Any] = {"id": 7475327, "date": "2010-01-01T02:14:36", "client_id": 241, "card_id": 373,
+                               "amount": 12.88, "use_chip": "Swipe Transaction", "merchant_id": 58585,
+                               "merchant_city": "Miami", "merchant_state": "FL", "zip": "33101", "mcc": 5661,
+                               "errors": None}  # fmt: skip
+
+
+@pytest.mark.parametrize(("dataset", "record"), [("cards", CARD), ("transactions", TRANSACTION)])
+def test_the_fast_path_accepts_only_what_the_full_check_accepts(dataset: str, record: dict[str, Any]) -> None:
+    from loaders.load import parse_line
+
+    validator = RecordValidator(schemas.load(dataset))
+    assert validator.accepted(json.dumps(record).encode()) == record  # the fast path is taken at all
+    for line in _lines_around(record):
+        accepted = validator.accepted(line)
+        if accepted is not None:
+            assert validator.check(parse_line(line)) is None, line
+            assert accepted == parse_line(line), line
+
+
+def test_a_schema_with_a_keyword_not_translated_takes_the_full_check_only() -> None:
+    raw = copy.deepcopy(schemas.load("cards").raw)
+    raw["properties"]["card_brand"]["enum"] = ["Visa", "Amex"]
+    strict = RecordValidator(dataclasses.replace(schemas.load("cards"), raw=raw))
+    assert strict.accepted(json.dumps(CARD).encode()) is None
+    assert strict.check({**CARD, "card_brand": "Mastercard"}) is not None
