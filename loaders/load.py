@@ -22,7 +22,7 @@ import msgspec
 
 from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import BatchResult, LoadError, Record, Sink, TargetUnreachable, output_name
-from loaders.validate import RecordValidator
+from loaders.validate import RecordValidator, document_key
 from schemas import load as load_schema
 
 __all__ = ["OUTPUT_MAPS", "TARGETS", "LoadError", "LoadReport", "TargetUnreachable", "load_dataset"]
@@ -186,7 +186,8 @@ def load_dataset(
         raise LoadError(f"unknown mode {mode!r}; choose batch or streaming")
     path = source_file(source_dir, dataset)
     total = count_lines(path) if rows is None else min(rows, count_lines(path))
-    validator = RecordValidator(load_schema(dataset))
+    schema = load_schema(dataset)
+    validator = RecordValidator(schema)
     sink = open_sink(target, dataset, outputs, source_dir / "_state", verbose)
     report = LoadReport(target, dataset, where=sink.where)
     quarantine = _Quarantine(source_dir / "_rejected" / f"load-{target}-{dataset}.jsonl")
@@ -224,7 +225,7 @@ def load_dataset(
         return None
 
     bar = _progress(progress, f"{dataset} → {target}", total)
-    lanes = _Lanes(sink, 1 if mode == "streaming" else getattr(sink, "lanes", 1), size, account)
+    lanes = _Lanes(sink, 1 if mode == "streaming" else getattr(sink, "lanes", 1), size, account, document_key(schema))
     try:
         for number, line in read_byte_lines(path, rows):
             report.read += 1
@@ -232,7 +233,7 @@ def load_dataset(
             record = validator.accepted(line)
             if record is None and (record := checked(number, line)) is None:
                 continue
-            if lanes.add(validator.key_of(record), number, record) and interval:
+            if lanes.add(number, record) and interval:
                 time.sleep(interval)
         lanes.drain()
         account([], sink.finish())
@@ -261,17 +262,18 @@ class _Lanes:
         lanes: int,
         size: int,
         account: Callable[[list[tuple[int, Record]], BatchResult], None],
+        key_of: Callable[[Record], str],
     ) -> None:
-        self.sink, self.size, self.account = sink, size, account
+        self.sink, self.size, self.account, self.key_of = sink, size, account, key_of
         self.batches: list[list[tuple[int, Record]]] = [[] for _ in range(lanes)]
         one_each = range(lanes) if lanes > 1 else range(0)  # a single lane is written in the caller's thread
         self.threads = [ThreadPoolExecutor(1, thread_name_prefix=f"load-lane-{n}") for n in one_each]
         self.pending: deque[tuple[list[tuple[int, Record]], Future[BatchResult]]] = deque()
         self.limit = 2 * lanes
 
-    def add(self, key: str | None, number: int, record: Record) -> bool:
-        """Queue `record`; True when that filled its lane's batch and sent it."""
-        lane = zlib.crc32((key or "").encode()) % len(self.batches)
+    def add(self, number: int, record: Record) -> bool:
+        """Queue `record` (valid: it has its key); True when that filled its lane's batch and sent it."""
+        lane = zlib.crc32(self.key_of(record).encode()) % len(self.batches) if len(self.batches) > 1 else 0
         batch = self.batches[lane]
         batch.append((number, record))
         if len(batch) < self.size:

@@ -260,12 +260,16 @@ def test_a_key_is_always_written_by_the_same_lane(converted: Path) -> None:
             return BatchResult(written=len(records))
 
     written: list[int] = []
-    lanes = _Lanes(Recording(), 4, 50, lambda batch, result: written.append(result.written))  # type: ignore[arg-type]
+
+    def account(batch: Any, result: BatchResult) -> None:
+        written.append(result.written)
+
+    lanes = _Lanes(Recording(), 4, 50, account, lambda card: str(card["id"]))  # type: ignore[arg-type]
     once = _records(converted, "cards")
     # a key's versions at uneven distances: lanes chosen by position would split them
     cards = once + once[1:] + once + once[2:]
     for number, card in enumerate(cards, start=1):
-        lanes.add(str(card["id"]), number, card)
+        lanes.add(number, card)
     lanes.drain()
     lanes.close()
     assert sum(written) == len(cards)
