@@ -8,6 +8,7 @@ Every comparison: a warm-up round, then the contenders in rotated order over --r
 starting state, medians with min-max.
 
     python -m benchmarks loaders [--quick] [--sizes 2000000,13000000] [--no-loads] [--load-sizes 100000,1000000]
+    python -m benchmarks loaders --no-convert --targets kafka --load-sizes 100000   # one load, no convert
 """
 
 from __future__ import annotations
@@ -258,6 +259,7 @@ def kafka_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> Any
     from confluent_kafka import Producer
 
     from contract.kafka_auth import kafka_auth_config
+    from loaders.sinks.kafka import POLL_EVERY
     from schemas import load as load_schema
 
     schema = load_schema("transactions")
@@ -268,14 +270,15 @@ def kafka_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> Any
 
     def run() -> None:
         producer = Producer(settings)
-        for key, value in payloads:
+        for sent, (key, value) in enumerate(payloads, start=1):
             while True:
                 try:
                     producer.produce(topic, key=key, value=value)
                     break
                 except BufferError:  # the local queue is full: let deliveries drain it
                     producer.poll(0.05)
-            producer.poll(0)
+            if sent % POLL_EVERY == 0:  # as often as ours polls
+                producer.poll(0)
         if producer.flush(120):
             raise RuntimeError("kafka ceiling: messages still undelivered after 120 s")
 
@@ -316,12 +319,23 @@ def _empty(target: str, outputs: dict[str, Any]) -> None:
             client[outputs["mongodb_database"]].drop_collection(outputs["mongodb_collections"]["transactions"])
 
 
+def _targets(text: str) -> tuple[str, ...]:
+    targets = tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [t for t in targets if t not in LOAD_TARGETS]
+    if unknown:
+        raise SystemExit(f"--targets: unknown {', '.join(unknown)}; choose from {', '.join(LOAD_TARGETS)}")
+    return targets
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks loaders", description=__doc__)
     p.add_argument("--quick", action="store_true", help="small sizes (about 2 minutes)")
     p.add_argument("--sizes", help="comma-separated transaction counts for the convert benchmark")
     p.add_argument("--loads", action="store_true", help="the load benchmarks against devstack (the default)")
     p.add_argument("--no-loads", action="store_true", help="only the convert benchmark")
+    p.add_argument("--no-convert", action="store_true", help="only the load benchmarks")
+    p.add_argument("--targets", default=",".join(LOAD_TARGETS),
+                   help=f"comma-separated load targets (default {','.join(LOAD_TARGETS)})")  # fmt: skip
     p.add_argument("--load-sizes", help="comma-separated transaction counts for the loads (default 100000; "
                    "--quick 20000); 1000000 takes ~45 minutes here, most of it DynamoDB on moto")  # fmt: skip
     p.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
@@ -332,15 +346,15 @@ def main(argv: list[str] | None = None) -> int:
         [200_000, 1_000_000] if args.quick else [2_000_000, 13_000_000])  # fmt: skip
     results: dict[int, dict[str, Trials]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-loaders-") as tmp:
-        for rows in sizes:
+        for rows in [] if args.no_convert else sizes:
             results[rows] = convert_bench(rows, Path(tmp), with_pandas=rows <= 2_000_000, repeats=args.repeats)
-        if len(sizes) > 1:
+        if len(results) > 1:
             small, large = (results[s]["ours (typed, validated)"].peak or 0.0 for s in (sizes[0], sizes[-1]))
             print(f"peak RSS of ours: {large:,.0f} MB at {sizes[-1]:,} rows vs {small:,.0f} MB "
                   f"at {sizes[0]:,} rows = {large / small:.2f}x (target ≤ 1.2x)")  # fmt: skip
         if not args.no_loads:
             for rows in load_sizes:
-                load_bench(rows, Path(tmp), repeats=args.repeats)
+                load_bench(rows, Path(tmp), _targets(args.targets), repeats=args.repeats)
     return 0
 
 
