@@ -22,7 +22,7 @@ import msgspec
 
 from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import BatchResult, LoadError, Record, Sink, TargetUnreachable, output_name
-from loaders.validate import RecordValidator, document_key
+from loaders.validate import RecordValidator
 from schemas import load as load_schema
 
 __all__ = ["OUTPUT_MAPS", "TARGETS", "LoadError", "LoadReport", "TargetUnreachable", "load_dataset"]
@@ -225,7 +225,7 @@ def load_dataset(
         return None
 
     bar = _progress(progress, f"{dataset} → {target}", total)
-    lanes = _Lanes(sink, 1 if mode == "streaming" else getattr(sink, "lanes", 1), size, account, document_key(schema))
+    lanes = _Lanes(sink, 1 if mode == "streaming" else getattr(sink, "lanes", 1), size, account, schema.document_id)
     try:
         for number, line in read_byte_lines(path, rows):
             report.read += 1

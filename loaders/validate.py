@@ -104,15 +104,6 @@ def _compiled(schema_json: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(json.loads(schema_json))  # type: ignore[no-any-return]
 
 
-def document_key(schema: DatasetSchema) -> Callable[[dict[str, Any]], str]:
-    """`schema.document_id` for records known to have their key, without its join when the key is one field
-    (it is called for every record, and the join was 9% of a Kafka load in py-spy)."""
-    if len(schema.key) != 1:
-        return schema.document_id
-    (field,) = schema.key
-    return lambda record: str(record[field])
-
-
 @cache
 def _plain_decoder() -> Any:
     import msgspec

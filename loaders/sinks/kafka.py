@@ -35,7 +35,7 @@ from contract import naming
 from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import LoadError, unreachable
 from loaders.sinks.kafka_checkpoint import Checkpoint, TopicReader, TopicUnreadable
-from loaders.validate import RecordValidator, document_key
+from loaders.validate import RecordValidator
 from schemas import DatasetSchema
 
 #: seconds a request to the broker may take before the broker counts as unreachable
@@ -101,7 +101,7 @@ class SchemaRegistryJsonProducer:
             json.dumps(schema.json_schema()), self.registry, conf={"auto.register.schemas": True, "validate": False}
         )
         self.validator = RecordValidator(schema)
-        self._key = document_key(schema)
+        self._key = schema.document_id
         settings = {**quiet(verbose), **(client_settings or {})}
         self.producer = Producer(
             {
