@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipelines.batch.mongodb import CONTRACT_MODES
+from pipelines.batch.mongodb import CONTRACT_MODES, MAX_READERS
 from pipelines.batch.settings import DEFAULT_PREFIX, FILE_FORMATS
 from pipelines.common import add_outputs_arguments, outputs_from_args
 from schemas import DATASETS
@@ -53,6 +53,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--bucket", help="another bucket than the outputs' landing bucket")
     parser.add_argument("--database", help="another MongoDB database than the outputs' mongodb_database")
+    parser.add_argument(
+        "--readers",
+        type=positive_int,
+        help="parallel queries per collection with an integer cursor (default: one per core, at most "
+        f"{MAX_READERS}); 1 reads each collection with one query",
+    )
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: expected a whole number of at least 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,7 +89,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with console.status("extracting, normalizing and loading ..."):
-            loads = run_batch(settings, args.datasets, file_format=args.format, contract=args.contract, on_done=done)
+            loads = run_batch(
+                settings, args.datasets, file_format=args.format, contract=args.contract, on_done=done,
+                readers=args.readers,
+            )  # fmt: skip
     except SchemaContractViolation as exc:
         console.print(f"[red]schema contract:[/] {exc}")
         return 2

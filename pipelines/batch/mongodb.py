@@ -14,9 +14,17 @@ What comes from `schemas/` (the single source of truth), per dataset:
 For parquet, a page whose documents fit the declared columns goes to dlt as a typed Arrow table, which dlt
 writes without its row-by-row normalize (the batch's main cost besides the server's read); any other page
 goes as rows, so the contract below treats it exactly as before. (pymongoarrow reads FerretDB's wire protocol
-too, but needs pyarrow < 26 and was only ~8% faster than pymongo here: FerretDB's read is the bottleneck. It
-decodes every stored document of the collection for every query, the cursor filter included, which its SQLite
-backend does not push down: ~85% of a full load's time is the server's, dlt's normalize and load < 0.5 s.)
+too, but needs pyarrow < 26 and was only ~8% faster than pymongo here: FerretDB's read is the bottleneck.)
+
+The server's read is parallel: FerretDB decodes each document in Go on one core per query, so a collection with
+an integer cursor is read by one query per core (`readers`), each over its own pooled connection and thread:
+`{cursor: {$gte: last, $mod: [readers, r]}}`. devstack's FerretDB pushes that range and `$mod` down into SQLite,
+so each query decodes only its share (unpatched, each would decode every document: no gain). dlt's incremental
+is order-free (max of the cursor over every row, boundary rows deduplicated by primary key), so pages of the
+readers may interleave. A document that no `$mod` reader matches (its cursor missing, not a number, negative or
+beyond int64) is read on a first load by one more query, `$nor` of the readers', when the rows read fall short
+of the collection's count; an incremental run reads, as before, only numbers at or above the last value.
+As with one reader, a run concurrent with a load may miss a document inserted below a cursor value it read.
 
 Schema contract (`tables: evolve, columns: freeze, data_type: freeze` by default): a field that is not in the
 dataset's schema, or a value whose type cannot be coerced to the declared column type, stops the load with a
@@ -28,6 +36,9 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import os
+import queue
+import threading
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
@@ -43,6 +54,9 @@ from schemas import load as load_schema
 DLT_TYPES: dict[str, str] = {"integer": "bigint", "number": "double", "string": "text", "boolean": "bool"}
 #: how many documents go to dlt at once (dlt handles lists of items much faster than single items)
 PAGE_SIZE = 5_000
+
+#: parallel queries per collection at most (each keeps one FerretDB core busy; more than cores only contend)
+MAX_READERS = 4
 
 CONTRACT_MODES = ("freeze", "discard_row", "discard_value", "evolve")
 _PLAIN = (str, int, float, bool, type(None), dt.datetime, dt.date, decimal.Decimal)
@@ -125,24 +139,73 @@ def _arrow_pages(pages: Iterator[list[dict[str, Any]]], schema: DatasetSchema) -
         yield page if table is None else table
 
 
-def document_pages(
-    collection: Any, query: dict[str, Any], page_size: int
-) -> Generator[list[dict[str, Any]], None, None]:
-    """The query's documents in pages, each page read from the server while the previous one goes through dlt.
+def default_readers() -> int:
+    """One reader per core, at most MAX_READERS."""
+    return max(1, min(os.cpu_count() or 1, MAX_READERS))
 
-    The server's read is the batch's main cost (FerretDB decodes every stored document for every query):
-    reading ahead in a worker thread keeps it busy while this thread converts and writes, instead of letting
-    it wait for the next `getMore`. `_id` is dropped here, not by a server projection, which FerretDB pays
-    for per document (it copies each one)."""
-    with (
-        collection.find(query, batch_size=page_size) as cursor,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="mongodb-read") as reader,
-    ):
-        documents = iter(cursor)
-        ahead = reader.submit(_page, documents, page_size)
-        while page := ahead.result():
-            ahead = reader.submit(_page, documents, page_size)
-            yield page
+
+def cursor_queries(cursor_field: str, last_value: Any, readers: int) -> list[dict[str, Any]]:
+    """The documents at or above `last_value` (all when None) as `readers` disjoint queries on `cursor % readers`;
+    one query when `readers` is 1 or the last value is not a non-negative integer (where `$mod` would split
+    what `$gte` selects unevenly or not at all)."""
+    lower = {} if last_value is None else {"$gte": last_value}
+    splittable = last_value is None or (type(last_value) is int and last_value >= 0)
+    if readers <= 1 or not splittable:
+        return [{cursor_field: lower} if lower else {}]
+    return [{cursor_field: {**lower, "$mod": [readers, r]}} for r in range(readers)]
+
+
+_DONE = object()
+
+
+def document_pages(
+    collection: Any, queries: Sequence[dict[str, Any]], page_size: int
+) -> Generator[list[dict[str, Any]], None, None]:
+    """The documents of every query in pages, as they come: each query read by its own thread (over its own
+    connection of the client's pool), each reader at most a page ahead of what was taken, so memory stays at
+    about two pages per reader. The server's read is the batch's main cost: reading ahead keeps it busy while
+    this thread converts and writes, instead of letting it wait for the next `getMore`. A server error in a
+    reader reaches the caller; closing the generator stops every reader and closes its cursor."""
+    pages: queue.Queue[Any] = queue.Queue(maxsize=len(queries))
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="mongodb-read") as readers:
+        for query in queries:
+            readers.submit(_read_pages, collection, query, page_size, pages, stop)
+        try:
+            running = len(queries)
+            while running:
+                item = pages.get()
+                if item is _DONE:
+                    running -= 1
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    yield item
+        finally:
+            stop.set()
+
+
+def _read_pages(
+    collection: Any, query: dict[str, Any], page_size: int, pages: queue.Queue[Any], stop: threading.Event
+) -> None:
+    try:
+        with collection.find(query, batch_size=page_size) as cursor:
+            documents = iter(cursor)
+            while not stop.is_set() and (page := _page(documents, page_size)):
+                _offer(pages, page, stop)
+    except Exception as error:  # the caller re-raises it
+        _offer(pages, error, stop)
+    _offer(pages, _DONE, stop)
+
+
+def _offer(pages: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+    """Put `item` once there is room, unless the caller stopped reading."""
+    while not stop.is_set():
+        try:
+            pages.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
 
 
 def _page(documents: Iterator[dict[str, Any]], page_size: int) -> list[dict[str, Any]]:
@@ -163,13 +226,15 @@ def collection_resource(
     contract: Mapping[str, str],
     page_size: int = PAGE_SIZE,
     arrow: bool = False,
+    readers: int = 1,
 ) -> DltResource:
     """One dlt resource reading one MongoDB collection into the table named after the dataset; `arrow`: pages
-    that fit the declared columns go to dlt as Arrow tables (for parquet: no row-by-row normalize)."""
+    that fit the declared columns go to dlt as Arrow tables (for parquet: no row-by-row normalize); `readers`:
+    parallel queries for a collection with an integer cursor."""
     coll = client[database][collection]
 
-    def pages(query: dict[str, Any]) -> Iterator[Any]:
-        documents = document_pages(coll, query, page_size)
+    def pages(queries: Sequence[dict[str, Any]]) -> Iterator[Any]:
+        documents = document_pages(coll, queries, page_size)
         return _arrow_pages(documents, schema) if arrow else documents
 
     hints: dict[str, Any] = {
@@ -181,19 +246,26 @@ def collection_resource(
     }
     if schema.cursor:
         cursor_field = schema.cursor
+        split = readers if schema.field(cursor_field).json_type == "integer" else 1
 
         def read_new(
             cursor: dlt.sources.incremental[Any] = dlt.sources.incremental(cursor_field),  # noqa: B008
         ) -> Iterator[Any]:
             # filter on the server: only documents at or above the last loaded cursor value are read at all;
             # dlt drops the ones it already loaded (same cursor value and primary key) from the boundary
-            query = {} if cursor.last_value is None else {cursor_field: {"$gte": cursor.last_value}}
-            yield from pages(query)
+            queries = cursor_queries(cursor_field, cursor.last_value, split)
+            present = coll.estimated_document_count() if cursor.last_value is None and len(queries) > 1 else 0
+            read = 0
+            for page in pages(queries):
+                read += len(page)
+                yield page
+            if read < present:
+                yield from pages([{"$nor": queries}])
 
         return dlt.resource(read_new, **hints)
 
     def read_all() -> Iterator[Any]:
-        yield from pages({})
+        yield from pages([{}])
 
     return dlt.resource(read_all, **hints)
 
@@ -208,8 +280,10 @@ def mongodb_source(
     contract: str = "freeze",
     page_size: int = PAGE_SIZE,
     arrow: bool = False,
+    readers: int | None = None,
 ) -> DltSource:
-    """A dlt source with one resource per dataset, reading `collections[dataset]` of `database`.
+    """A dlt source with one resource per dataset, reading `collections[dataset]` of `database`; `readers`
+    parallel queries per collection with an integer cursor (default: one per core, at most MAX_READERS).
 
     `client` is a `pymongo.MongoClient`; the caller owns it (and closes it after the pipeline ran).
     """
@@ -217,8 +291,9 @@ def mongodb_source(
     if missing:
         raise ValueError(f"no MongoDB collection for dataset(s) {', '.join(missing)} in the stack outputs")
     contract_dict = schema_contract(contract)
+    split = default_readers() if readers is None else readers
     resources = [
-        collection_resource(client, database, collections[d], load_schema(d), contract_dict, page_size, arrow)
+        collection_resource(client, database, collections[d], load_schema(d), contract_dict, page_size, arrow, split)
         for d in datasets
     ]
     return DltSource(declared_schema(name, datasets), "mongodb", resources)

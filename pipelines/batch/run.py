@@ -99,9 +99,11 @@ def run_dataset(
     pipelines_dir: Path | None = None,
     client: Any = None,
     arrow: bool = True,
+    readers: int | None = None,
 ) -> DatasetLoad:
     """Extract one dataset's collection and load it into the bucket; raises dlt's errors (contract, load).
     `arrow` (parquet only): pages go to dlt as Arrow tables; False: as rows, through dlt's normalize.
+    `readers`: parallel queries for a collection with an integer cursor (default: one per core).
 
     By default dlt works in a scratch folder, so the incremental state always comes from the bucket: a lake
     that was emptied (devstack restarted, bucket recreated) is loaded again in full instead of being
@@ -113,7 +115,7 @@ def run_dataset(
         with tempfile.TemporaryDirectory(prefix="run-", dir=data_dir) as scratch:
             return run_dataset(
                 settings, dataset, file_format=file_format, contract=contract, pipelines_dir=Path(scratch),
-                client=client, arrow=arrow,
+                client=client, arrow=arrow, readers=readers,
             )  # fmt: skip
     import dlt
 
@@ -139,6 +141,7 @@ def run_dataset(
             name=f"mongodb_{dataset}",
             contract=contract,
             arrow=arrow and file_format == "parquet",
+            readers=readers,
         )
         try:
             info = pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
@@ -201,6 +204,7 @@ def run_batch(
     contract: str = "freeze",
     pipelines_dir: Path | None = None,
     on_done: Callable[[DatasetLoad], None] | None = None,
+    readers: int | None = None,
 ) -> list[DatasetLoad]:
     """Every dataset that has a collection in the outputs (or those named), one after the other."""
     chosen = list(datasets) if datasets else [d for d in DATASETS if d in settings.collections]
@@ -216,6 +220,7 @@ def run_batch(
                 contract=contract,
                 pipelines_dir=pipelines_dir,
                 client=client,
+                readers=readers,
             )
             loads.append(load)
             if on_done:

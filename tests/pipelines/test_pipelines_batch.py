@@ -204,14 +204,61 @@ def test_documents_are_read_ahead_in_pages_without_the_mongo_id(outputs: dict[st
     insert(mongo, outputs, "transactions", [transaction(i) for i in range(30)])
     collection = mongo[outputs["mongodb_collections"]["transactions"]]
 
-    pages = list(document_pages(collection, {}, page_size=7))
+    pages = list(document_pages(collection, [{}], page_size=7))
     assert [len(p) for p in pages] == [7, 7, 7, 7, 2]
     assert sorted((doc for page in pages for doc in page), key=lambda d: d["id"]) == [transaction(i) for i in range(30)]
-    above = list(document_pages(collection, {"id": {"$gte": transaction(25)["id"]}}, page_size=7))
+    above = list(document_pages(collection, [{"id": {"$gte": transaction(25)["id"]}}], page_size=7))
     assert [doc["id"] for page in above for doc in page] == [transaction(i)["id"] for i in range(25, 30)]
 
-    reading = document_pages(collection, {}, page_size=7)
+    reading = document_pages(collection, [{}], page_size=7)
     assert len(next(reading)) == 7
     reading.close()  # stops reading ahead (waits for the page in flight) and closes the cursor
     with pytest.raises(OperationFailure, match="bogus"):  # a server error in the reading thread reaches the caller
-        list(document_pages(collection, {"id": {"$bogus": 1}}, page_size=7))
+        list(document_pages(collection, [{"id": {"$bogus": 1}}], page_size=7))
+
+
+def test_parallel_readers_split_the_documents_by_cursor_without_gaps_or_doubles(
+    outputs: dict[str, Any], mongo: Any
+) -> None:
+    from pymongo.errors import OperationFailure
+
+    from pipelines.batch.mongodb import cursor_queries, document_pages
+
+    insert(mongo, outputs, "transactions", [transaction(i) for i in range(100)])
+    collection = mongo[outputs["mongodb_collections"]["transactions"]]
+    ids = [transaction(i)["id"] for i in range(100)]
+
+    queries = cursor_queries("id", None, 3)
+    assert queries == [{"id": {"$mod": [3, r]}} for r in range(3)]
+    pages = list(document_pages(collection, queries, page_size=7))
+    assert sorted(doc["id"] for page in pages for doc in page) == ids
+    assert max(len(p) for p in pages) == 7 and len(pages) >= 15  # each reader pages its own third
+    since = cursor_queries("id", ids[60], 3)
+    assert sorted(doc["id"] for page in document_pages(collection, since, page_size=7) for doc in page) == ids[60:]
+    # a last value `$mod` cannot split (a float, a negative number): one query, as with one reader
+    assert cursor_queries("id", 2.5, 3) == [{"id": {"$gte": 2.5}}]
+    assert cursor_queries("id", -4, 3) == [{"id": {"$gte": -4}}]
+    assert cursor_queries("id", 7, 1) == [{"id": {"$gte": 7}}]
+
+    reading = document_pages(collection, queries, page_size=7)
+    assert len(next(reading)) == 7
+    reading.close()  # stops every reader
+    with pytest.raises(OperationFailure, match="bogus"):
+        list(document_pages(collection, [*queries, {"id": {"$bogus": 1}}], page_size=7))
+
+
+def test_a_first_load_with_several_readers_also_reads_what_no_reader_matches(
+    outputs: dict[str, Any], mongo: Any, settings: BatchSettings, tmp_path: Path
+) -> None:
+    """-3 % 2 is -1: neither `$mod: [2, 0]` nor `[2, 1]` matches it; the rows read fall short of the count, so
+    the complement of the readers' queries is read too."""
+    odd = {**transaction(10), "id": -3}
+    insert(mongo, outputs, "transactions", [*(transaction(i) for i in range(10)), odd])
+
+    first = run_dataset(settings, "transactions", pipelines_dir=tmp_path, readers=2)
+
+    assert first.rows == 11
+    assert lake(outputs, settings, "transactions") == [odd, *(transaction(i) for i in range(10))]
+    insert(mongo, outputs, "transactions", [transaction(i) for i in range(11, 16)])
+    assert run_dataset(settings, "transactions", pipelines_dir=tmp_path, readers=2).rows == 5
+    assert len(lake(outputs, settings, "transactions")) == 16
