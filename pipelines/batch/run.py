@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ def run_dataset(
             )  # fmt: skip
     import dlt
 
-    from pipelines.batch.mongodb import mongodb_source, write_disposition
+    from pipelines.batch.mongodb import MixedPages, mongodb_source, write_disposition
     from schemas import load as load_schema
 
     owns_client = client is None
@@ -146,6 +146,11 @@ def run_dataset(
         try:
             info = pipeline.run(source, loader_file_format=file_format)  # type: ignore[arg-type]
         except Exception as exc:
+            if readers != 1 and caused_by(exc, MixedPages):  # bad data in a parallel read: pages in cursor order
+                return run_dataset(
+                    settings, dataset, file_format=file_format, contract=contract, pipelines_dir=pipelines_dir,
+                    client=client, arrow=arrow, readers=1,
+                )  # fmt: skip
             detail = contract_violation(exc)
             if detail is None:
                 raise
@@ -177,22 +182,32 @@ def run_dataset(
 _CONTRACT_MESSAGES = ("Contract on", "Cannot coerce NULL")
 
 
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps (dlt's step failures hold the original in `exception`)."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        seen.add(id(node))
+        yield node
+        node = getattr(node, "exception", None) or node.__cause__ or node.__context__
+
+
+def caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    return any(isinstance(node, kind) for node in causes(exc))
+
+
 def contract_violation(exc: BaseException) -> str | None:
     """The contract message inside a dlt step failure (an unknown field, an impossible type change, a null in a
     required column), or None if the failure is something else (network, credentials...)."""
     from dlt.common.schema.exceptions import CannotCoerceNullException, DataValidationError
 
-    seen: set[int] = set()
-    node: BaseException | None = exc
-    while node is not None and id(node) not in seen:
-        seen.add(id(node))
+    for node in causes(exc):
         if isinstance(node, DataValidationError | CannotCoerceNullException):
             return str(node)
         # normalize runs in worker processes: the error comes back as a message (NormalizeJobFailed)
         message = getattr(node, "failed_message", None)
         if isinstance(message, str) and any(m in message for m in _CONTRACT_MESSAGES):
             return message
-        node = getattr(node, "exception", None) or node.__cause__ or node.__context__
     return None
 
 
