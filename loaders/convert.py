@@ -19,16 +19,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import queue
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from loaders.background import in_order, read_ahead
 from loaders.sources import (
     NULL_VALUES,
     Block,
@@ -166,56 +163,6 @@ def convert_frame(frame: pl.DataFrame, schema: DatasetSchema) -> tuple[pl.DataFr
 # --- the run -------------------------------------------------------------------------------------------------
 
 
-def _read_ahead(blocks: Iterator[Block], depth: int = 2) -> Iterator[Block]:
-    """`blocks`, produced by a background thread: parsing the next block (pyarrow and polars release the GIL)
-    overlaps converting and writing this one. At most `depth` blocks wait, so memory stays bounded."""
-    done = object()
-    waiting: queue.Queue[Any] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                waiting.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                if not put(block):
-                    return
-            put(done)
-        except BaseException as exc:  # re-raised in the consumer
-            put(exc)
-
-    worker = threading.Thread(target=produce, name="convert-reader", daemon=True)
-    worker.start()
-    try:
-        while (item := waiting.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
-
-
-def _in_order(work: Callable[[Any], Piece], items: Iterator[Any], workers: int) -> Iterator[Piece]:
-    """`work` over `items` in `workers` threads (the compiled pass, pyarrow and polars release the GIL), results
-    in the items' order; at most `workers + 1` wait, so memory stays bounded."""
-    with ThreadPoolExecutor(workers, thread_name_prefix="convert") as pool:
-        waiting: deque[Future[Piece]] = deque()
-        for item in items:
-            waiting.append(pool.submit(work, item))
-            if len(waiting) > workers:
-                yield waiting.popleft().result()
-        while waiting:
-            yield waiting.popleft().result()
-
-
 class _Rejects:
     def __init__(self, path: Path, source: Path) -> None:
         self.path, self.source = path, source
@@ -240,10 +187,10 @@ Piece = tuple["Buffer", int, Block | None]
 
 def _pieces(source: Path, schema: DatasetSchema, engine: str) -> Iterator[Piece]:
     if schema.source_format != "csv":
-        return ((b"", 0, block) for block in _read_ahead(map_frames(source, schema)))
+        return ((b"", 0, block) for block in read_ahead(map_frames(source, schema), name="convert-reader"))
     header = checked_header(source, schema)
     if engine == "polars":
-        return _in_order(lambda item: (b"", 0, parse_chunk(source, item[1], item[0], header, schema)),
+        return in_order(lambda item: (b"", 0, parse_chunk(source, item[1], item[0], header, schema)),
                          row_chunks(source), workers=1)  # fmt: skip
     kernel = compiled_kernel(header, schema)
 
@@ -251,7 +198,7 @@ def _pieces(source: Path, schema: DatasetSchema, engine: str) -> Iterator[Piece]
         ready, count, rest = kernel.convert(item[1], item[0])
         return ready, count, rows_block(source, rest, header, schema) if rest else None
 
-    return _in_order(convert, row_chunks(source), workers=max(2, min(os.cpu_count() or 2, 4)))
+    return in_order(convert, row_chunks(source), workers=max(2, min(os.cpu_count() or 2, 4)))
 
 
 def compiled_kernel(header: list[str], schema: DatasetSchema) -> Any:
