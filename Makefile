@@ -12,13 +12,13 @@ ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml loaders/kernel/Cargo.toml loaders/kernel/pyproject.toml loaders/kernel/src/lib.rs
+$(VENV)/.installed: pyproject.toml loaders/kernel/Cargo.toml loaders/kernel/pyproject.toml $(wildcard loaders/kernel/src/*.rs)
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
 	@command -v cargo >/dev/null || { echo "cargo not found: the converter's kernel (loaders/kernel) is Rust; install it with rustup"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip install --quiet ./loaders/kernel
+	$(PY) -m pip install --quiet --force-reinstall --no-deps ./loaders/kernel
 	touch $@
 
 setup: $(VENV)/.installed ## create .venv, install the project with every extra, devstack's services and the Pulumi CLI (idempotent)

@@ -21,8 +21,9 @@ from typing import IO, Any
 import msgspec
 
 from contract.kafka_auth import kafka_auth_config
-from loaders.sinks.base import BatchResult, LoadError, Record, Sink, TargetUnreachable, output_name
-from loaders.validate import RecordValidator
+from loaders.background import read_ahead
+from loaders.sinks.base import BatchResult, JsonSink, LoadError, Record, Sink, TargetUnreachable, output_name
+from loaders.validate import AcceptedBlock, RecordValidator
 from schemas import load as load_schema
 
 __all__ = ["OUTPUT_MAPS", "TARGETS", "LoadError", "LoadReport", "TargetUnreachable", "load_dataset"]
@@ -36,6 +37,8 @@ OUTPUT_MAPS = {
     "kafka": "kafka_topics",
 }
 BATCH_SIZE = 500
+#: bytes of source lines checked at once for a sink that sends JSON as it is (about 5,000 transactions)
+BLOCK_BYTES = 1 << 20
 
 
 @dataclass
@@ -80,11 +83,13 @@ def open_sink(target: str, dataset: str, outputs: dict[str, Any], state_dir: Pat
         from loaders.sinks.kafka import KafkaSink, topic_id
 
         topic = output_name(outputs, "kafka_topics", dataset)
-        # one checkpoint per incarnation of the topic: after a re-creation everything is sent again
-        incarnation = topic_id(
-            outputs["kafka_bootstrap_servers"], topic, verbose=verbose, client_settings=kafka_auth_config(outputs)
-        )
-        checkpoint = state_dir / f"kafka-{topic}-{incarnation}.delivered"
+
+        def checkpoint() -> Path:
+            """One checkpoint per incarnation of the topic: after a re-creation everything is sent again."""
+            settings = kafka_auth_config(outputs)
+            incarnation = topic_id(outputs["kafka_bootstrap_servers"], topic, verbose=verbose, client_settings=settings)
+            return state_dir / f"kafka-{topic}-{incarnation}.delivered"
+
         return KafkaSink(dataset, outputs, checkpoint=checkpoint, verbose=verbose)
     raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
 
@@ -185,7 +190,8 @@ def load_dataset(
     if mode not in ("batch", "streaming"):
         raise LoadError(f"unknown mode {mode!r}; choose batch or streaming")
     path = source_file(source_dir, dataset)
-    total = count_lines(path) if rows is None else min(rows, count_lines(path))
+    # the bar's total only: counting reads the whole file once more (12 ms of a 100k Kafka load's 0.23 s)
+    total = 0 if not progress else count_lines(path) if rows is None else min(rows, count_lines(path))
     schema = load_schema(dataset)
     validator = RecordValidator(schema)
     sink = open_sink(target, dataset, outputs, source_dir / "_state", verbose)
@@ -194,17 +200,19 @@ def load_dataset(
     started = time.monotonic()
     size = 1 if mode == "streaming" else BATCH_SIZE
 
-    def account(batch: list[tuple[int, Record]], result: BatchResult) -> None:
+    def account(batch: list[tuple[int, Record]], result: BatchResult, size: int | None = None) -> None:
+        """Count a sink's result for `batch` (or for `size` lines sent as they are, none of them in `batch`)."""
         report.written += result.written
         report.skipped += result.skipped
         report.failed += len(result.failed)
-        lines = {id(record): number for number, record in batch}
-        late = {validator.key_of(r) for r, _ in result.failed if id(r) not in lines}  # Kafka's delivery reports
-        late_lines = source_lines(path, rows, validator, late) if late else {}
-        for record, reason in result.failed:
-            key = validator.key_of(record)
-            quarantine.add(path, lines.get(id(record), late_lines.get(key or "")), reason, record, key)
-        bar.advance(len(batch))
+        if result.failed:
+            lines = {id(record): number for number, record in batch}
+            late = {validator.key_of(r) for r, _ in result.failed if id(r) not in lines}  # Kafka's delivery reports
+            late_lines = source_lines(path, rows, validator, late) if late else {}
+            for record, reason in result.failed:
+                key = validator.key_of(record)
+                quarantine.add(path, lines.get(id(record), late_lines.get(key or "")), reason, record, key)
+        bar.advance(len(batch) if size is None else size)
 
     def checked(number: int, line: bytes) -> Record | None:
         """The line's record if it fits the schema; else None, and it is quarantined with the reason."""
@@ -227,14 +235,19 @@ def load_dataset(
     bar = _progress(progress, f"{dataset} → {target}", total)
     lanes = _Lanes(sink, 1 if mode == "streaming" else getattr(sink, "lanes", 1), size, account, schema.document_id)
     try:
-        for number, line in read_byte_lines(path, rows):
-            report.read += 1
-            # most lines are certainly valid; the others are parsed and checked in full, and may be quarantined
-            record = validator.accepted(line)
-            if record is None and (record := checked(number, line)) is None:
-                continue
-            if lanes.add(number, record) and interval:
-                time.sleep(interval)
+        if mode == "batch" and isinstance(sink, JsonSink):
+            # the next block is read and checked (the kernel releases the GIL) while this one is sent
+            for block in read_ahead(checked_blocks(path, rows, validator), name="load-checker"):
+                _send_block(sink, block, report, account, checked)
+        else:
+            for number, line in read_byte_lines(path, rows):
+                report.read += 1
+                # most lines are certainly valid; the others are parsed and checked in full, maybe quarantined
+                record = validator.accepted(line)
+                if record is None and (record := checked(number, line)) is None:
+                    continue
+                if lanes.add(number, record) and interval:
+                    time.sleep(interval)
         lanes.drain()
         account([], sink.finish())
         report.in_target = sink.count() if count else None
@@ -247,6 +260,56 @@ def load_dataset(
     if report.failed:
         report.quarantine = str(quarantine.path)
     return report
+
+
+def line_blocks(path: Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
+    """The file in blocks of whole lines of about `size` bytes (the last may lack its line break)."""
+    carry = b""
+    with path.open("rb") as fh:
+        while data := fh.read(size):
+            block = carry + data
+            cut = block.rfind(b"\n") + 1
+            if cut:  # else a line longer than the block: read on
+                yield block[:cut]
+                carry = block[cut:]
+            else:
+                carry = block
+    if carry:
+        yield carry
+
+
+def checked_blocks(path: Path, rows: int | None, validator: RecordValidator) -> Iterator[AcceptedBlock]:
+    """The first `rows` lines of the file (all: None) in blocks, as `validator.accepted_block` finds them."""
+    number = 1
+    for block in line_blocks(path):
+        if rows is not None and number > rows:
+            return
+        checked = validator.accepted_block(block, number, len(block) if rows is None else rows - number + 1)
+        yield checked
+        number += checked[3]
+
+
+def _send_block(
+    sink: JsonSink,
+    block: AcceptedBlock,
+    report: LoadReport,
+    account: Callable[..., None],
+    checked: Callable[[int, bytes], Record | None],
+) -> None:
+    """The block's certainly valid lines sent as they are; in source order between them, each line left to
+    the full check, which may send it parsed or quarantine it."""
+    ids, bodies, left, _lines = block
+    report.read += len(ids) + len(left)
+    sent = 0
+    for number, before, line in left:
+        if before > sent:
+            account([], sink.write_json(ids[sent:before], bodies[sent:before]), before - sent)
+            sent = before
+        record = checked(number, line)
+        if record is not None:
+            account([(number, record)], sink.write([record]))
+    if sent < len(ids):
+        account([], sink.write_json(ids[sent:], bodies[sent:]), len(ids) - sent)
 
 
 class _Lanes:

@@ -69,7 +69,11 @@ class DatasetSchema:
         """The record's id as a string: Mongo `_id`, Firestore document id and Kafka key."""
         if len(self.key) == 1:  # called per record on every load: the join was 9% of a Kafka load in py-spy
             return str(record[self.key[0]])
-        return "-".join(str(record[k]) for k in self.key)
+        return self.key_id(tuple(record[k] for k in self.key))
+
+    def key_id(self, values: tuple[Any, ...]) -> str:
+        """The id of a record whose key fields hold `values` (in the order of `key`)."""
+        return str(values[0]) if len(values) == 1 else "-".join(str(v) for v in values)
 
     def dynamodb_keys(self) -> tuple[DynamoDbKey, ...]:
         """The hash key (and range key) of the dataset's DynamoDB table: the one derivation every stack and

@@ -1,4 +1,5 @@
-"""The converter's compiled pass (src/lib.rs): CSV rows → typed JSON lines, rows it is unsure of handed back."""
+"""The loaders' compiled passes: the converter's (src/lib.rs: CSV rows → typed JSON lines, rows it is unsure of
+handed back) and the load's (src/lines.rs: JSON lines → ids and bytes of the records certainly valid)."""
 
 class JsonLines:
     """The converted rows' JSON lines as a read-only buffer (`file.write` takes it without a copy)."""
@@ -17,3 +18,13 @@ class Kernel:
 
     def convert(self, chunk: bytes, first_line: int) -> tuple[JsonLines, int, list[tuple[int, bytes]]]:
         """(JSON lines of the rows converted, how many, [(line, row bytes)] of the rows left to the caller)."""
+
+class LineChecker:
+    def __init__(self, fields: list[tuple[str, list[str], bool, float | None, float | None]], key: list[str]) -> None:
+        """`fields`: (name, JSON Schema type names, required, minimum, maximum) per property; `key`: the id's."""
+
+    def check(
+        self, block: bytes, first_line: int, limit: int
+    ) -> tuple[list[bytes], list[bytes], list[tuple[int, int, bytes]], int]:
+        """For up to `limit` lines: (ids, bodies) of the lines certainly valid, (line, accepted before it, bytes)
+        of those left, and how many lines it went through."""

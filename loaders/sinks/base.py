@@ -6,7 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 Record = dict[str, Any]
 T = TypeVar("T")
@@ -81,6 +81,16 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class JsonSink(Sink, Protocol):
+    """A sink that sends a record's JSON as it is (Kafka): the load loop hands it the source lines its
+    validator found certainly valid (loaders.validate), without parsing them into Records first."""
+
+    def write_json(self, ids: list[bytes], bodies: list[bytes]) -> BatchResult:
+        """Send each body (one JSON object, validated) under its id (UTF-8)."""
+        ...
 
 
 def with_retries(

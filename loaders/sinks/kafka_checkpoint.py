@@ -1,20 +1,22 @@
 """What a Kafka topic holds, as the producer's checkpoint and the partitions' tails tell it: exactly-once resume.
 
-The checkpoint file has one line per acknowledged record, `key<TAB>partition<TAB>offset`, and, at the start of
-every run, one `#next<TAB>partition<TAB>offset` line per partition: every offset below it is accounted for. A
-plain `key` line (the format before offsets were kept) still counts as delivered.
+The checkpoint file is appended to, one line per fact, and read back whole at the start of a run:
+- `key<TAB>partition<TAB>offset`: a record found on the topic (in the tail, see below), and `#next<TAB>partition
+  <TAB>offset`: every offset below it is accounted for. A plain `key` line outside a section (the oldest
+  format) counts as delivered too.
+- `#sending`, then the plain keys a run sent, then `#commit`: the run's keys count only once it has committed
+  them, after a flush (at its end, and every second) told it every one was delivered or failed;
+  a `#failed<TAB>key` line before the commit withdraws one the topic does not hold. Keys are written a block at
+  a time, not as each acknowledgement comes: librdkafka reports successes only to a callback, and a Python call
+  and a line per record (the previous format) were a quarter of a 100k load's time in a py-spy profile.
 
-Why the tail is read: a kill -9 loses every acknowledgement the delivery callback had not written yet (the
-records librdkafka had in flight, hundreds of them), so the checkpoint alone under-counts and a resume sent
-those again (3 of 16 trials duplicated 209 to 720 records). The records the broker holds past the checkpoint's
-`#next` offsets are exactly those, whatever moment the kill hit: reading the partitions from there to their end
-before sending anything makes the resume send each key once. It costs one read of those few records at start;
-a transactional producer would cost a commit per batch on every run and `read_committed` in every consumer (the
-S3 sink's Connect worker reads uncommitted records by default, and would write aborted ones to the lake).
-
-Because the tail is read, the file is written in blocks, not a line at a time (a write call per record was 15% of a
-100k load's time in a py-spy profile): a kill loses the unwritten end of a block, acknowledgements of records
-past the offsets the written lines keep, which is where the tail is read.
+Why the tail is read: a kill -9 loses everything past the last commit (the records of an uncommitted section, and
+any librdkafka had in flight). The records the broker holds past the checkpoint's `#next` offsets are exactly
+those, whatever moment the kill hit: reading the partitions from there to their end before sending anything
+makes the resume send each key once (before the tail was read, 3 of 16 trials duplicated 209 to 720 records).
+It costs one read of the records since the last commit at start; a transactional producer would cost a commit
+per batch on every run and `read_committed` in every consumer (the S3 sink's Connect worker reads uncommitted
+records by default, and would write aborted ones to the lake).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 #: seconds the tail reader waits for a record the watermarks promise before it gives up
 READ_TIMEOUT_S = 10.0
 _NEXT = "#next"
+_SENDING, _COMMIT, _FAILED = "#sending", "#commit", "#failed"
 #: bytes of checkpoint lines buffered before a write (about 400 acknowledgements)
 _BLOCK = 1 << 13
 
@@ -42,20 +45,28 @@ class Checkpoint:
         self.path = path
         self.done: set[str] = set()
         self.next_offsets: dict[int, int] = {}
-        self._handle: TextIO | None = None
+        self._handle: BinaryIO | None = None
         if path.exists():
             self._read(path.read_text(encoding="utf-8").splitlines())
 
     def _read(self, lines: Iterable[str]) -> None:
+        section: set[str] | None = None  # the keys of a `#sending` section not committed (yet)
         for line in lines:
             fields = line.rstrip("\n").split("\t")
-            if len(fields) == 3 and fields[0] == _NEXT:
+            if fields[0] == _SENDING:
+                section = set()
+            elif fields[0] == _COMMIT and section is not None:
+                self.done |= section
+                section = None
+            elif fields[0] == _FAILED and len(fields) == 2 and section is not None:
+                section.discard(fields[1])
+            elif len(fields) == 3 and fields[0] == _NEXT and fields[1].isdigit() and fields[2].isdigit():
                 self._advance(int(fields[1]), int(fields[2]))
-            elif len(fields) == 3:
+            elif len(fields) == 3 and fields[1].isdigit() and fields[2].isdigit():
                 self.done.add(fields[0])
                 self._advance(int(fields[1]), int(fields[2]) + 1)
-            elif line.strip() and "\t" not in line:  # a key without its offset: delivered, position unknown
-                self.done.add(line.strip())
+            elif len(fields) == 1 and line.strip() and not line.startswith("#"):
+                (self.done if section is None else section).add(line.strip())
             # else a line cut short by a kill: its record lies past the offsets kept, where the tail is read
 
     def _advance(self, partition: int, next_offset: int) -> None:
@@ -63,20 +74,45 @@ class Checkpoint:
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = self.path.open("a", encoding="utf-8", buffering=_BLOCK)
+        torn = self.path.exists() and self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n")
+        self._handle = self.path.open("ab", buffering=_BLOCK)
+        if torn:  # a kill cut the last line: what follows must not be glued to it
+            self._handle.write(b"\n")
 
     def add(self, key: str, partition: int, offset: int) -> None:
+        """A record found on the topic: delivered, at that offset."""
         self.done.add(key)
         self._advance(partition, offset + 1)
         if self._handle is not None:
-            self._handle.write(f"{key}\t{partition}\t{offset}\n")
+            self._handle.write(f"{key}\t{partition}\t{offset}\n".encode())
 
     def mark(self, next_offsets: Mapping[int, int]) -> None:
         """Everything below `next_offsets` has been read into the checkpoint: a later resume starts there."""
         for partition, offset in sorted(next_offsets.items()):
             self._advance(partition, offset)
             if self._handle is not None:
-                self._handle.write(f"{_NEXT}\t{partition}\t{offset}\n")
+                self._handle.write(f"{_NEXT}\t{partition}\t{offset}\n".encode())
+
+    def begin(self) -> None:
+        """Open a section of sent keys; they count once `commit` closes it."""
+        if self._handle is not None:
+            self._handle.write(f"{_SENDING}\n".encode())
+
+    def sent(self, keys: list[bytes]) -> None:
+        """Keys (UTF-8) sent in the open section (delivered or failed: `commit` tells which)."""
+        if self._handle is not None and keys:
+            self._handle.write(b"\n".join(keys) + b"\n")
+
+    def commit(self, failed: Iterable[str], next_offsets: Mapping[int, int]) -> None:
+        """Every key sent in the section is settled: `failed` are not on the topic, the others are (`done`
+        learns them when the next run reads the file: a run skips only what earlier runs delivered); a resume
+        reads the tail from `next_offsets`. A new section is opened for what is sent next."""
+        if self._handle is None:
+            return
+        self._handle.write(("".join(f"{_FAILED}\t{key}\n" for key in failed) + f"{_COMMIT}\n").encode())
+        self.mark(next_offsets)
+        self._handle.flush()
+        self.begin()
 
     def close(self) -> None:
         if self._handle is not None:

@@ -76,9 +76,11 @@ def test_acknowledgements_lost_in_a_crash_are_read_back_from_the_topic(
     assert first.written == first.read > 2000 and first.failed == 0
     (checkpoint,) = (folder / "_state").rglob("*.delivered")  # a topic id may hold a "/"
     lines = checkpoint.read_text().splitlines()
-    # a kill -9 after the broker stored the last 700 records but before their delivery callbacks wrote them
-    delivered = [line for line in lines if not line.startswith("#")]
-    checkpoint.write_text("".join(f"{line}\n" for line in lines if line not in set(delivered[-700:])))
+    # a kill -9 after the broker stored the last 700 records but before the run wrote their keys and committed
+    # them: the file ends inside the run's section, 700 keys short, with no commit and no end marks
+    cut = [n for n, line in enumerate(lines) if not line.startswith("#")][-700]
+    assert "#commit" in lines[cut:]
+    checkpoint.write_text("".join(f"{line}\n" for line in lines[:cut]) + lines[cut][:3])  # and a torn line
 
     resumed = load_dataset("kafka", DATASET, topic_outputs, folder, progress=False, count=False)
 
@@ -127,3 +129,60 @@ def test_a_failed_delivery_is_quarantined_with_its_key_and_source_line(
     assert sorted(e["line"] for e in entries) == [1, 2, 3, 4, 5]
     assert {e["key"] for e in entries} == {str(r["id"]) for r in records}
     assert all(e["record"] == records[e["line"] - 1] and "kafka: not delivered" in e["reason"] for e in entries)
+
+
+def topic_messages(outputs: dict[str, Any]) -> list[tuple[int, int, str, dict[str, Any]]]:
+    """(partition, offset, key, record) of every message on the test's topic (value past its 5-byte frame)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    topic = outputs["kafka_topics"][DATASET]
+    consumer = Consumer({"bootstrap.servers": outputs["kafka_bootstrap_servers"], "group.id": uuid.uuid4().hex})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    total = sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions)
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    messages: list[tuple[int, int, str, dict[str, Any]]] = []
+    deadline = time.monotonic() + 30
+    while len(messages) < total and time.monotonic() < deadline:
+        for msg in consumer.consume(500, timeout=1.0):
+            if msg.error() is None:
+                value = json.loads((msg.value() or b"")[5:])
+                messages.append((msg.partition() or 0, msg.offset() or 0, (msg.key() or b"").decode(), value))
+    consumer.close()
+    return messages
+
+
+def test_lines_the_kernel_leaves_are_checked_in_full_and_sent_in_their_place(
+    topic_outputs: dict[str, Any], source: Path, tmp_path: Path
+) -> None:
+    """The load sends the lines its compiled check accepts as they are, and the others through the full check,
+    in source order: a record the kernel leaves (an escape it does not undo) and a later version of its key the
+    kernel accepts end up in that order on the topic; bad lines are quarantined with their own line numbers."""
+    lines = source.read_text().splitlines()[:50]
+    records = [json.loads(line) for line in lines]
+    lines[9] = lines[9].replace('"date"', '"d\\u0061te"')  # line 10: valid, but not the kernel's to decide
+    lines[19] = "not json"  # line 20
+    lines[29] = json.dumps({**records[29], "id": "thirty"})  # line 30: the schema refuses a string id
+    lines[34] = "   "  # line 35: blank, skipped
+    later = {**records[9], "amount": 99.5}
+    lines[39] = json.dumps(later, separators=(",", ":"))  # line 40: a later version of line 10's record
+    folder = tmp_path / "json"
+    folder.mkdir()
+    (folder / f"{DATASET}.jsonl").write_text("".join(f"{line}\n" for line in lines))
+
+    report = load_dataset("kafka", DATASET, topic_outputs, folder, progress=False, count=False)
+
+    assert (report.read, report.written, report.failed) == (49, 47, 2)
+    entries = [json.loads(line) for line in Path(report.quarantine or "").read_text().splitlines()]
+    assert sorted((e["line"], e["field"]) for e in entries) == [(20, None), (30, "id")]
+    messages = topic_messages(topic_outputs)
+    assert len(messages) == 47
+    versions = sorted((p, o, r) for p, o, k, r in messages if k == str(records[9]["id"]))
+    assert [r for _p, _o, r in versions] == [records[9], later]  # one partition, in source order
+    expected = {str(r["id"]): r for n, r in enumerate(records) if n not in (9, 19, 29, 34, 39)}
+    assert {k: r for _p, _o, k, r in messages if k != str(records[9]["id"])} == expected
+
+    limited = tmp_path / "limited"
+    limited.mkdir()
+    (limited / f"{DATASET}.jsonl").write_text("".join(f"{line}\n" for line in lines))
+    first = load_dataset("kafka", DATASET, topic_outputs, limited, rows=12, progress=False, count=False)
+    assert (first.read, first.skipped + first.written) == (12, 12)

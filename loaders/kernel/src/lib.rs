@@ -531,9 +531,12 @@ fn write_string(value: &[u8], out: &mut Vec<u8>) -> Step<()> {
     Ok(())
 }
 
+mod lines;
+
 #[pymodule]
 fn kde_convert_kernel(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Kernel>()?;
     module.add_class::<JsonLines>()?;
+    module.add_class::<lines::LineChecker>()?;
     Ok(())
 }

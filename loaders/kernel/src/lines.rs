@@ -1,0 +1,367 @@
+//! The load's compiled pass (loaders/validate.py, `RecordValidator.accepted_block`): JSON lines → the ids
+//! and bytes of the records certainly valid against their flat schema, for a sink that sends JSON as it is.
+//!
+//! Like the converter's kernel, it decides only what it is sure of: a line it accepts is one the schema's
+//! msgspec struct accepts too, with the same id. Anything else (a field it does not know or sees twice, an
+//! escape `\u`, a nested value, a number outside 64 bits or a bound, bytes that are not UTF-8, a key that is
+//! neither a plain string nor an integer) is handed back untouched, with its line, to the Python check, which
+//! decides and words the reason. tests/loaders/test_lines_kernel.py holds the two against each other.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+const INTEGER: u8 = 1;
+const NUMBER: u8 = 2;
+const STRING: u8 = 4;
+const BOOLEAN: u8 = 8;
+const NULL: u8 = 16;
+
+struct Field {
+    name: Vec<u8>,
+    types: u8,
+    required: bool,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+}
+
+/// A line that is not the kernel's to decide.
+struct Defer;
+
+type Step<T> = Result<T, Defer>;
+
+/// One value as the line wrote it: what the id and the bounds need.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Int(i64, &'a [u8]),
+    Float(f64),
+    Str(&'a [u8]),
+    /// a string with an escape the kernel does not undo: fine as a value, not as a key
+    EscapedStr,
+    Bool,
+    Null,
+}
+
+/// One dataset's check: its schema's properties (every one flat), which are required, and the key fields.
+#[pyclass(frozen)]
+pub struct LineChecker {
+    fields: Vec<Field>,
+    key: Vec<usize>,
+}
+
+/// What `check` made of a block: the accepted records' ids and JSON (the line without its line break), the
+/// lines left to the caller as (line number, how many accepted records come before it, bytes), and how many
+/// lines it went through.
+type Checked<'py> =
+    (Vec<Bound<'py, PyBytes>>, Vec<Bound<'py, PyBytes>>, Vec<(i64, usize, Bound<'py, PyBytes>)>, usize);
+
+#[pymethods]
+impl LineChecker {
+    /// `fields`: (name, JSON Schema type names, required, minimum, maximum) per property; `key`: the names
+    /// whose values make a record's id (joined by "-", as schemas.DatasetSchema.key_id does).
+    #[new]
+    fn new(fields: Vec<(String, Vec<String>, bool, Option<f64>, Option<f64>)>, key: Vec<String>) -> PyResult<Self> {
+        if fields.len() > 64 {
+            return Err(PyValueError::new_err("more than 64 properties: not for the kernel"));
+        }
+        let mut specs = Vec::with_capacity(fields.len());
+        for (name, type_names, required, minimum, maximum) in fields {
+            if name.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                return Err(PyValueError::new_err(format!("property {name:?} needs escaping in JSON")));
+            }
+            let mut types = 0;
+            for type_name in &type_names {
+                types |= match type_name.as_str() {
+                    "integer" => INTEGER,
+                    "number" => NUMBER,
+                    "string" => STRING,
+                    "boolean" => BOOLEAN,
+                    "null" => NULL,
+                    other => return Err(PyValueError::new_err(format!("type {other:?} is not for the kernel"))),
+                };
+            }
+            specs.push(Field { name: name.into_bytes(), types, required, minimum, maximum });
+        }
+        let mut positions = Vec::with_capacity(key.len());
+        for name in &key {
+            match specs.iter().position(|f| f.name == name.as_bytes()) {
+                Some(position) => positions.push(position),
+                None => return Err(PyValueError::new_err(format!("key field {name:?} is not a property"))),
+            }
+        }
+        Ok(LineChecker { fields: specs, key: positions })
+    }
+
+    /// Up to `limit` lines of `block` (whole lines; its first is line `first_line` of the file): see
+    /// `Checked`. Lines holding only whitespace are skipped. Runs without the GIL.
+    fn check<'py>(&self, py: Python<'py>, block: &[u8], first_line: i64, limit: usize) -> Checked<'py> {
+        let (accepted, deferred, lines) = py.detach(|| self.check_block(block, first_line, limit));
+        let ids = accepted.iter().map(|(id, _, _)| PyBytes::new(py, id)).collect();
+        let bodies = accepted.iter().map(|&(_, start, end)| PyBytes::new(py, &block[start..end])).collect();
+        let left = deferred
+            .into_iter()
+            .map(|(line, before, start, end)| (line, before, PyBytes::new(py, &block[start..end])))
+            .collect();
+        (ids, bodies, left, lines)
+    }
+}
+
+/// (id, start, end) of each accepted line's JSON; (line, accepted before it, start, end) of each left; lines.
+type Spans = (Vec<(Vec<u8>, usize, usize)>, Vec<(i64, usize, usize, usize)>, usize);
+
+impl LineChecker {
+    fn check_block(&self, block: &[u8], first_line: i64, limit: usize) -> Spans {
+        let mut accepted = Vec::with_capacity(block.len() / 160);
+        let mut deferred = Vec::new();
+        let mut start = 0;
+        let mut line = first_line;
+        while start < block.len() && ((line - first_line) as usize) < limit {
+            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |at| start + at);
+            let mut body_end = end;
+            if body_end > start && block[body_end - 1] == b'\r' {
+                body_end -= 1;
+            }
+            let text = &block[start..body_end];
+            if !text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)) {
+                match self.check_line(text) {
+                    Ok(id) => accepted.push((id, start, body_end)),
+                    Err(Defer) => deferred.push((line, accepted.len(), start, (end + 1).min(block.len()))),
+                }
+            }
+            start = end + 1;
+            line += 1;
+        }
+        (accepted, deferred, (line - first_line) as usize)
+    }
+
+    /// The record's id when the line is one flat JSON object the schema certainly accepts.
+    fn check_line(&self, text: &[u8]) -> Step<Vec<u8>> {
+        if std::str::from_utf8(text).is_err() {
+            return Err(Defer);
+        }
+        let mut at = skip_ws(text, 0);
+        expect(text, &mut at, b'{')?;
+        let mut seen: u64 = 0;
+        let mut expected = 0; // lines written from the schema hold its fields in its order
+        let mut key_values: [Option<Value>; 4] = [None; 4];
+        if self.key.len() > key_values.len() {
+            return Err(Defer);
+        }
+        at = skip_ws(text, at);
+        if text.get(at) == Some(&b'}') {
+            at += 1;
+        } else {
+            loop {
+                let index = self.field_at(text, &mut at, expected)?;
+                expected = index + 1;
+                if seen & (1 << index) != 0 {
+                    return Err(Defer); // a field twice: which one counts is msgspec's to say
+                }
+                seen |= 1 << index;
+                at = skip_ws(text, at);
+                expect(text, &mut at, b':')?;
+                at = skip_ws(text, at);
+                let value = parse_value(text, &mut at)?;
+                self.fits(&self.fields[index], value)?;
+                if let Some(k) = self.key.iter().position(|&k| k == index) {
+                    key_values[k] = Some(value);
+                }
+                at = skip_ws(text, at);
+                match text.get(at) {
+                    Some(b',') => at = skip_ws(text, at + 1),
+                    Some(b'}') => {
+                        at += 1;
+                        break;
+                    }
+                    _ => return Err(Defer),
+                }
+            }
+        }
+        if skip_ws(text, at) != text.len() {
+            return Err(Defer);
+        }
+        let missing = self.fields.iter().enumerate().any(|(i, f)| f.required && seen & (1 << i) == 0);
+        if missing {
+            return Err(Defer);
+        }
+        self.id(&key_values[..self.key.len()])
+    }
+
+    /// The index of the property named at `at` (a plain string, no escapes), past its closing quote; the
+    /// one at `expected` is tried first.
+    fn field_at(&self, text: &[u8], at: &mut usize, expected: usize) -> Step<usize> {
+        expect(text, at, b'"')?;
+        let rest = &text[*at..];
+        let close = memchr::memchr2(b'"', b'\\', rest).ok_or(Defer)?;
+        if rest[close] != b'"' {
+            return Err(Defer);
+        }
+        let name = &rest[..close];
+        *at += close + 1;
+        if self.fields.get(expected).is_some_and(|f| f.name == name) {
+            return Ok(expected);
+        }
+        self.fields.iter().position(|f| f.name == name).ok_or(Defer)
+    }
+
+    fn fits(&self, field: &Field, value: Value) -> Step<()> {
+        let ok = match value {
+            Value::Int(n, _) => field.types & (INTEGER | NUMBER) != 0 && int_within(field, n),
+            Value::Float(x) => field.types & NUMBER != 0 && within(field, x),
+            Value::Str(_) | Value::EscapedStr => field.types & STRING != 0,
+            Value::Bool => field.types & BOOLEAN != 0,
+            Value::Null => field.types & NULL != 0,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Defer)
+        }
+    }
+
+    /// The id as Python's `str()` of each key value, joined by "-": integers as written (JSON's are
+    /// canonical, but for "-0"), strings as they are; any other key value is left to Python.
+    fn id(&self, values: &[Option<Value>]) -> Step<Vec<u8>> {
+        let mut id = Vec::with_capacity(24);
+        for (n, value) in values.iter().enumerate() {
+            if n > 0 {
+                id.push(b'-');
+            }
+            match value {
+                Some(Value::Int(_, digits)) if *digits != b"-0" => id.extend_from_slice(digits),
+                Some(Value::Str(s)) => id.extend_from_slice(s),
+                _ => return Err(Defer), // missing, null, a float or a boolean: Python's to decide
+            }
+        }
+        Ok(id)
+    }
+}
+
+fn within(field: &Field, x: f64) -> bool {
+    field.minimum.is_none_or(|m| x >= m) && field.maximum.is_none_or(|m| x <= m)
+}
+
+/// `within` for an integer, compared exactly: with an integral bound as an integer, with any other as a
+/// double only where the integer is one exactly (up to 2^53); beyond that it is not the kernel's to decide.
+fn int_within(field: &Field, n: i64) -> bool {
+    let exact = |bound: f64| bound.fract() == 0.0 && bound.abs() < 9.2e18;
+    let small = n.unsigned_abs() <= 1 << 53;
+    let above = |m: f64| if exact(m) { n >= m as i64 } else { small && n as f64 >= m };
+    let below = |m: f64| if exact(m) { n <= m as i64 } else { small && n as f64 <= m };
+    field.minimum.is_none_or(above) && field.maximum.is_none_or(below)
+}
+
+fn skip_ws(text: &[u8], mut at: usize) -> usize {
+    while at < text.len() && matches!(text[at], b' ' | b'\t' | b'\r') {
+        at += 1;
+    }
+    at
+}
+
+fn expect(text: &[u8], at: &mut usize, byte: u8) -> Step<()> {
+    if text.get(*at) == Some(&byte) {
+        *at += 1;
+        Ok(())
+    } else {
+        Err(Defer)
+    }
+}
+
+fn parse_value<'a>(text: &'a [u8], at: &mut usize) -> Step<Value<'a>> {
+    match text.get(*at) {
+        Some(b'"') => parse_string(text, at),
+        Some(b't') => literal(text, at, b"true", Value::Bool),
+        Some(b'f') => literal(text, at, b"false", Value::Bool),
+        Some(b'n') => literal(text, at, b"null", Value::Null),
+        Some(b'-' | b'0'..=b'9') => parse_number(text, at),
+        _ => Err(Defer), // an object, an array, or not JSON
+    }
+}
+
+fn literal<'a>(text: &'a [u8], at: &mut usize, word: &[u8], value: Value<'a>) -> Step<Value<'a>> {
+    if text[*at..].starts_with(word) {
+        *at += word.len();
+        Ok(value)
+    } else {
+        Err(Defer)
+    }
+}
+
+/// A string with no escape but the two-character ones, no control character; the content as written.
+fn parse_string<'a>(text: &'a [u8], at: &mut usize) -> Step<Value<'a>> {
+    let start = *at + 1;
+    let mut i = start;
+    let mut escaped = false;
+    loop {
+        let next = text[i..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).ok_or(Defer)?;
+        i += next;
+        if text[i] == b'"' {
+            break;
+        }
+        if text[i] < 0x20 {
+            return Err(Defer);
+        }
+        match text.get(i + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
+                escaped = true;
+                i += 2;
+            }
+            _ => return Err(Defer), // \u (a surrogate may be lone) or not JSON
+        }
+    }
+    *at = i + 1;
+    Ok(if escaped { Value::EscapedStr } else { Value::Str(&text[start..i]) })
+}
+
+/// JSON's number grammar exactly: an integer within 64 bits as itself, anything with a fraction or an
+/// exponent as the nearest double (Rust's parse rounds correctly, as msgspec's does); a non-finite one deferred.
+fn parse_number<'a>(text: &'a [u8], at: &mut usize) -> Step<Value<'a>> {
+    let start = *at;
+    let mut i = start;
+    if text.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    let digits = count_digits(text, i);
+    if digits == 0 || (text[i] == b'0' && digits > 1) {
+        return Err(Defer);
+    }
+    i += digits;
+    let mut integer = true;
+    if text.get(i) == Some(&b'.') {
+        let fraction = count_digits(text, i + 1);
+        if fraction == 0 {
+            return Err(Defer);
+        }
+        i += 1 + fraction;
+        integer = false;
+    }
+    if matches!(text.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(text.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exponent = count_digits(text, i);
+        if exponent == 0 {
+            return Err(Defer);
+        }
+        i += exponent;
+        integer = false;
+    }
+    *at = i;
+    let literal = &text[start..i];
+    let literal_str = std::str::from_utf8(literal).map_err(|_| Defer)?;
+    if integer {
+        let n: i64 = literal_str.parse().map_err(|_| Defer)?; // beyond 64 bits: Python's to decide
+        return Ok(Value::Int(n, literal));
+    }
+    let x: f64 = literal_str.parse().map_err(|_| Defer)?;
+    if x.is_finite() {
+        Ok(Value::Float(x))
+    } else {
+        Err(Defer)
+    }
+}
+
+fn count_digits(text: &[u8], from: usize) -> usize {
+    text.get(from..).map_or(0, |rest| rest.iter().take_while(|b| b.is_ascii_digit()).count())
+}
