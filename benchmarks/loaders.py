@@ -259,17 +259,19 @@ def kafka_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> Any
     from confluent_kafka import Producer
 
     from contract.kafka_auth import kafka_auth_config
-    from loaders.sinks.kafka import POLL_EVERY
+    from loaders.sinks.kafka import FAST_RECONNECT, POLL_EVERY
     from schemas import load as load_schema
 
     schema = load_schema("transactions")
     payloads = [(schema.document_id(r).encode(), json.dumps(r).encode()) for r in records]
     topic = outputs["kafka_topics"]["transactions"]
     settings = {"bootstrap.servers": outputs["kafka_bootstrap_servers"], "enable.idempotence": True, "acks": "all",
-                "linger.ms": 20, "compression.type": "lz4", **kafka_auth_config(outputs)}  # fmt: skip
+                "linger.ms": 20, "compression.type": "lz4", **FAST_RECONNECT, **kafka_auth_config(outputs)}  # fmt: skip
 
     def run() -> None:
         producer = Producer(settings)
+        # metadata first, as ours does: a first produce to a topic the client knows nothing of waits for it
+        producer.list_topics(topic, timeout=10)
         for sent, (key, value) in enumerate(payloads, start=1):
             while True:
                 try:
