@@ -134,9 +134,17 @@ class SchemaRegistryJsonProducer:
             metadata = pool.submit(self._connect)
             registry = pool.submit(self._open_registry, schema_registry_url)
             topic_state = pool.submit(self._open_topic, settings, checkpoint)
+        try:
             metadata.result()
             self.registry, self.serializer = registry.result()
-            self.reader, self.checkpoint, self.run_start = topic_state.result()
+        except BaseException:
+            if topic_state.exception() is None:  # its consumer's threads would outlive the failed start
+                reader, state, _ = topic_state.result()
+                reader.close()
+                if state is not None:
+                    state.close()
+            raise
+        self.reader, self.checkpoint, self.run_start = topic_state.result()
         self.sent = 0
         self.delivered = 0  # as of the last flush
         self.failed = 0
@@ -166,13 +174,22 @@ class SchemaRegistryJsonProducer:
 
         # a client per load, not per process: one that outlived a registry's restart would frame records with
         # the schema ids it cached from the registry before
-        registry = SchemaRegistryClient({"url": url, "timeout": KAFKA_TIMEOUT_S})
+        conf: dict[str, Any] = {"url": url, "timeout": KAFKA_TIMEOUT_S}
+        if all(u.strip().startswith("http://") for u in url.split(",")):
+            conf["ssl.ca.location"] = False  # plain HTTP: no TLS context, whose CA bundle took 20-40 ms to load
+        registry = SchemaRegistryClient(conf)
+        options = {"auto.register.schemas": True, "validate": False}
+        serializer = JSONSerializer(json.dumps(self.schema.json_schema()), registry, conf=options)
         try:
-            registry.get_subjects()
+            # the subject's registration now (serializing an empty object: validation is off), so that a registry
+            # that is down or refuses the schema stops the load before anything is sent, and the first record
+            # waits for no round trip
+            self._serialize(serializer, {})
+        except (LoadError, RecordRejected):
+            raise
         except Exception as exc:  # httpx or registry errors: the registry cannot be used
             raise unreachable("schema registry", url, exc) from None
-        conf = {"auto.register.schemas": True, "validate": False}
-        return registry, JSONSerializer(json.dumps(self.schema.json_schema()), registry, conf=conf)
+        return registry, serializer
 
     def _open_topic(
         self, settings: Mapping[str, Any], checkpoint: Path | Callable[[], Path] | None
@@ -304,13 +321,23 @@ class SchemaRegistryJsonProducer:
             raise RecordRejected(f"{self.schema.title}: not encodable as JSON ({exc})", None) from None
 
     def _serialize_first(self, record: dict[str, Any]) -> bytes:
-        """The serializer's own framing of `record`, which registers the schema (or finds it refused); what it
-        put before orjson's encoding of the record becomes the frame of every later record."""
+        """The serializer's own framing of `record`; what it put before orjson's encoding of the record becomes
+        the frame of every later record."""
+        value = self._serialize(self.serializer, record)
+        body = orjson.dumps(record)
+        if not value.endswith(body):  # a serializer that transforms records: keep calling it
+            return value
+        self._frame = value[: len(value) - len(body)]
+        return value
+
+    def _serialize(self, serializer: Any, record: dict[str, Any]) -> bytes:
+        """The serializer's bytes for `record`, registering the schema on its first call (or finding it refused:
+        a LoadError naming the subject)."""
         from confluent_kafka.schema_registry.error import SchemaRegistryError
         from confluent_kafka.serialization import MessageField, SerializationContext, SerializationError
 
         try:
-            value: bytes = self.serializer(record, SerializationContext(self.topic, MessageField.VALUE))
+            value: bytes = serializer(record, SerializationContext(self.topic, MessageField.VALUE))
         except SerializationError as exc:
             raise RecordRejected(f"{self.schema.title}: {exc}", None) from exc
         except SchemaRegistryError as exc:  # auto-registration refused: no record of this topic can be sent
@@ -321,10 +348,6 @@ class SchemaRegistryJsonProducer:
                 f"schema registry: subject {naming.schema_subject(self.topic)} refused the dataset's schema as "
                 f"incompatible with its registered versions ({detail}); the stack owns the subject: make up"
             ) from None
-        body = orjson.dumps(record)
-        if not value.endswith(body):  # a serializer that transforms records: keep calling it
-            return value
-        self._frame = value[: len(value) - len(body)]
         return value
 
     def _on_error(self, err: Any, msg: Any, origin: int | None = None) -> None:
