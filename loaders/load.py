@@ -237,7 +237,8 @@ def load_dataset(
     try:
         if mode == "batch" and isinstance(sink, JsonSink):
             # the next block is read and checked (the kernel releases the GIL) while this one is sent
-            for block in read_ahead(checked_blocks(path, rows, validator), name="load-checker"):
+            blocks = checked_blocks(path, rows, validator, sink.json_prefix)
+            for block in read_ahead(blocks, name="load-checker"):
                 _send_block(sink, block, report, account, checked)
         else:
             for number, line in read_byte_lines(path, rows):
@@ -278,13 +279,16 @@ def line_blocks(path: Path, size: int = BLOCK_BYTES) -> Iterator[bytes]:
         yield carry
 
 
-def checked_blocks(path: Path, rows: int | None, validator: RecordValidator) -> Iterator[AcceptedBlock]:
+def checked_blocks(
+    path: Path, rows: int | None, validator: RecordValidator, prefix: bytes = b""
+) -> Iterator[AcceptedBlock]:
     """The first `rows` lines of the file (all: None) in blocks, as `validator.accepted_block` finds them."""
     number = 1
     for block in line_blocks(path):
         if rows is not None and number > rows:
             return
-        checked = validator.accepted_block(block, number, len(block) if rows is None else rows - number + 1)
+        limit = len(block) if rows is None else rows - number + 1
+        checked = validator.accepted_block(block, number, limit, prefix)
         yield checked
         number += checked[3]
 

@@ -24,7 +24,7 @@ class LineChecker:
         """`fields`: (name, JSON Schema type names, required, minimum, maximum) per property; `key`: the id's."""
 
     def check(
-        self, block: bytes, first_line: int, limit: int
+        self, block: bytes, first_line: int, limit: int, prefix: bytes
     ) -> tuple[list[bytes], list[bytes], list[tuple[int, int, bytes]], int]:
-        """For up to `limit` lines: (ids, bodies) of the lines certainly valid, (line, accepted before it, bytes)
-        of those left, and how many lines it went through."""
+        """For up to `limit` lines: (ids, prefix + JSON) of the lines certainly valid, (line, accepted before it,
+        bytes) of those left, and how many lines it went through."""

@@ -88,8 +88,13 @@ class JsonSink(Sink, Protocol):
     """A sink that sends a record's JSON as it is (Kafka): the load loop hands it the source lines its
     validator found certainly valid (loaders.validate), without parsing them into Records first."""
 
-    def write_json(self, ids: list[bytes], bodies: list[bytes]) -> BatchResult:
-        """Send each body (one JSON object, validated) under its id (UTF-8)."""
+    @property
+    def json_prefix(self) -> bytes:
+        """What each value starts with, before the record's JSON (Kafka: the registry's frame)."""
+        ...
+
+    def write_json(self, ids: list[bytes], values: list[bytes]) -> BatchResult:
+        """Send each value (`json_prefix`, then one JSON object, validated) under its id (UTF-8)."""
         ...
 
 

@@ -136,7 +136,8 @@ class SchemaRegistryJsonProducer:
             topic_state = pool.submit(self._open_topic, settings, checkpoint)
         try:
             metadata.result()
-            self.registry, self.serializer = registry.result()
+            #: magic byte + schema id the serializer puts before a record's JSON (b"": it transforms records)
+            self.registry, self.serializer, self._frame = registry.result()
         except BaseException:
             if topic_state.exception() is None:  # its consumer's threads would outlive the failed start
                 reader, state, _ = topic_state.result()
@@ -157,8 +158,6 @@ class SchemaRegistryJsonProducer:
         self._keys: list[bytes] = []
         self._withdrawn: list[str] = []
         self._committed_at = time.monotonic()
-        #: magic byte + schema id, as the serializer framed the run's first record (b"": not yet seen)
-        self._frame = b""
         self._unpolled = 0
 
     def _connect(self) -> None:
@@ -168,7 +167,7 @@ class SchemaRegistryJsonProducer:
         except KafkaException as exc:
             raise unreachable("kafka", self.bootstrap_servers, exc.args[0].str() if exc.args else exc) from None
 
-    def _open_registry(self, url: str) -> tuple[Any, Any]:
+    def _open_registry(self, url: str) -> tuple[Any, Any, bytes]:
         from confluent_kafka.schema_registry import SchemaRegistryClient
         from confluent_kafka.schema_registry.json_schema import JSONSerializer
 
@@ -184,12 +183,14 @@ class SchemaRegistryJsonProducer:
             # the subject's registration now (serializing an empty object: validation is off), so that a registry
             # that is down or refuses the schema stops the load before anything is sent, and the first record
             # waits for no round trip
-            self._serialize(serializer, {})
+            empty = self._serialize(serializer, {})
         except (LoadError, RecordRejected):
             raise
         except Exception as exc:  # httpx or registry errors: the registry cannot be used
             raise unreachable("schema registry", url, exc) from None
-        return registry, serializer
+        # what it put before the empty object's JSON frames every record (the schema is ours, with no rules
+        # that could transform one); a serializer that changed the object keeps being called
+        return registry, serializer, empty[:-2] if empty.endswith(b"{}") else b""
 
     def _open_topic(
         self, settings: Mapping[str, Any], checkpoint: Path | Callable[[], Path] | None
@@ -243,7 +244,7 @@ class SchemaRegistryJsonProducer:
         key = self._key(record)
         if key in self.done:
             return False
-        value = self._encode(record) if self._frame else self._serialize_first(record)
+        value = self._encode(record) if self._frame else self._serialize(self.serializer, record)
         self._produce(key, value, origin)
         return True
 
@@ -253,43 +254,46 @@ class SchemaRegistryJsonProducer:
         already. Parsing and encoding it again were half of the load's time per record."""
         if key in self.done:
             return False
-        value = self._frame + body if self._frame else self._serialize_first(orjson.loads(body))
+        value = self._frame + body if self._frame else self._serialize(self.serializer, orjson.loads(body))
         self._produce(key, value, None)
         return True
 
-    def send_block(self, ids: list[bytes], bodies: list[bytes]) -> int:
-        """`send_json` for many records: ids (UTF-8) and bodies side by side; returns how many the checkpoint
-        has already (not sent). One Python loop around librdkafka's produce, as fast as producing ready bytes."""
-        skipped = 0
-        if not self._frame and ids:  # the first record is framed by the serializer, which may transform it
-            skipped += not self.send_json(ids[0].decode(), bodies[0])
-            ids, bodies = ids[1:], bodies[1:]
-            if not self._frame:  # it does: every record goes through it
-                return skipped + sum(not self.send_json(i.decode(), b) for i, b in zip(ids, bodies, strict=True))
-        produce, poll, frame, done = self.producer.produce, self.producer.poll, self._frame, self.done
-        sent: list[bytes] = []
-        for key, body in zip(ids, bodies, strict=True):
+    @property
+    def json_prefix(self) -> bytes:
+        """What every value starts with before the record's JSON: the registry's frame (b"" when the serializer
+        must see each record)."""
+        return self._frame
+
+    def send_block(self, ids: list[bytes], values: list[bytes]) -> int:
+        """`send_json` for many records: ids (UTF-8) and values side by side, each value the record's JSON after
+        `json_prefix`; returns how many the checkpoint has already (not sent). One Python loop around
+        librdkafka's produce, as fast as producing ready bytes."""
+        if not self._frame:  # the serializer transforms records: every one goes through it
+            return sum(not self.send_json(i.decode(), v) for i, v in zip(ids, values, strict=True))
+        produce, poll, topic, done = self.producer.produce, self.producer.poll, self.topic, self.done
+        skipped = []
+        for index, key in enumerate(ids, start=1):
             if done and key.decode() in done:
-                skipped += 1
+                skipped.append(index - 1)
                 continue
             while True:
                 try:
-                    produce(self.topic, frame + body, key)
+                    produce(topic, values[index - 1], key)
                     break
                 except BufferError:  # local queue full: let deliveries drain, then retry
                     poll(0.5)
-            sent.append(key)
-            if len(sent) % POLL_EVERY == 0:
+            if index % POLL_EVERY == 0:
                 poll(0)
-        self.sent += len(sent)
+        self.sent += len(ids) - len(skipped)
         if self.checkpoint is not None:  # every key sent is in the section before a commit can close it
-            self._keys.extend(sent)
+            skip = set(skipped)
+            self._keys.extend(ids if not skip else [k for n, k in enumerate(ids) if n not in skip])
             if len(self._keys) >= KEYS_BLOCK:
                 self.checkpoint.sent(self._keys)
                 self._keys = []
             if time.monotonic() - self._committed_at > COMMIT_EVERY_S:
                 self.flush()
-        return skipped
+        return len(skipped)
 
     def _produce(self, key: str, value: bytes, origin: int | None) -> None:
         # a failure names its record by the message's key and value; a source line needs a callback of its own
@@ -319,16 +323,6 @@ class SchemaRegistryJsonProducer:
             return self._frame + orjson.dumps(record)
         except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits: orjson is the serializer's encoder
             raise RecordRejected(f"{self.schema.title}: not encodable as JSON ({exc})", None) from None
-
-    def _serialize_first(self, record: dict[str, Any]) -> bytes:
-        """The serializer's own framing of `record`; what it put before orjson's encoding of the record becomes
-        the frame of every later record."""
-        value = self._serialize(self.serializer, record)
-        body = orjson.dumps(record)
-        if not value.endswith(body):  # a serializer that transforms records: keep calling it
-            return value
-        self._frame = value[: len(value) - len(body)]
-        return value
 
     def _serialize(self, serializer: Any, record: dict[str, Any]) -> bytes:
         """The serializer's bytes for `record`, registering the schema on its first call (or finding it refused:
@@ -484,13 +478,18 @@ class KafkaSink:
         self.where = topic
         self._reported = (0, 0)
 
-    def write_json(self, ids: list[bytes], bodies: list[bytes]) -> Any:
+    @property
+    def json_prefix(self) -> bytes:
+        return self.producer.json_prefix  # type: ignore[no-any-return]
+
+    def write_json(self, ids: list[bytes], values: list[bytes]) -> Any:
         """The load loop's certainly valid source lines, sent as they are (loaders.sinks.base.JsonSink)."""
         result = self._result()
+        start = len(self.json_prefix)
         try:
-            result.skipped = self.producer.send_block(ids, bodies)
-        except RecordRejected as exc:  # the first record, refused by the serializer: as is every other
-            result.failed = [(orjson.loads(body), str(exc)) for body in bodies]
+            result.skipped = self.producer.send_block(ids, values)
+        except RecordRejected as exc:  # refused by a serializer that sees each record: as is every other
+            result.failed = [(orjson.loads(value[start:]), str(exc)) for value in values]
         return result
 
     def write(self, records: list[dict[str, Any]]) -> Any:

@@ -122,3 +122,5 @@ def test_lines_left_to_the_full_check_keep_their_numbers_and_places() -> None:
     assert left == [(41, 1, escaped + b"\n"), (43, 1, b"not json\n")]
     assert validator.accepted_key(escaped) == "1"
     assert validator.accepted_block(block, 40, 2)[:2] == ([b"0"], [good[0]])  # the limit counts lines
+    framed = validator.accepted_block(block, 40, 10, b"\x00\x00\x00\x00\x07")[1]
+    assert framed == [b"\x00\x00\x00\x00\x07" + body for body in bodies]  # what the sink puts before each

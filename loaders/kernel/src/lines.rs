@@ -93,16 +93,33 @@ impl LineChecker {
     }
 
     /// Up to `limit` lines of `block` (whole lines; its first is line `first_line` of the file): see
-    /// `Checked`. Lines holding only whitespace are skipped. Runs without the GIL.
-    fn check<'py>(&self, py: Python<'py>, block: &[u8], first_line: i64, limit: usize) -> Checked<'py> {
+    /// `Checked`, each accepted line's JSON after `prefix`. Lines holding only whitespace are skipped. The
+    /// check runs without the GIL.
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        block: &[u8],
+        first_line: i64,
+        limit: usize,
+        prefix: &[u8],
+    ) -> PyResult<Checked<'py>> {
         let (accepted, deferred, lines) = py.detach(|| self.check_block(block, first_line, limit));
         let ids = accepted.iter().map(|(id, _, _)| PyBytes::new(py, id)).collect();
-        let bodies = accepted.iter().map(|&(_, start, end)| PyBytes::new(py, &block[start..end])).collect();
+        let bodies = accepted
+            .iter()
+            .map(|&(_, start, end)| {
+                PyBytes::new_with(py, prefix.len() + end - start, |out| {
+                    out[..prefix.len()].copy_from_slice(prefix);
+                    out[prefix.len()..].copy_from_slice(&block[start..end]);
+                    Ok(())
+                })
+            })
+            .collect::<PyResult<_>>()?;
         let left = deferred
             .into_iter()
             .map(|(line, before, start, end)| (line, before, PyBytes::new(py, &block[start..end])))
             .collect();
-        (ids, bodies, left, lines)
+        Ok((ids, bodies, left, lines))
     }
 }
 
