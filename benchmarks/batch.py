@@ -1,13 +1,15 @@
 """Batch pipeline benchmark, against devstack's real servers, baselines measured in the same run.
 
 The dlt pipeline (pipelines.batch.run_dataset: MongoDB -> parquet in S3, incremental state, schema contract),
-its pages as typed Arrow tables (ours) and as rows through dlt's normalize (before), and dlt -> jsonl, against a
+its pages as typed Arrow tables read by one query per core (ours), by one query, and as rows through dlt's
+normalize (before), and dlt -> jsonl, against a
 naive baseline on the same documents: one pymongo `find`, JSON lines in memory, one boto3 `put_object`. A
 warm-up round first, then the contenders in rotated order over --repeats rounds, each run a first full load;
 medians with min-max. Target: ours >= 1.5x the naive path.
 
 The floor is the server's read alone (one `find`, raw BSON, nothing decoded or written): every path that reads
-each document once pays it, so naive / floor is the most any pipeline can gain over the naive path here.
+each document once with one query pays it, so naive / floor is the most a one-query pipeline can gain over the
+naive path here; ours splits the read into one query per core, which devstack's FerretDB pushes down.
 
 `python -m benchmarks batch [--quick] [--repeats 3]`. --quick: 20k rows instead of 100k.
 """
@@ -86,15 +88,15 @@ def bench_batch(
 
         runs: list[Any] = []
 
-        def dlt_run(file_format: str, arrow: bool = True) -> Callable[[], None]:
+        def dlt_run(file_format: str, arrow: bool = True, readers: int | None = None) -> Callable[[], None]:
             def run() -> None:  # a fresh lake prefix and worker each time: every run is a first, full load
                 settings = settings_from_outputs(outputs, database=database, prefix=f"{prefix}/{uuid.uuid4().hex[:6]}")
                 with tempfile.TemporaryDirectory(prefix="bench-dlt-") as tmp:
                     load = run_dataset(settings, "transactions", file_format=file_format, pipelines_dir=Path(tmp),
-                                       arrow=arrow)  # fmt: skip
+                                       arrow=arrow, readers=readers)  # fmt: skip
                 if load.rows != rows:
                     raise RuntimeError(f"dlt -> {file_format} loaded {load.rows} of {rows} rows")
-                if file_format == "parquet" and arrow:
+                if file_format == "parquet" and arrow and readers is None:
                     runs.append(settings)
 
             return run
@@ -108,6 +110,7 @@ def bench_batch(
             NAIVE: timed("naive", naive),
             FLOOR: timed("floor", server_read),
             OURS: timed("arrow", dlt_run("parquet")),
+            ONE_READER: timed("arrow-1", dlt_run("parquet", readers=1)),
             "dlt -> parquet, rows (before)": timed("rows", dlt_run("parquet", arrow=False)),
             "dlt -> jsonl": timed("jsonl", dlt_run("jsonl")),
         }
@@ -130,17 +133,19 @@ def bench_batch(
 
 # --- report ----------------------------------------------------------------------------------------------
 NAIVE = "naive: pymongo -> json lines -> 1 put"
-OURS = "dlt -> parquet, Arrow pages (ours)"
+OURS = "dlt -> parquet, Arrow pages, a reader per core (ours)"
+ONE_READER = "dlt -> parquet, Arrow pages, 1 reader"
 FLOOR = "floor: the server's read alone (raw BSON)"
 
 
 def print_batch(trials: dict[str, Trials], rows: int, rerun_seconds: float) -> None:
     trials_table(f"batch: MongoDB -> S3, {rows:,} transactions (same documents, same run)", trials, NAIVE, rows)
     print(f"ours (typed parquet, incremental state, schema contract) = {ratio_of(trials, OURS, NAIVE):.2f}x the naive "
-          f"path (target ≥ 1.5x); incremental re-run with 0 new rows: {rerun_seconds:.2f} s")  # fmt: skip
+          f"path (target ≥ 1.5x; with one reader {ratio_of(trials, ONE_READER, NAIVE):.2f}x); incremental re-run "
+          f"with 0 new rows: {rerun_seconds:.2f} s")  # fmt: skip
     share = trials[FLOOR].median / trials[NAIVE].median
     print(f"the server's read alone is {share:.0%} of the naive path's time: no path that reads every document "
-          f"once can beat it by more than {ratio_of(trials, FLOOR, NAIVE):.2f}x here; ours runs at "
+          f"with one query can beat it by more than {ratio_of(trials, FLOOR, NAIVE):.2f}x here; ours runs at "
           f"{ratio_of(trials, OURS, FLOOR):.2f}x the floor's speed")  # fmt: skip
 
 
