@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         p.error(f"unknown stage(s) {', '.join(unknown)}; choose among {', '.join(STAGES)}")
-    outputs = platform_outputs(["moto", "ferretdb", "firestore"])
+    # convert alone needs no server: devstack and the stack start only for a stage that loads or reads one
+    outputs = platform_outputs(["moto", "ferretdb", "firestore"]) if set(stages) - {"convert"} else {}
     results: dict[int, list[Measurement]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
         work = Path(tmp)
