@@ -16,14 +16,18 @@ writes without its row-by-row normalize (the batch's main cost besides the serve
 goes as rows, so the contract below treats it exactly as before. (pymongoarrow reads FerretDB's wire protocol
 too, but needs pyarrow < 26 and was only ~8% faster than pymongo here: FerretDB's read is the bottleneck.)
 
-The server's read is parallel: FerretDB decodes each document in Go on one core per query, so a collection with
-an integer cursor is read by one query per core (`readers`), each over its own pooled connection and thread:
-`{cursor: {$gte: last, $mod: [readers, r]}}`. devstack's FerretDB pushes that range and `$mod` down into SQLite,
-so each query decodes only its share (unpatched, each would decode every document: no gain). dlt's incremental
-is order-free (max of the cursor over every row, boundary rows deduplicated by primary key), so pages of the
-readers may interleave. A document that no `$mod` reader matches (its cursor missing, not a number, negative or
-beyond int64) is read on a first load by one more query, `$nor` of the readers', when the rows read fall short
-of the collection's count; an incremental run reads, as before, only numbers at or above the last value.
+The server's read can be parallel: FerretDB decodes each document in Go on one core per query, so a collection
+with an integer cursor may be read by several queries (`readers`), each over its own pooled connection and
+thread: `{cursor: {$gte: last, $mod: [readers, r]}}`. devstack's FerretDB pushes that range and `$mod` down into
+SQLite, so each query decodes only its share (unpatched, each would decode every document: no gain). Each query
+still scans every row in SQLite and each reader's pages cost this process CPU too, so it pays only with cores to
+spare: the default is one reader per two cores (on 2 cores, with moto beside, 2 readers took 7.8 s for 100k
+documents where 1 took 6.5 s, once FerretDB's own read had been made cheaper; see devstack's ferretdb.py).
+dlt's incremental is order-free (max of the cursor over every row, boundary rows deduplicated by primary key),
+so pages of the readers may interleave. A document that no `$mod` reader matches (its cursor missing, not a
+number, negative or beyond int64) is read on a first load by one more query, `$nor` of the readers', when the
+rows read fall short of the collection's count; an incremental run reads, as before, only numbers at or above
+the last value.
 As with one reader, a run concurrent with a load may miss a document inserted below a cursor value it read.
 
 Schema contract (`tables: evolve, columns: freeze, data_type: freeze` by default): a field that is not in the
@@ -56,7 +60,7 @@ DLT_TYPES: dict[str, str] = {"integer": "bigint", "number": "double", "string": 
 #: how many documents go to dlt at once (dlt handles lists of items much faster than single items)
 PAGE_SIZE = 5_000
 
-#: parallel queries per collection at most (each keeps one FerretDB core busy; more than cores only contend)
+#: parallel queries per collection at most (each keeps one FerretDB core busy, and its pages this process)
 MAX_READERS = 4
 
 CONTRACT_MODES = ("freeze", "discard_row", "discard_value", "evolve")
@@ -153,8 +157,8 @@ def _arrow_pages(
 
 
 def default_readers() -> int:
-    """One reader per core, at most MAX_READERS."""
-    return max(1, min(os.cpu_count() or 1, MAX_READERS))
+    """One reader per two cores (a server core and the client's share of one), at most MAX_READERS."""
+    return max(1, min((os.cpu_count() or 1) // 2, MAX_READERS))
 
 
 def cursor_queries(cursor_field: str, last_value: Any, readers: int) -> list[dict[str, Any]]:
@@ -317,7 +321,7 @@ def mongodb_source(
     readers: int | None = None,
 ) -> DltSource:
     """A dlt source with one resource per dataset, reading `collections[dataset]` of `database`; `readers`
-    parallel queries per collection with an integer cursor (default: one per core, at most MAX_READERS).
+    parallel queries per collection with an integer cursor (default: one per two cores, at most MAX_READERS).
 
     `client` is a `pymongo.MongoClient`; the caller owns it (and closes it after the pipeline ran).
     """
