@@ -186,3 +186,26 @@ def test_lines_the_kernel_leaves_are_checked_in_full_and_sent_in_their_place(
     (limited / f"{DATASET}.jsonl").write_text("".join(f"{line}\n" for line in lines))
     first = load_dataset("kafka", DATASET, topic_outputs, limited, rows=12, progress=False, count=False)
     assert (first.read, first.skipped + first.written) == (12, 12)
+
+
+def test_a_full_local_queue_holds_the_block_back_and_loses_none(topic_outputs: dict[str, Any], source: Path) -> None:
+    """With librdkafka's queue capped at 100 messages, a block of 3,000 meets BufferError again and again: each
+    time the loop waits for deliveries and goes on from the refused record, so each is on the topic once."""
+    from loaders.sinks.kafka import SchemaRegistryJsonProducer
+    from loaders.validate import RecordValidator
+    from schemas import load as load_schema
+
+    schema = load_schema(DATASET)
+    topic = topic_outputs["kafka_topics"][DATASET]
+    with SchemaRegistryJsonProducer(
+        topic_outputs["kafka_bootstrap_servers"], topic_outputs["schema_registry_url"], topic, schema,
+        client_settings={"queue.buffering.max.messages": 100},
+    ) as producer:  # fmt: skip
+        block = source.read_bytes()
+        ids, values, left, _ = RecordValidator(schema).accepted_block(block, 1, 10**6, producer.json_prefix)
+        assert len(ids) == 3000 and not left
+        assert producer.send_block(ids, values) == 0
+        counts = producer.flush()
+    assert (counts.delivered, counts.failed) == (3000, 0)
+    keys = topic_keys(topic_outputs)
+    assert len(keys) == 3000 and set(keys.values()) == {1}
