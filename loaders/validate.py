@@ -195,7 +195,8 @@ class RecordValidator:
         ids: list[bytes] = []
         bodies: list[bytes] = []
         left: list[tuple[int, int, bytes]] = []
-        lines = block.splitlines(keepends=True)[:limit]
+        parts = block.split(b"\n")  # line breaks as the kernel and the file's own lines have them: \n only
+        lines = [*(part + b"\n" for part in parts[:-1]), *([parts[-1]] if parts[-1] else [])][:limit]
         for number, line in enumerate(lines, start=first_line):
             if line.strip():
                 key = self.accepted_key(line)

@@ -124,3 +124,17 @@ def test_lines_left_to_the_full_check_keep_their_numbers_and_places() -> None:
     assert validator.accepted_block(block, 40, 2)[:2] == ([b"0"], [good[0]])  # the limit counts lines
     framed = validator.accepted_block(block, 40, 10, b"\x00\x00\x00\x00\x07")[1]
     assert framed == [b"\x00\x00\x00\x00\x07" + body for body in bodies]  # what the sink puts before each
+
+
+def test_the_python_path_splits_and_numbers_a_block_as_the_kernel_does() -> None:
+    """Without the kernel (not built), `accepted_block` falls back to Python: the same ids, framed values, left
+    lines with their numbers, and line count, a lone carriage return and a last line without a break included."""
+    validator = RecordValidator(load_schema("transactions"))
+    good = [
+        json.dumps({**r, "id": n}, separators=(",", ":")).encode() for n, r in enumerate(_samples()["transactions"][:5])
+    ]
+    block = b"\n".join([*good[:3], b"  ", b"bad\rline", good[3]]) + b"\n" + good[4]
+    kernel = validator.accepted_block(block, 7, 100, b"F")
+    validator._lines = None
+    assert validator.accepted_block(block, 7, 100, b"F") == kernel
+    assert kernel[2] == [(11, 3, b"bad\rline\n")] and kernel[3] == 7
