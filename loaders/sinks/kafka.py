@@ -287,13 +287,7 @@ class SchemaRegistryJsonProducer:
             at = end
             poll(0)
         self.sent += len(ids)
-        if self.checkpoint is not None:  # every key sent is in the section before a commit can close it
-            self._keys.extend(ids)
-            if len(self._keys) >= KEYS_BLOCK:
-                self.checkpoint.sent(self._keys)
-                self._keys = []
-            if time.monotonic() - self._committed_at > COMMIT_EVERY_S:
-                self.flush()
+        self._keep(ids)
         return total - len(ids)
 
     def _produce(self, key: str, value: bytes, origin: int | None) -> None:
@@ -307,17 +301,23 @@ class SchemaRegistryJsonProducer:
             except BufferError:  # local queue full: let deliveries drain, then retry
                 self.producer.poll(0.5)
         self.sent += 1
-        if self.checkpoint is not None:
-            self._keys.append(key_bytes)
-            if len(self._keys) == KEYS_BLOCK:
-                self.checkpoint.sent(self._keys)
-                self._keys = []
         self._unpolled += 1
         if self._unpolled == POLL_EVERY:
             self._unpolled = 0
             self.producer.poll(0)
-            if self.checkpoint is not None and time.monotonic() - self._committed_at > COMMIT_EVERY_S:
-                self.flush()
+        self._keep([key_bytes])
+
+    def _keep(self, keys: list[bytes]) -> None:
+        """Keys just sent into the checkpoint's open section, a block at a time, before any commit can close it;
+        a commit (a flush) once COMMIT_EVERY_S have passed since the last."""
+        if self.checkpoint is None:
+            return
+        self._keys.extend(keys)
+        if len(self._keys) >= KEYS_BLOCK:
+            self.checkpoint.sent(self._keys)
+            self._keys = []
+        if time.monotonic() - self._committed_at > COMMIT_EVERY_S:
+            self.flush()
 
     def _encode(self, record: dict[str, Any]) -> bytes:
         try:
