@@ -156,11 +156,12 @@ class RecordValidator:
         import json
 
         self.schema = schema
-        self._validate = _compiled(json.dumps(schema.json_schema(), sort_keys=True))
-        self._struct = _struct_decoder(json.dumps(schema.json_schema(), sort_keys=True))
+        schema_json = json.dumps(schema.json_schema(), sort_keys=True)  # the compiled checks' cache key
+        self._validate = _compiled(schema_json)
+        self._struct = _struct_decoder(schema_json)
         self._plain = _plain_decoder()
         self._key_values = operator.attrgetter(*schema.key)
-        self._lines = _line_checker(json.dumps(schema.json_schema(), sort_keys=True), tuple(schema.key))
+        self._lines = _line_checker(schema_json, tuple(schema.key))
 
     def accepted(self, line: bytes) -> Any:
         """The record on `line` when it is certainly valid (the schema's struct decodes it and its key fields
@@ -169,7 +170,7 @@ class RecordValidator:
 
     def accepted_key(self, line: bytes) -> str | None:
         """The id of the record on `line` when it is certainly valid, else None (as `accepted`), without
-        building the record: for a sink that sends the line's JSON as it is (Kafka)."""
+        building the record (`accepted_block`'s path when the kernel is not built)."""
         import msgspec
 
         if self._struct is None:
