@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -130,16 +130,19 @@ class SchemaRegistryJsonProducer:
         )
         # the start-up's round trips at once (metadata, the registry, the topic's id and tail): one after the
         # other they were a third of a 100k load's time
-        with ThreadPoolExecutor(3, thread_name_prefix="kafka-start") as pool:
+        pool = ThreadPoolExecutor(3, thread_name_prefix="kafka-start")
+        topic_state: Future[tuple[TopicReader, Checkpoint | None, dict[int, int]]] | None = None
+        try:
             metadata = pool.submit(self._connect)
             registry = pool.submit(self._open_registry, schema_registry_url)
             topic_state = pool.submit(self._open_topic, settings, checkpoint)
-        try:
+            pool.shutdown(wait=True)
             metadata.result()
             #: magic byte + schema id the serializer puts before a record's JSON (b"": it transforms records)
             self.registry, self.serializer, self._frame = registry.result()
-        except BaseException:
-            if topic_state.exception() is None:  # its consumer's threads would outlive the failed start
+        except BaseException:  # a failed start or a Ctrl-C in it: what a thread opened is closed, not leaked
+            pool.shutdown(wait=True)
+            if topic_state is not None and topic_state.exception() is None:
                 reader, state, _ = topic_state.result()
                 reader.close()
                 if state is not None:
