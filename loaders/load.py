@@ -23,7 +23,16 @@ import orjson
 
 from contract.kafka_auth import kafka_auth_config
 from loaders.background import read_ahead
-from loaders.sinks.base import BatchResult, JsonSink, LoadError, Record, Sink, TargetUnreachable, output_name
+from loaders.sinks.base import (
+    BatchResult,
+    DocumentSink,
+    JsonSink,
+    LoadError,
+    Record,
+    Sink,
+    TargetUnreachable,
+    output_name,
+)
 from loaders.validate import AcceptedBlock, RecordValidator
 from schemas import load as load_schema
 
@@ -207,12 +216,18 @@ def load_dataset(
         report.skipped += result.skipped
         report.failed += len(result.failed)
         if result.failed:  # a record queued from a checked block has no line number: found by its key
-            lines = {id(record): number for number, record in batch if number}
-            late = {validator.key_of(r) for r, _ in result.failed if id(r) not in lines}  # Kafka's delivery reports
+            numbered = [(number, record) for number, record in batch if number]
+            # the record itself, or the one its document (DocumentSink) was made of
+            lines = {id(record): number for number, record in numbered}
+            keyed = {validator.key_of(record): number for number, record in numbered}
+            late = {  # Kafka's delivery reports, records queued from checked blocks
+                key for r, _ in result.failed if id(r) not in lines and (key := validator.key_of(r)) not in keyed
+            }
             late_lines = source_lines(path, rows, validator, late) if late else {}
             for record, reason in result.failed:
                 key = validator.key_of(record)
-                quarantine.add(path, lines.get(id(record), late_lines.get(key or "")), reason, record, key)
+                number = lines.get(id(record)) or keyed.get(key) or late_lines.get(key or "")
+                quarantine.add(path, number, reason, record, key)
         bar.advance(len(batch) if size is None else size)
 
     def checked(number: int, line: bytes) -> Record | None:
@@ -234,7 +249,10 @@ def load_dataset(
         return None
 
     bar = _progress(progress, f"{dataset} → {target}", total)
-    lanes = _Lanes(sink, 1 if mode == "streaming" else getattr(sink, "lanes", 1), size, account, schema.document_id)
+    documents = sink if mode == "batch" and isinstance(sink, DocumentSink) else None
+    lane_count = 1 if mode == "streaming" else getattr(sink, "lanes", 1)
+    write = sink.write if documents is None else documents.write_documents
+    lanes = _Lanes(write, lane_count, size, account, schema.document_id)
     try:
         if mode == "batch":
             # the next block is read and checked (the kernel releases the GIL) while this one is sent
@@ -244,7 +262,7 @@ def load_dataset(
                 if json_sink is not None:
                     _send_block(json_sink, block, report, account, checked)
                 else:
-                    _queue_block(lanes, block, report, checked)
+                    _queue_block(lanes, block, report, checked, documents)
         else:
             for number, line in read_byte_lines(path, rows):
                 report.read += 1
@@ -322,22 +340,38 @@ def _send_block(
 
 
 def _queue_block(
-    lanes: _Lanes, block: AcceptedBlock, report: LoadReport, checked: Callable[[int, bytes], Record | None]
+    lanes: _Lanes,
+    block: AcceptedBlock,
+    report: LoadReport,
+    checked: Callable[[int, bytes], Record | None],
+    documents: DocumentSink | None,
 ) -> None:
     """The block's certainly valid lines parsed (orjson: the check is done) and queued, each line left to the
-    full check in its place: 1.4 µs a line where msgspec's struct and dict decodes took 3.0 µs."""
-    _ids, bodies, left, _lines = block
+    full check in its place: 1.4 µs a line where msgspec's struct and dict decodes took 3.0 µs. For a
+    DocumentSink, each queued as its document."""
+    ids, bodies, left, _lines = block
     report.read += len(bodies) + len(left)
     queued = 0
     for number, before, line in left:
-        for body in bodies[queued:before]:
-            lanes.add(0, orjson.loads(body))
+        _queue_accepted(lanes, ids[queued:before], bodies[queued:before], documents)
         queued = before
         record = checked(number, line)
         if record is not None:
-            lanes.add(number, record)
-    for body in bodies[queued:]:
-        lanes.add(0, orjson.loads(body))
+            lanes.add(number, record if documents is None else documents.document(record))
+    _queue_accepted(lanes, ids[queued:], bodies[queued:], documents)
+
+
+def _queue_accepted(lanes: _Lanes, ids: list[bytes], bodies: list[bytes], documents: DocumentSink | None) -> None:
+    """Accepted lines queued as records, or as documents: the id spliced in as the object's first field (a
+    body starts with its `{`; a plain id needs no escaping) and parsed once, the lane chosen by the id's bytes.
+    8.6 µs a record became 4.9 µs (parse, id twice, copy into a document: measured on 100k transactions)."""
+    if documents is None:
+        for body in bodies:
+            lanes.add(0, orjson.loads(body))
+        return
+    head = b'{"%b":"' % documents.id_field.encode()
+    for key, body in zip(ids, bodies, strict=True):
+        lanes.add(0, orjson.loads(b'%b%b",%b' % (head, key, body[1:])), key)
 
 
 class _Lanes:
@@ -349,22 +383,26 @@ class _Lanes:
 
     def __init__(
         self,
-        sink: Sink,
+        write: Callable[[list[Record]], BatchResult],
         lanes: int,
         size: int,
         account: Callable[[list[tuple[int, Record]], BatchResult], None],
         key_of: Callable[[Record], str],
     ) -> None:
-        self.sink, self.size, self.account, self.key_of = sink, size, account, key_of
+        self.write, self.size, self.account, self.key_of = write, size, account, key_of
         self.batches: list[list[tuple[int, Record]]] = [[] for _ in range(lanes)]
         one_each = range(lanes) if lanes > 1 else range(0)  # a single lane is written in the caller's thread
         self.threads = [ThreadPoolExecutor(1, thread_name_prefix=f"load-lane-{n}") for n in one_each]
         self.pending: deque[tuple[list[tuple[int, Record]], Future[BatchResult]]] = deque()
         self.limit = 2 * lanes
 
-    def add(self, number: int, record: Record) -> bool:
-        """Queue `record` (valid: it has its key); True when that filled its lane's batch and sent it."""
-        lane = zlib.crc32(self.key_of(record).encode()) % len(self.batches) if len(self.batches) > 1 else 0
+    def add(self, number: int, record: Record, key: bytes | None = None) -> bool:
+        """Queue `record` (valid: it has its key; `key`: its id in UTF-8 when known); True when that filled its
+        lane's batch and sent it."""
+        if len(self.batches) == 1:
+            lane = 0
+        else:
+            lane = zlib.crc32(self.key_of(record).encode() if key is None else key) % len(self.batches)
         batch = self.batches[lane]
         batch.append((number, record))
         if len(batch) < self.size:
@@ -376,9 +414,9 @@ class _Lanes:
     def _send(self, lane: int, batch: list[tuple[int, Record]]) -> None:
         records = [record for _, record in batch]
         if not self.threads:
-            self.account(batch, self.sink.write(records))
+            self.account(batch, self.write(records))
             return
-        self.pending.append((batch, self.threads[lane].submit(self.sink.write, records)))
+        self.pending.append((batch, self.threads[lane].submit(self.write, records)))
         while self.pending and (len(self.pending) > self.limit or self.pending[0][1].done()):
             self._settle_oldest()
 

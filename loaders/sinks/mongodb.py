@@ -29,6 +29,11 @@ def _reason(error: dict[str, Any]) -> str:
     return f"mongodb: {error.get('errmsg', 'write error')}"
 
 
+def _record(doc: dict[str, Any]) -> Record:
+    """The record a document was made of (`MongoSink.document`): a failure names that."""
+    return {k: v for k, v in doc.items() if k != "_id"}
+
+
 def _short(exc: Exception) -> str:
     """pymongo's message without its topology description (a paragraph of internals)."""
     return str(exc).split(", Timeout:")[0].split(" (configured timeouts")[0]
@@ -46,6 +51,7 @@ def server_address(uri: str) -> str:
 
 class MongoSink:
     target = "mongodb"
+    id_field = "_id"
 
     def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
         import pymongo
@@ -66,18 +72,23 @@ class MongoSink:
             self.client.close()
             raise unreachable("mongodb", self.address, _short(exc)) from None
 
+    def document(self, record: Record) -> Record:
+        return {"_id": self.schema.document_id(record), **record}
+
     def write(self, records: list[Record]) -> BatchResult:
+        return self.write_documents([self.document(r) for r in records])
+
+    def write_documents(self, docs: list[Record]) -> BatchResult:
         from pymongo.errors import ConnectionFailure
 
         try:
-            return self._write(records)
+            return self._write(docs)
         except ConnectionFailure as exc:  # AutoReconnect past its retries, server selection timed out
             raise unreachable("mongodb", self.address, _short(exc)) from None
 
-    def _write(self, records: list[Record]) -> BatchResult:
+    def _write(self, docs: list[Record]) -> BatchResult:
         from pymongo.errors import AutoReconnect, BulkWriteError, ServerSelectionTimeoutError
 
-        docs = [{"_id": self.schema.document_id(r), **r} for r in records]
         result = BatchResult()
         try:
             with_retries(
@@ -90,13 +101,13 @@ class MongoSink:
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
         existing = [e["index"] for e in errors if e.get("code") == DUPLICATE_KEY]
-        result.failed += [(records[e["index"]], _reason(e)) for e in errors if e.get("code") != DUPLICATE_KEY]
+        result.failed += [(_record(docs[e["index"]]), _reason(e)) for e in errors if e.get("code") != DUPLICATE_KEY]
         result.written += len(docs) - len(errors)
         with self._replacing:
-            self._replace([docs[i] for i in existing], [records[i] for i in existing], result)
+            self._replace([docs[i] for i in existing], result)
         return result
 
-    def _replace(self, docs: list[dict[str, Any]], records: list[Record], result: BatchResult) -> None:
+    def _replace(self, docs: list[dict[str, Any]], result: BatchResult) -> None:
         from pymongo import ReplaceOne
         from pymongo.errors import AutoReconnect, BulkWriteError, ServerSelectionTimeoutError
 
@@ -112,7 +123,7 @@ class MongoSink:
                 result.written += len(chunk)
             except BulkWriteError as exc:
                 errors = exc.details.get("writeErrors", [])
-                result.failed += [(records[start + e["index"]], _reason(e)) for e in errors]
+                result.failed += [(_record(chunk[e["index"]]), _reason(e)) for e in errors]
                 result.written += len(chunk) - len(errors)
 
     def finish(self) -> BatchResult:

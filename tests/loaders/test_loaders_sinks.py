@@ -81,6 +81,35 @@ def _topic_values(outputs: dict[str, Any], topic: str) -> list[dict[str, Any]]:
     return values
 
 
+def test_mongodb_documents_from_checked_lines_are_the_records_under_their_ids(
+    platform: Any, converted: Path, tmp_path: Path
+) -> None:
+    """Lines the kernel accepts become documents with the id spliced in (one with leading whitespace too), lines
+    left to the full check (an escape) in their place, and a key's later version wins across both paths."""
+    import pymongo
+
+    outputs = _private(platform("ferretdb"), "transactions", "mongodb_collections")
+    records = _records(converted, "transactions")[:300]
+    again = {**records[5], "amount": 1234.5}  # a second version of record 5's key, later in the file
+    escaped = {**records[9], "merchant_city": "Montréal"}
+    lines = [json.dumps(r, separators=(",", ":")) for r in records]
+    lines[3] = "  \t" + lines[3]
+    lines[9] = json.dumps(escaped)  # ensure_ascii: \u00e9, which the kernel leaves to the full check
+    lines.append(json.dumps(again, separators=(",", ":")))
+    (tmp_path / "transactions.jsonl").write_text("\n".join(lines) + "\n")
+    report = load_dataset("mongodb", "transactions", outputs, tmp_path, progress=False)
+    assert (report.read, report.written, report.failed, report.in_target) == (301, 301, 0, 300)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
+    collection = client[outputs["mongodb_database"]][outputs["mongodb_collections"]["transactions"]]
+    try:
+        stored = {doc.pop("_id"): doc for doc in collection.find()}
+        expected = {str(r["id"]): r for r in [*records[:5], again, *records[6:9], escaped, *records[10:]]}
+        assert stored == expected
+    finally:
+        collection.drop()
+        client.close()
+
+
 def test_mongodb_round_trip_and_idempotent_rerun(platform: Any, converted: Path) -> None:
     import pymongo
 

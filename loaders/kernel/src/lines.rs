@@ -49,9 +49,9 @@ pub struct LineChecker {
     key: Vec<usize>,
 }
 
-/// What `check` made of a block: the accepted records' ids and JSON (the line without its line break), the
-/// lines left to the caller as (line number, how many accepted records come before it, bytes), and how many
-/// lines it went through.
+/// What `check` made of a block: the accepted records' ids and JSON (the line from its `{`, without its line
+/// break), the lines left to the caller as (line number, how many accepted records come before it, bytes), and
+/// how many lines it went through.
 type Checked<'py> =
     (Vec<Bound<'py, PyBytes>>, Vec<Bound<'py, PyBytes>>, Vec<(i64, usize, Bound<'py, PyBytes>)>, usize);
 
@@ -141,7 +141,8 @@ impl LineChecker {
             let text = &block[start..body_end];
             if !text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)) {
                 match self.check_line(text) {
-                    Ok(id) => accepted.push((id, start, body_end)),
+                    // from its `{`: a sink may splice a field in right after it (MongoDB's `_id`)
+                    Ok(id) => accepted.push((id, start + skip_ws(text, 0), body_end)),
                     Err(Defer) => deferred.push((line, accepted.len(), start, (end + 1).min(block.len()))),
                 }
             }
