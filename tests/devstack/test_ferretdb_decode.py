@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_ferretdb_pushdown import free_port
 
 from devstack.config import DevstackConfig
 from devstack.services.ferretdb import FerretDB
@@ -72,13 +72,6 @@ class OriginalDecode(FastDecodeMode):
 
 class StrictDecode(FastDecodeMode):
     fastdecode = "strict"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +147,7 @@ def test_every_type_reads_back_identically_with_the_fast_path(servers: dict[str,
 
 
 def test_a_collection_of_more_schemas_than_the_cache_keeps(servers: dict[str, Any]) -> None:
-    """Every document its own schema (its own key): past the cache's 4,096, each is parsed without being kept."""
+    """Every document its own schema (its own key): past 4,096 the cache of parsed schemas starts again."""
     docs = [{"_id": i, f"field_{i}": i * 0.5, "same": "x"} for i in range(5_000)]
     assert_identical(stored_and_read(servers, "many-schemas", docs), docs)
 

@@ -52,7 +52,8 @@ type docPlan struct {
 	ok     bool
 }
 
-// maxPlans bounds the schema cache: a collection whose documents vary widely stops adding new schemas.
+// maxPlans bounds the schema cache: it starts again empty when full, so schemas seen once long ago (another
+// collection's, a varied one's) never keep the current ones out.
 const maxPlans = 4096
 
 var (
@@ -169,9 +170,10 @@ func planFor(raw []byte) *docPlan {
 	p = parsePlan(raw)
 
 	plansMu.Lock()
-	if len(plans) < maxPlans {
-		plans[string(raw)] = p
+	if len(plans) >= maxPlans {
+		clear(plans)
 	}
+	plans[string(raw)] = p
 	plansMu.Unlock()
 
 	return p
