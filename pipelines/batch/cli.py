@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--readers",
         type=positive_int,
-        help="parallel queries per collection with an integer cursor (default: one per core, at most "
+        help="parallel queries per collection with an integer cursor (default: one per two cores, at most "
         f"{MAX_READERS}); 1 reads each collection with one query",
     )
 

@@ -21,8 +21,9 @@ with an integer cursor may be read by several queries (`readers`), each over its
 thread: `{cursor: {$gte: last, $mod: [readers, r]}}`. devstack's FerretDB pushes that range and `$mod` down into
 SQLite, so each query decodes only its share (unpatched, each would decode every document: no gain). Each query
 still scans every row in SQLite and each reader's pages cost this process CPU too, so it pays only with cores to
-spare: the default is one reader per core (on 2 quiet cores 2 readers took 4.53 s for 100k documents where 1
-took 5.47 s; with other work on the cores 7.8 s where 1 took 6.5 s: `--readers 1` then).
+spare: the default is one reader per two cores (on a laptop the server runs beside the client). On 2 quiet cores,
+100k documents: 2 readers 4.53 s vs 1 reader 5.47 s while FerretDB decoded slowly; since its fast decode 2.76 s
+vs 2.44 s (`benchmarks batch`): the client's own work (BSON to dicts to Arrow, under the GIL) is the cost now.
 dlt's incremental is order-free (max of the cursor over every row, boundary rows deduplicated by primary key),
 so pages of the readers may interleave. A document that no `$mod` reader matches (its cursor missing, not a
 number, negative or beyond int64) is read on a first load by one more query, `$nor` of the readers', when the
@@ -157,10 +158,9 @@ def _arrow_pages(
 
 
 def default_readers() -> int:
-    """One reader per core, at most MAX_READERS: on 2 quiet cores (the server beside the client), 100k
-    documents took 4.53 s with 2 readers and 5.47 s with 1 (`benchmarks batch`); with other work on the
-    cores, 2 readers can lose (7.8 vs 6.5 s): `--readers 1` then."""
-    return max(1, min(os.cpu_count() or 1, MAX_READERS))
+    """One reader per two cores, at most MAX_READERS (the module's docstring has the figures): a reader pays
+    only while the server, not this process, is what the read waits for."""
+    return max(1, min((os.cpu_count() or 1) // 2, MAX_READERS))
 
 
 def cursor_queries(cursor_field: str, last_value: Any, readers: int) -> list[dict[str, Any]]:
@@ -323,7 +323,7 @@ def mongodb_source(
     readers: int | None = None,
 ) -> DltSource:
     """A dlt source with one resource per dataset, reading `collections[dataset]` of `database`; `readers`
-    parallel queries per collection with an integer cursor (default: one per core, at most MAX_READERS).
+    parallel queries per collection with an integer cursor (default: one per two cores, at most MAX_READERS).
 
     `client` is a `pymongo.MongoClient`; the caller owns it (and closes it after the pipeline ran).
     """

@@ -103,7 +103,7 @@ def run_dataset(
 ) -> DatasetLoad:
     """Extract one dataset's collection and load it into the bucket; raises dlt's errors (contract, load).
     `arrow` (parquet only): pages go to dlt as Arrow tables; False: as rows, through dlt's normalize.
-    `readers`: parallel queries for a collection with an integer cursor (default: one per core).
+    `readers`: parallel queries for a collection with an integer cursor (default: one per two cores).
 
     By default dlt works in a scratch folder, so the incremental state always comes from the bucket: a lake
     that was emptied (devstack restarted, bucket recreated) is loaded again in full instead of being
