@@ -293,12 +293,13 @@ def test_a_key_is_always_written_by_the_same_lane(converted: Path) -> None:
     def account(batch: Any, result: BatchResult) -> None:
         written.append(result.written)
 
-    lanes = _Lanes(Recording(), 4, 50, account, lambda card: str(card["id"]))  # type: ignore[arg-type]
+    lanes = _Lanes(Recording().write, 4, 50, account, lambda card: str(card["id"]))
     once = _records(converted, "cards")
     # a key's versions at uneven distances: lanes chosen by position would split them
     cards = once + once[1:] + once + once[2:]
     for number, card in enumerate(cards, start=1):
-        lanes.add(number, card)
+        # every other one with its id's bytes given (a checked line's, from the kernel): the same lane
+        lanes.add(number, card, str(card["id"]).encode() if number % 2 else None)
     lanes.drain()
     lanes.close()
     assert sum(written) == len(cards)
