@@ -43,20 +43,20 @@ class SinkRecord:
 
 
 def end_offsets(outputs: Mapping[str, Any], topic: str) -> dict[int, int]:
-    """The next offset of every partition of `topic`: records produced after this call have offsets >= these."""
-    from confluent_kafka import Consumer, TopicPartition
+    """The next offset of every partition of `topic`: records produced after this call have offsets >= these.
+    Asked through the admin API, not a consumer: a consumer needs a group id, and librdkafka's close of one can
+    keep retrying the group coordinator's lookup while the coordinator does not answer."""
+    from confluent_kafka import TopicPartition
+    from confluent_kafka.admin import AdminClient, OffsetSpec
 
-    consumer = Consumer(kafka_config(outputs, **{"group.id": "pipelines-offsets", "enable.auto.commit": False}))
-    try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        partitions = metadata.topics[topic].partitions if topic in metadata.topics else {}
-        offsets = {}
-        for p in partitions:
-            _low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            offsets[p] = high
-        return offsets
-    finally:
-        consumer.close()
+    admin = AdminClient(kafka_config(outputs))
+    metadata = admin.list_topics(topic, timeout=10)
+    partitions = metadata.topics[topic].partitions if topic in metadata.topics else {}
+    if not partitions:
+        return {}
+    wanted = {TopicPartition(topic, p): OffsetSpec.latest() for p in partitions}
+    futures = admin.list_offsets(wanted, request_timeout=10)
+    return {tp.partition: future.result().offset for tp, future in futures.items()}
 
 
 def sink_prefix(outputs: Mapping[str, Any], topic: str) -> str:
