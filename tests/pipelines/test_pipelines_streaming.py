@@ -207,6 +207,9 @@ def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Ctrl-C as from a terminal: a test run started in the background of a non-interactive shell (as CI
+        # jobs often are) ignores SIGINT, the child inherits that, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # let it loop over the file a few times, then Ctrl-C
     deadline = time.monotonic() + 60
