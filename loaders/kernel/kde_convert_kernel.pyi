@@ -28,3 +28,9 @@ class LineChecker:
     ) -> tuple[list[bytes], list[bytes], list[tuple[int, int, bytes]], int]:
         """For up to `limit` lines: (ids, prefix + JSON) of the lines certainly valid, (line, accepted before it,
         bytes) of those left, and how many lines it went through."""
+
+    def check_bson(
+        self, block: bytes, first_line: int, limit: int, id_field: str
+    ) -> tuple[list[bytes], list[bytes], list[tuple[int, int, bytes]], int]:
+        """`check`, each accepted record as a BSON document with its id under `id_field` first; ValueError when
+        `id_field` is a property."""

@@ -115,6 +115,16 @@ class DocumentSink(Sink, Protocol):
         ...
 
 
+@runtime_checkable
+class BsonDocumentSink(DocumentSink, Protocol):
+    """A DocumentSink whose client sends BSON documents as they are (MongoDB): the load loop hands it the
+    documents the compiled check wrote (loaders.validate, `accepted_documents`) instead of parsing lines."""
+
+    def from_bson(self, docs: list[bytes]) -> list[Record]:
+        """The documents (each one BSON document, `id_field` first) as the client takes them unencoded."""
+        ...
+
+
 def with_retries(
     call: Callable[[], T],
     retryable: tuple[type[BaseException], ...],

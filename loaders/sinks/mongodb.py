@@ -75,6 +75,11 @@ class MongoSink:
     def document(self, record: Record) -> Record:
         return {"_id": self.schema.document_id(record), **record}
 
+    def from_bson(self, docs: list[bytes]) -> list[Record]:
+        from bson.raw_bson import RawBSONDocument
+
+        return [RawBSONDocument(doc) for doc in docs]  # type: ignore[misc]
+
     def write(self, records: list[Record]) -> BatchResult:
         return self.write_documents([self.document(r) for r in records])
 

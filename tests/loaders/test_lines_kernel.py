@@ -139,3 +139,38 @@ def test_the_python_path_splits_and_numbers_a_block_as_the_kernel_does() -> None
     validator._lines = None
     assert validator.accepted_block(block, 7, 100, b"F") == kernel
     assert kernel[2] == [(11, 3, b"bad\rline\n")] and kernel[3] == 7
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_documents_the_kernel_writes_are_the_bson_pymongo_encodes_from_the_line(
+    dataset: str, data: st.DataObject
+) -> None:
+    """MongoDB's path (`accepted_documents`): the same lines accepted and left as `accepted_block`'s, each
+    accepted one as the very bytes pymongo encodes for the line parsed by orjson with its id first (int32 or
+    int64 by size, doubles, escapes undone, key order kept)."""
+    import bson
+    import orjson
+
+    validator = RecordValidator(load_schema(dataset))
+    assert validator.encodes_documents("_id")
+    block = data.draw(mutated_line(dataset)) + b"\n"
+    ids, docs, left, lines = validator.accepted_documents(block, 1, 10, "_id")
+    json_ids, bodies, json_left, json_lines = validator.accepted_block(block, 1, 10)
+    assert (ids, left, lines) == (json_ids, json_left, json_lines)
+    assert docs == [bson.encode({"_id": i.decode(), **orjson.loads(b)}) for i, b in zip(ids, bodies, strict=True)]
+
+
+def test_documents_are_written_for_a_whole_block_and_not_under_a_property_s_name() -> None:
+    validator = RecordValidator(load_schema("transactions"))
+    good = [json.dumps({**r, "id": n}).encode() for n, r in enumerate(_samples()["transactions"][:3])]
+    block = b"\n".join([good[0], b"not json", good[1], good[2]]) + b"\n"
+    ids, docs, left, lines = validator.accepted_documents(block, 5, 10, "_id")
+    assert (ids, left, lines) == ([b"0", b"1", b"2"], [(6, 1, b"not json\n")], 4)
+    import bson
+
+    assert [bson.decode(d) for d in docs] == [{"_id": str(n), **json.loads(g)} for n, g in enumerate(good)]
+    assert not validator.encodes_documents("amount")  # a property's name: the JSON path then
+    with pytest.raises(ValueError, match="amount"):
+        validator.accepted_documents(block, 5, 10, "amount")

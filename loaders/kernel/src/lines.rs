@@ -1,5 +1,7 @@
 //! The load's compiled pass (loaders/validate.py, `RecordValidator.accepted_block`): JSON lines → the ids
-//! and bytes of the records certainly valid against their flat schema, for a sink that sends JSON as it is.
+//! and bytes of the records certainly valid against their flat schema, for a sink that sends JSON as it is
+//! (`check`), or the same records as BSON documents with their id first, for one that stores documents
+//! (`check_bson`: MongoDB; the bytes pymongo would encode from the parsed line, see `encode_document`).
 //!
 //! Like the converter's kernel, it decides only what it is sure of: a line it accepts is one the schema's
 //! msgspec struct accepts too, with the same id. Anything else (a field it does not know or sees twice, an
@@ -36,9 +38,9 @@ enum Value<'a> {
     Int(i64, &'a [u8]),
     Float(f64),
     Str(&'a [u8]),
-    /// a string with an escape the kernel does not undo: fine as a value, not as a key
-    EscapedStr,
-    Bool,
+    /// a string with a two-character escape, as written between its quotes: fine as a value, not as a key
+    EscapedStr(&'a [u8]),
+    Bool(bool),
     Null,
 }
 
@@ -103,33 +105,64 @@ impl LineChecker {
         limit: usize,
         prefix: &[u8],
     ) -> PyResult<Checked<'py>> {
-        let (accepted, deferred, lines) = py.detach(|| self.check_block(block, first_line, limit));
-        let ids = accepted.iter().map(|(id, _, _)| PyBytes::new(py, id)).collect();
-        let bodies = accepted
-            .iter()
-            .map(|&(_, start, end)| {
-                PyBytes::new_with(py, prefix.len() + end - start, |out| {
-                    out[..prefix.len()].copy_from_slice(prefix);
-                    out[prefix.len()..].copy_from_slice(&block[start..end]);
-                    Ok(())
-                })
-            })
-            .collect::<PyResult<_>>()?;
-        let left = deferred
-            .into_iter()
-            .map(|(line, before, start, end)| (line, before, PyBytes::new(py, &block[start..end])))
-            .collect();
-        Ok((ids, bodies, left, lines))
+        let (spans, _) = py.detach(|| self.check_block(block, first_line, limit, None));
+        checked(py, block, block, prefix, spans)
+    }
+
+    /// `check`, each accepted record as a BSON document: `id_field` (a string, the record's id) first, then
+    /// the line's fields in its order, typed as pymongo types what orjson parses from the line: an integer
+    /// as int32 when it fits, else int64; a fraction or exponent as a double; strings unescaped.
+    fn check_bson<'py>(
+        &self,
+        py: Python<'py>,
+        block: &[u8],
+        first_line: i64,
+        limit: usize,
+        id_field: &str,
+    ) -> PyResult<Checked<'py>> {
+        let id_name = id_field.as_bytes();
+        if id_name.contains(&0) || self.fields.iter().any(|f| f.name == id_name) {
+            return Err(PyValueError::new_err(format!("{id_field:?} is a property or not a BSON key")));
+        }
+        let (spans, docs) = py.detach(|| self.check_block(block, first_line, limit, Some(id_name)));
+        checked(py, block, &docs, b"", spans)
     }
 }
 
-/// (id, start, end) of each accepted line's JSON; (line, accepted before it, start, end) of each left; lines.
+/// The Python side of a block's spans: accepted bodies cut from `bodies` (the block, or the documents
+/// written), each after `prefix`; the lines left cut from the block.
+fn checked<'py>(py: Python<'py>, block: &[u8], bodies: &[u8], prefix: &[u8], spans: Spans) -> PyResult<Checked<'py>> {
+    let (accepted, deferred, lines) = spans;
+    let ids = accepted.iter().map(|(id, _, _)| PyBytes::new(py, id)).collect();
+    let values = accepted
+        .iter()
+        .map(|&(_, start, end)| {
+            PyBytes::new_with(py, prefix.len() + end - start, |out| {
+                out[..prefix.len()].copy_from_slice(prefix);
+                out[prefix.len()..].copy_from_slice(&bodies[start..end]);
+                Ok(())
+            })
+        })
+        .collect::<PyResult<_>>()?;
+    let left = deferred
+        .into_iter()
+        .map(|(line, before, start, end)| (line, before, PyBytes::new(py, &block[start..end])))
+        .collect();
+    Ok((ids, values, left, lines))
+}
+
+/// (id, start, end) of each accepted line's JSON (or document); (line, accepted before it, start, end) of each
+/// left; lines.
 type Spans = (Vec<(Vec<u8>, usize, usize)>, Vec<(i64, usize, usize, usize)>, usize);
 
 impl LineChecker {
-    fn check_block(&self, block: &[u8], first_line: i64, limit: usize) -> Spans {
+    /// The block's spans; with `bson_id` (the id's field name), the accepted records' documents too, which
+    /// the accepted spans then point into.
+    fn check_block(&self, block: &[u8], first_line: i64, limit: usize, bson_id: Option<&[u8]>) -> (Spans, Vec<u8>) {
         let mut accepted = Vec::with_capacity(block.len() / 160);
         let mut deferred = Vec::new();
+        let mut docs = Vec::with_capacity(if bson_id.is_some() { block.len() + block.len() / 4 } else { 0 });
+        let mut values = Vec::with_capacity(self.fields.len());
         let mut start = 0;
         let mut line = first_line;
         while start < block.len() && ((line - first_line) as usize) < limit {
@@ -140,20 +173,29 @@ impl LineChecker {
             }
             let text = &block[start..body_end];
             if !text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | 0x0b | 0x0c)) {
-                match self.check_line(text) {
-                    // from its `{`: a sink may splice a field in right after it (MongoDB's `_id`)
-                    Ok(id) => accepted.push((id, start + skip_ws(text, 0), body_end)),
+                values.clear();
+                match self.check_line(text, &mut values, bson_id.is_some()) {
+                    Ok(id) => match bson_id {
+                        Some(id_name) => {
+                            let at = docs.len();
+                            encode_document(&mut docs, id_name, &id, &values, &self.fields);
+                            accepted.push((id, at, docs.len()));
+                        }
+                        // from its `{`: a sink may splice a field in right after it
+                        None => accepted.push((id, start + skip_ws(text, 0), body_end)),
+                    },
                     Err(Defer) => deferred.push((line, accepted.len(), start, (end + 1).min(block.len()))),
                 }
             }
             start = end + 1;
             line += 1;
         }
-        (accepted, deferred, (line - first_line) as usize)
+        ((accepted, deferred, (line - first_line) as usize), docs)
     }
 
-    /// The record's id when the line is one flat JSON object the schema certainly accepts.
-    fn check_line(&self, text: &[u8]) -> Step<Vec<u8>> {
+    /// The record's id when the line is one flat JSON object the schema certainly accepts; with `collect`,
+    /// its fields' values pushed onto `values` (property index, value) in the line's order.
+    fn check_line<'a>(&self, text: &'a [u8], values: &mut Vec<(usize, Value<'a>)>, collect: bool) -> Step<Vec<u8>> {
         if std::str::from_utf8(text).is_err() {
             return Err(Defer);
         }
@@ -183,6 +225,9 @@ impl LineChecker {
                 self.fits(&self.fields[index], value)?;
                 if let Some(k) = self.key.iter().position(|&k| k == index) {
                     key_values[k] = Some(value);
+                }
+                if collect {
+                    values.push((index, value));
                 }
                 at = skip_ws(text, at);
                 match text.get(at) {
@@ -226,8 +271,8 @@ impl LineChecker {
         let ok = match value {
             Value::Int(n, _) => field.types & (INTEGER | NUMBER) != 0 && int_within(field, n),
             Value::Float(x) => field.types & NUMBER != 0 && within(field, x),
-            Value::Str(_) | Value::EscapedStr => field.types & STRING != 0,
-            Value::Bool => field.types & BOOLEAN != 0,
+            Value::Str(_) | Value::EscapedStr(_) => field.types & STRING != 0,
+            Value::Bool(_) => field.types & BOOLEAN != 0,
             Value::Null => field.types & NULL != 0,
         };
         if ok {
@@ -288,8 +333,8 @@ fn expect(text: &[u8], at: &mut usize, byte: u8) -> Step<()> {
 fn parse_value<'a>(text: &'a [u8], at: &mut usize) -> Step<Value<'a>> {
     match text.get(*at) {
         Some(b'"') => parse_string(text, at),
-        Some(b't') => literal(text, at, b"true", Value::Bool),
-        Some(b'f') => literal(text, at, b"false", Value::Bool),
+        Some(b't') => literal(text, at, b"true", Value::Bool(true)),
+        Some(b'f') => literal(text, at, b"false", Value::Bool(false)),
         Some(b'n') => literal(text, at, b"null", Value::Null),
         Some(b'-' | b'0'..=b'9') => parse_number(text, at),
         _ => Err(Defer), // an object, an array, or not JSON
@@ -328,7 +373,8 @@ fn parse_string<'a>(text: &'a [u8], at: &mut usize) -> Step<Value<'a>> {
         }
     }
     *at = i + 1;
-    Ok(if escaped { Value::EscapedStr } else { Value::Str(&text[start..i]) })
+    let content = &text[start..i];
+    Ok(if escaped { Value::EscapedStr(content) } else { Value::Str(content) })
 }
 
 /// JSON's number grammar exactly: an integer within 64 bits as itself, anything with a fraction or an
@@ -382,4 +428,71 @@ fn parse_number<'a>(text: &'a [u8], at: &mut usize) -> Step<Value<'a>> {
 
 fn count_digits(text: &[u8], from: usize) -> usize {
     text.get(from..).map_or(0, |rest| rest.iter().take_while(|b| b.is_ascii_digit()).count())
+}
+
+/// One BSON document: `id_name` = `id` (a string) first, then `values` under their properties' names. What
+/// pymongo's encoder writes for the dict orjson parses from the line with the id put first.
+fn encode_document(out: &mut Vec<u8>, id_name: &[u8], id: &[u8], values: &[(usize, Value)], fields: &[Field]) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    put_string(out, id_name, id);
+    for &(index, value) in values {
+        let name = &fields[index].name;
+        match value {
+            Value::Int(n, _) => match i32::try_from(n) {
+                Ok(small) => put_element(out, 0x10, name, &small.to_le_bytes()),
+                Err(_) => put_element(out, 0x12, name, &n.to_le_bytes()),
+            },
+            Value::Float(x) => put_element(out, 0x01, name, &x.to_le_bytes()),
+            Value::Str(s) => put_string(out, name, s),
+            Value::EscapedStr(raw) => {
+                put_element(out, 0x02, name, &[0; 4]);
+                let at = out.len();
+                unescape(out, raw);
+                out.push(0);
+                let size = (out.len() - at) as i32;
+                out[at - 4..at].copy_from_slice(&size.to_le_bytes());
+            }
+            Value::Bool(b) => put_element(out, 0x08, name, &[b as u8]),
+            Value::Null => put_element(out, 0x0a, name, &[]),
+        }
+    }
+    out.push(0);
+    let size = (out.len() - start) as i32;
+    out[start..start + 4].copy_from_slice(&size.to_le_bytes());
+}
+
+/// type byte, name (a C string: property names hold no NUL), then the value's bytes
+fn put_element(out: &mut Vec<u8>, kind: u8, name: &[u8], value: &[u8]) {
+    out.push(kind);
+    out.extend_from_slice(name);
+    out.push(0);
+    out.extend_from_slice(value);
+}
+
+fn put_string(out: &mut Vec<u8>, name: &[u8], s: &[u8]) {
+    put_element(out, 0x02, name, &((s.len() + 1) as i32).to_le_bytes());
+    out.extend_from_slice(s);
+    out.push(0);
+}
+
+/// A string's content with its two-character escapes undone (`parse_string` defers any other).
+fn unescape(out: &mut Vec<u8>, raw: &[u8]) {
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] != b'\\' {
+            out.push(raw[i]);
+            i += 1;
+            continue;
+        }
+        out.push(match raw[i + 1] {
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            other => other, // " \\ /
+        });
+        i += 2;
+    }
 }
