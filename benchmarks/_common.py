@@ -140,6 +140,8 @@ def compare(
         for name in names[shift:] + names[:shift]:
             reset()
             m = contenders[name]()
+            # a line per run on stderr: a long benchmark shows where it is, and one stopped early what it measured
+            print(f"  round {round_ + 1}/{repeats}: {name} {m.seconds:.2f} s", file=sys.stderr, flush=True)
             trials[name].seconds.append(m.seconds)
             if m.peak_rss_mb is not None:
                 trials[name].peak_rss_mb.append(m.peak_rss_mb)
