@@ -1,5 +1,6 @@
-"""The loaders' compiled passes: the converter's (src/lib.rs: CSV rows → typed JSON lines, rows it is unsure of
-handed back) and the load's (src/lines.rs: JSON lines → ids and bytes of the records certainly valid)."""
+"""The compiled passes: the converter's (src/lib.rs: CSV rows → typed JSON lines, rows it is unsure of handed
+back), the load's (src/lines.rs: JSON lines → ids and bytes, or BSON documents, of the records certainly valid)
+and the batch pipeline's (src/columns.rs: a page of BSON documents → Arrow column buffers, or None)."""
 
 class JsonLines:
     """The converted rows' JSON lines as a read-only buffer (`file.write` takes it without a copy)."""
@@ -34,3 +35,10 @@ class LineChecker:
     ) -> tuple[list[bytes], list[bytes], list[tuple[int, int, bytes]], int]:
         """`check`, each accepted record as a BSON document with its id under `id_field` first; ValueError when
         `id_field` is a property."""
+
+class ColumnReader:
+    def __init__(self, columns: list[tuple[str, str, bool]], skip: str) -> None:
+        """`columns`: (name, JSON Schema type, nullable) in the table's order; `skip`: the field that is no column."""
+
+    def read(self, page: bytes) -> tuple[int, list[tuple[int, bytes | None, list[bytes]]]] | None:
+        """(rows, per column (null count, validity bits or None, value buffers)), or None: the Python path's."""

@@ -531,6 +531,7 @@ fn write_string(value: &[u8], out: &mut Vec<u8>) -> Step<()> {
     Ok(())
 }
 
+mod columns;
 mod lines;
 
 #[pymodule]
@@ -538,5 +539,6 @@ fn kde_convert_kernel(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Kernel>()?;
     module.add_class::<JsonLines>()?;
     module.add_class::<lines::LineChecker>()?;
+    module.add_class::<columns::ColumnReader>()?;
     Ok(())
 }
