@@ -28,7 +28,8 @@ examples:
 services: """
     + ", ".join(SERVICES)
     + """
-environment: DEVSTACK_HOME (state folder, default .devstack), DEVSTACK_PORT_<SERVICE> (e.g. DEVSTACK_PORT_KAFKA)
+environment: DEVSTACK_HOME (state folder, default .devstack), DEVSTACK_INSTALL (the install cache, default
+$DEVSTACK_HOME/install), DEVSTACK_PORT_<SERVICE> (e.g. DEVSTACK_PORT_KAFKA)
 """
 )
 

@@ -1,7 +1,8 @@
 """Where devstack keeps its installs and state, and which ports its services listen on.
 
 Everything lives under one git-ignored folder (default `<repo>/.devstack`, or `$DEVSTACK_HOME`):
-`install/` caches what was downloaded or built, `run/<service>/` holds each service's PID file, log and data.
+`install/` caches what was downloaded or built (elsewhere with `$DEVSTACK_INSTALL`: the test suite's own devstack
+shares the checkout's cache), `run/<service>/` holds each service's PID file, log and data.
 A port is overridden with `DEVSTACK_PORT_<SERVICE>` (e.g. `DEVSTACK_PORT_KAFKA=19092`).
 """
 
@@ -51,6 +52,7 @@ class DevstackConfig:
     home: Path
     ports: dict[str, int] = field(default_factory=dict)
     host: str = HOST
+    install: Path | None = None  # default: home / "install"
 
     @classmethod
     def from_env(cls) -> DevstackConfig:
@@ -59,11 +61,12 @@ class DevstackConfig:
         clashes = {p for p in ports.values() if list(ports.values()).count(p) > 1}
         if clashes:
             raise ConfigError(f"devstack ports clash: {sorted(clashes)} used twice; check DEVSTACK_PORT_* variables")
-        return cls(home=home, ports=ports)
+        install = os.environ.get("DEVSTACK_INSTALL")
+        return cls(home=home, ports=ports, install=Path(install).resolve() if install else None)
 
     @property
     def install_dir(self) -> Path:
-        return self.home / "install"
+        return self.install or self.home / "install"
 
     def run_dir(self, service: str) -> Path:
         return self.home / "run" / service

@@ -1,11 +1,36 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+#: the suite's devstack listens this far above devstack's default ports
+TEST_PORT_OFFSET = 1000
+
+
+def _own_platform() -> None:
+    """The suite runs its own devstack (state under .devstack/test, ports 16000-16070) and its own Pulumi state
+    (.pulumi/test), beside the platform `make demo` and `make up` keep: tests load data of their own into the
+    stack's topics and collections, and a demo run after them reconciled against it and failed (keys of other
+    versions on the topics, extra keys in MongoDB). The install cache is shared. A DEVSTACK_HOME the caller set
+    is left as it is, with its ports: that caller chose where the suite's platform lives."""
+    if "DEVSTACK_HOME" in os.environ:
+        return
+    from devstack.config import DEFAULT_PORTS
+
+    os.environ["DEVSTACK_HOME"] = str(REPO_ROOT / ".devstack" / "test")
+    os.environ.setdefault("DEVSTACK_INSTALL", str(REPO_ROOT / ".devstack" / "install"))
+    os.environ.setdefault("KDE_PULUMI_STATE_DIR", str(REPO_ROOT / ".pulumi" / "test"))
+    for name, port in DEFAULT_PORTS.items():
+        os.environ.setdefault(f"DEVSTACK_PORT_{name.upper()}", str(port + TEST_PORT_OFFSET))
+
+
+_own_platform()  # before any test module imports contract.backend, which reads KDE_PULUMI_STATE_DIR once
 
 #: what the `devstack` stack declares its platform objects on (topics, subjects, S3 sink, Airflow settings)
 STACK_SERVICES = ("kafka", "registry", "connect", "airflow")
