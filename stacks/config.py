@@ -3,7 +3,8 @@
 Every key lives in the project namespace (`modern-data-pipeline:<key>`), set in `Pulumi.<stack>.yaml`.
 `substrate` says what the platform objects are declared on: `docker` (default: the stack runs Kafka, Connect,
 Airflow and, with `emulated`, the cloud emulators as containers) or `devstack` (devstack's processes, read
-from `substrateOutputs`, default `.devstack/outputs.json`, which `python -m devstack up` writes). Only
+from `substrateOutputs`, default `$DEVSTACK_HOME/outputs.json` or `.devstack/outputs.json`, which `python -m
+devstack up` writes). Only
 `awsRegion` and `gcpProject` are required, and not on `devstack` (its substrate says them); everything else has
 a default that matches the seed.
 
@@ -16,6 +17,7 @@ keys (:class:`ManagedConfig`). The two go together: `msk` with `mwaa`.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,14 @@ ORCHESTRATION_ENGINES = ("docker", "mwaa")
 MSK_MODES = ("provisioned", "serverless")
 DEFAULT_CONNECT_PLUGIN = "containers/connect/plugins/confluentinc-kafka-connect-s3-10.6.0.zip"
 DEFAULT_SUBSTRATE_OUTPUTS = ".devstack/outputs.json"
+
+
+def default_substrate_outputs() -> Path:
+    """Where devstack writes its outputs: in $DEVSTACK_HOME when that is set (the test suite's own devstack),
+    else in the checkout's .devstack."""
+    home = os.environ.get("DEVSTACK_HOME")
+    return Path(home).resolve() / "outputs.json" if home else REPO_ROOT / DEFAULT_SUBSTRATE_OUTPUTS
+
 
 #: the published host ports of the Docker services; the seed's defaults, minus its Airflow/console clash
 DEFAULT_PORTS: dict[str, int] = {
@@ -164,7 +174,7 @@ def parse(
 
     if compatibility not in COMPATIBILITY_LEVELS:
         raise ConfigError("subjectCompatibility", f"{compatibility!r} is not one of {', '.join(COMPATIBILITY_LEVELS)}")
-    outputs_path = Path(str(raw.get("substrateOutputs") or DEFAULT_SUBSTRATE_OUTPUTS))
+    outputs_path = Path(str(raw["substrateOutputs"])) if raw.get("substrateOutputs") else default_substrate_outputs()
     streaming = _choice(raw, "streaming", STREAMING_ENGINES)
     orchestration = _choice(raw, "orchestration", ORCHESTRATION_ENGINES)
     managed = None

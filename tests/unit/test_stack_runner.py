@@ -37,10 +37,15 @@ def test_a_secure_value_needs_the_standard_cli(tmp_path: Path, monkeypatch: pyte
         stack_config("s")
 
 
-def test_devstack_substrate_needs_no_cloud_keys_and_reads_its_file_from_the_checkout() -> None:
+def test_devstack_substrate_needs_no_cloud_keys_and_reads_its_file_from_devstack_s_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("DEVSTACK_HOME", raising=False)
     cfg = parse("devstack", {"substrate": "devstack"})
     assert (cfg.substrate, cfg.emulated) == ("devstack", True)
     assert cfg.substrate_outputs == REPO_ROOT / ".devstack" / "outputs.json"
+    monkeypatch.setenv("DEVSTACK_HOME", str(tmp_path))
+    assert parse("devstack", {"substrate": "devstack"}).substrate_outputs == tmp_path / "outputs.json"
     assert parse("devstack", {"substrate": "devstack", "substrateOutputs": "/x/o.json"}).substrate_outputs == Path(
         "/x/o.json"
     )
