@@ -295,13 +295,11 @@ def _read_pages(
     schema: DatasetSchema | None,
 ) -> None:
     try:
-        if schema is not None:
-            _read_raw_pages(collection, query, page_size, pages, stop, schema)
-        else:
-            with collection.find(query, batch_size=page_size) as cursor:
-                documents = iter(cursor)
-                while not stop.is_set() and (page := _page(documents, page_size)):
-                    _offer(pages, page, stop)
+        with closing(_pages_of(collection, query, page_size, schema)) as reading:  # the cursor closed on a stop
+            for page in reading:
+                if stop.is_set():
+                    break
+                _offer(pages, page, stop)
     except Exception as error:  # the caller re-raises it
         _offer(pages, error, stop)
     _offer(pages, _DONE, stop)
@@ -317,30 +315,30 @@ def _offer(pages: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
             continue
 
 
-def _read_raw_pages(
-    collection: Any,
-    query: dict[str, Any],
-    page_size: int,
-    pages: queue.Queue[Any],
-    stop: threading.Event,
-    schema: DatasetSchema,
-) -> None:
-    """The server's batches as they come, undecoded: each an Arrow table when the compiled pass is sure of it,
-    else its documents decoded as the cursor would (the collection's codec options)."""
+def _pages_of(
+    collection: Any, query: dict[str, Any], page_size: int, schema: DatasetSchema | None
+) -> Generator[Any, None, None]:
+    """The query's documents in pages. With `schema`: the server's batches as they come, undecoded, each an
+    Arrow table when the compiled pass is sure of it, else its documents decoded as the cursor would (the
+    collection's codec options)."""
+    if schema is None:
+        with collection.find(query, batch_size=page_size) as cursor:
+            documents = iter(cursor)
+            while page := _page(documents, page_size):
+                yield page
+        return
     import bson
 
     with collection.find_raw_batches(query, batch_size=page_size) as cursor:
         for raw in cursor:
-            if stop.is_set():
-                return
             if not raw:
                 continue
             table = raw_arrow_page(raw, schema)
             if table is None:
                 documents = bson.decode_all(raw, collection.codec_options)
-                _offer(pages, _page(iter(documents), len(documents)), stop)
+                yield _page(iter(documents), len(documents))
             else:
-                _offer(pages, table, stop)
+                yield table
 
 
 def _page(documents: Iterator[dict[str, Any]], page_size: int) -> list[dict[str, Any]]:
