@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -112,13 +113,21 @@ def _memory_backed(work: Path, rows: int) -> Path:
 
 
 # --- loads -----------------------------------------------------------------------------------------------------
-#: threads (MongoDB: connections) the ceiling contenders write with; as many as our sinks' lanes
-CEILING_THREADS = 4
+#: threads (MongoDB: connections) the ceiling contenders write with, chosen for the machine: one per core. On 2
+#: cores, 100k transactions, medians of 3 rotated rounds: MongoDB 4.95 s with 2, 5.29 s with 4 (our sinks' lanes),
+#: 5.09 s with 8; Firestore 23.1 s, 25.7 s, 24.6 s. `--ceiling-threads` sets another N.
+CEILING_THREADS = max(2, os.cpu_count() or 2)
 CHUNK = 500
 LOAD_TARGETS = ("mongodb", "dynamodb", "firestore", "kafka")
 
 
-def load_bench(rows: int, work: Path, targets: tuple[str, ...] = LOAD_TARGETS, repeats: int = 3) -> dict[str, float]:
+def load_bench(
+    rows: int,
+    work: Path,
+    targets: tuple[str, ...] = LOAD_TARGETS,
+    repeats: int = 3,
+    ceiling_threads: int = CEILING_THREADS,
+) -> dict[str, float]:
     """Per target: ours (`load_dataset`: validated, by key, resumable) vs the ceiling (the same client's fastest
     bulk call on records parsed and shaped beforehand, no validation, no idempotence) vs one call per record
     (on the first 2,000 records: at 100k it would take minutes and say nothing new). Returns ours / ceiling."""
@@ -131,15 +140,16 @@ def load_bench(rows: int, work: Path, targets: tuple[str, ...] = LOAD_TARGETS, r
     convert_dir(raw, src, ["transactions"])
     records = [json.loads(line) for line in (src / "transactions.jsonl").read_text().splitlines()][:rows]
     ratios: dict[str, float] = {}
+    print(f"loads of {rows:,}: the MongoDB, DynamoDB and Firestore ceilings write from {ceiling_threads} threads")
     for target in targets:
-        ceiling = CEILINGS[target](records, outputs)
+        ceiling = CEILINGS[target](records, outputs, ceiling_threads)
         start = _StartingState(target, outputs, src)
         contenders = {
             "ours": timed("ours", lambda t=target, s=start: _ours(t, outputs, s.source, rows)),  # type: ignore[misc]
             "ceiling": timed("ceiling", ceiling),
         }
         for name, variant in VARIANTS.get(target, {}).items():  # shown beside the ceiling, not the target's baseline
-            contenders[name] = timed(name, variant(records, outputs))
+            contenders[name] = timed(name, variant(records, outputs, ceiling_threads))
         trials = compare(contenders, repeats, reset=start.reset)
         naive_rows = records[:2000]
         _empty(target, outputs)
@@ -175,10 +185,10 @@ def _one_per_call(target: str, records: list[dict[str, Any]], outputs: dict[str,
     sink.close()
 
 
-def _in_threads(chunks: list[Any], write: Any) -> None:
+def _in_threads(chunks: list[Any], write: Any, threads: int) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(CEILING_THREADS) as pool:
+    with ThreadPoolExecutor(threads) as pool:
         list(pool.map(write, chunks))
 
 
@@ -186,8 +196,10 @@ def _chunks(items: list[Any]) -> list[list[Any]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
-def mongodb_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any], encoded: bool = False) -> Any:
-    """insert_many(ordered=False) of ready documents over CEILING_THREADS pooled connections; `encoded`: the
+def mongodb_ceiling(
+    records: list[dict[str, Any]], outputs: dict[str, Any], threads: int = CEILING_THREADS, encoded: bool = False
+) -> Any:
+    """insert_many(ordered=False) of ready documents over `threads` pooled connections; `encoded`: the
     documents as BSON encoded before the clock starts (RawBSONDocument), as ours sends what its check wrote."""
     import bson
     import pymongo
@@ -203,16 +215,16 @@ def mongodb_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any], enco
 
     def run() -> None:
         client: pymongo.MongoClient[dict[str, Any]]
-        with pymongo.MongoClient(outputs["mongodb_uri"], maxPoolSize=CEILING_THREADS) as client:
+        with pymongo.MongoClient(outputs["mongodb_uri"], maxPoolSize=threads) as client:
             coll: Any = client[outputs["mongodb_database"]][collection]
             # insert_many adds nothing to documents that carry an _id, so the same list serves every run
-            _in_threads(_chunks(docs), lambda chunk: coll.insert_many(chunk, ordered=False))
+            _in_threads(_chunks(docs), lambda chunk: coll.insert_many(chunk, ordered=False), threads)
 
     return run
 
 
-def dynamodb_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> Any:
-    """BatchWriteItem of 25 items per call on the low-level client, unprocessed ones re-sent, in CEILING_THREADS
+def dynamodb_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any], threads: int = CEILING_THREADS) -> Any:
+    """BatchWriteItem of 25 items per call on the low-level client, unprocessed ones re-sent, in `threads`
     threads. The items are typed for the wire inside the run, as pymongo's BSON and Firestore's protobuf
     encoding are in theirs: a client cannot send a record any other way (only Kafka's bytes are prepared)."""
     from boto3.dynamodb.types import TypeSerializer
@@ -224,7 +236,7 @@ def dynamodb_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> 
     batches = [records[i : i + 25] for i in range(0, len(records), 25)]
 
     def run() -> None:
-        clients = [dynamodb_client(outputs) for _ in range(CEILING_THREADS)]
+        clients = [dynamodb_client(outputs) for _ in range(threads)]
         serialize = TypeSerializer().serialize
 
         def write(index_batch: tuple[int, list[dict[str, Any]]]) -> None:
@@ -232,15 +244,15 @@ def dynamodb_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> 
             items = [{"PutRequest": {"Item": {k: serialize(v) for k, v in to_item(r).items()}}} for r in batch]
             pending: dict[str, Any] = {table: items}
             while pending:
-                pending = clients[index % CEILING_THREADS].batch_write_item(RequestItems=pending)["UnprocessedItems"]
+                pending = clients[index % threads].batch_write_item(RequestItems=pending)["UnprocessedItems"]
 
-        _in_threads(list(enumerate(batches)), write)
+        _in_threads(list(enumerate(batches)), write, threads)
 
     return run
 
 
-def firestore_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> Any:
-    """Batched commits of 500 ready documents in CEILING_THREADS threads, one client."""
+def firestore_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any], threads: int = CEILING_THREADS) -> Any:
+    """Batched commits of 500 ready documents in `threads` threads, one client."""
     from contract.clients import firestore_client
     from schemas import load as load_schema
 
@@ -257,14 +269,15 @@ def firestore_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) ->
                 batch.set(collection.document(doc_id), record)
             batch.commit()
 
-        _in_threads(_chunks(docs), commit)
+        _in_threads(_chunks(docs), commit, threads)
         client.close()
 
     return run
 
 
-def kafka_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any]) -> Any:
-    """Produce of pre-serialized key and JSON value bytes, same producer settings as ours, no registry."""
+def kafka_ceiling(records: list[dict[str, Any]], outputs: dict[str, Any], threads: int = 1) -> Any:
+    """Produce of pre-serialized key and JSON value bytes, same producer settings as ours, no registry, from one
+    thread (`threads` is not used: librdkafka sends from its own)."""
     from confluent_kafka import Producer
 
     from contract.kafka_auth import kafka_auth_config
@@ -354,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--load-sizes", help="comma-separated transaction counts for the loads (default 100000; "
                    "--quick 20000); 1000000 takes ~45 minutes here, most of it DynamoDB on moto")  # fmt: skip
     p.add_argument("--repeats", type=int, default=3, help="timed rounds after the warm-up (default 3)")
+    p.add_argument("--ceiling-threads", type=int, default=CEILING_THREADS, metavar="N",
+                   help=f"threads of the MongoDB, DynamoDB and Firestore ceilings (default: one per core, "
+                   f"{CEILING_THREADS} here)")  # fmt: skip
     args, _ = p.parse_known_args(argv)
     load_sizes = [int(s) for s in args.load_sizes.split(",")] if args.load_sizes else (
         [20_000] if args.quick else [100_000])  # fmt: skip
@@ -369,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"at {sizes[0]:,} rows = {large / small:.2f}x (target ≤ 1.2x)")  # fmt: skip
         if not args.no_loads:
             for rows in load_sizes:
-                load_bench(rows, Path(tmp), _targets(args.targets), repeats=args.repeats)
+                load_bench(rows, Path(tmp), _targets(args.targets), args.repeats, args.ceiling_threads)
     return 0
 
 
