@@ -21,6 +21,9 @@ def main(argv: list[str]) -> int:
     if stray:
         print(f"unknown benchmark(s) {', '.join(stray)}; available: {', '.join(available())}", file=sys.stderr)
         return 2
+    from pipelines.common import quiet_http_clients
+
+    quiet_http_clients()  # a line per HTTP request (httpx at INFO once dlt loads Airflow's config) hid the tables
     worst = 0
     for name in names or available():
         print(f"\n=== benchmarks.{name} {' '.join(passed)}", flush=True)
