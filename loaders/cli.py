@@ -84,11 +84,21 @@ def _parser() -> argparse.ArgumentParser:
                     help="seconds between records in streaming mode")  # fmt: skip
     ld.add_argument("--random-api", type=int, metavar="N",
                     help="the seed's source: N users from the public random-user API (needs internet)")  # fmt: skip
+    ld.add_argument("--lanes", type=_positive, metavar="N",
+                    help="batches written at once (default: mongodb and firestore one per core when the server "
+                         "is on this machine, else 4; dynamodb 4; kafka sends from librdkafka's threads and ignores "
+                         "it; streaming writes one at a time)")  # fmt: skip
     ld.add_argument("--no-progress", action="store_true", help="no progress bars")
     ld.add_argument("--no-count", action="store_true",
                     help="skip counting the target's records afterwards (for DynamoDB a full table scan)")  # fmt: skip
     ld.add_argument("--verbose", "-v", action="store_true", help="show the client libraries' own logs (librdkafka)")
     return p
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more, not {text!r}")
+    return int(text)
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -140,7 +150,8 @@ def _load(args: argparse.Namespace) -> int:
     for dataset in datasets:
         try:
             r = load_dataset(args.target, dataset, outputs, args.source, args.rows, args.mode, args.interval,
-                             progress=not args.no_progress, count=not args.no_count, verbose=args.verbose)  # fmt: skip
+                             progress=not args.no_progress, count=not args.no_count, verbose=args.verbose,
+                             lanes=args.lanes)  # fmt: skip
         except TargetUnreachable as exc:  # every further dataset would wait for the same server
             _error(exc)
             return 1

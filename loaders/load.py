@@ -193,12 +193,16 @@ def load_dataset(
     progress: bool = True,
     count: bool = True,
     verbose: bool = False,
+    lanes: int | None = None,
 ) -> LoadReport:
     """Load `source_dir/<dataset>.jsonl` (the first `rows` lines) into `target`, named by the stack outputs;
     `count`: then count what the target holds (`in_target`; for DynamoDB a full table scan); `verbose`: the
-    client libraries' own logs (librdkafka's) on stderr."""
+    client libraries' own logs (librdkafka's) on stderr; `lanes`: batches written at once instead of the sink's
+    own choice (`Sink.lanes`)."""
     if target not in TARGETS:
         raise LoadError(f"unknown target {target!r}; choose one of {', '.join(TARGETS)}")
+    if lanes is not None and lanes < 1:
+        raise LoadError(f"lanes must be 1 or more, not {lanes}")
     if mode not in ("batch", "streaming"):
         raise LoadError(f"unknown mode {mode!r}; choose batch or streaming")
     path = source_file(source_dir, dataset)
@@ -252,9 +256,10 @@ def load_dataset(
 
     bar = _progress(progress, f"{dataset} → {target}", total)
     documents = _Documents.of(sink, validator) if mode == "batch" else None
-    lane_count = 1 if mode == "streaming" else getattr(sink, "lanes", 1)
+    own_lanes: int = getattr(sink, "lanes", 1)
+    lane_count = 1 if mode == "streaming" else own_lanes if lanes is None else lanes
     write = sink.write if documents is None else documents.sink.write_documents
-    lanes = _Lanes(write, lane_count, size, account, schema.document_id)
+    writers = _Lanes(write, lane_count, size, account, schema.document_id)
     try:
         if mode == "batch":
             # the next block is read and checked (the kernel releases the GIL) while this one is sent
@@ -265,7 +270,7 @@ def load_dataset(
                 if json_sink is not None:
                     _send_block(json_sink, block, report, account, checked)
                 else:
-                    _queue_block(lanes, block, report, checked, documents)
+                    _queue_block(writers, block, report, checked, documents)
         else:
             for number, line in read_byte_lines(path, rows):
                 report.read += 1
@@ -273,13 +278,13 @@ def load_dataset(
                 record = validator.accepted(line)
                 if record is None and (record := checked(number, line)) is None:
                     continue
-                if lanes.add(number, record) and interval:
+                if writers.add(number, record) and interval:
                     time.sleep(interval)
-        lanes.drain()
+        writers.drain()
         account([], sink.finish())
         report.in_target = sink.count() if count else None
     finally:
-        lanes.close()
+        writers.close()
         bar.stop()
         sink.close()
         quarantine.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import random
 import time
 from collections.abc import Callable
@@ -25,6 +27,40 @@ class TargetUnreachable(LoadError):
 def unreachable(service: str, address: str, cause: object) -> TargetUnreachable:
     reason = " ".join(str(cause).split())[:200]  # one line, whatever the client library's message looks like
     return TargetUnreachable(f"{service} at {address} does not answer: {reason}")
+
+
+#: batches written at once to a server on another machine (a cloud service), which each lane waits on over the
+#: network most of the time
+REMOTE_LANES = 4
+
+
+def lanes_for(hosts: list[str]) -> int:
+    """How many batches a sink writes at once to the server at `hosts` (none: a cloud service with no endpoint in
+    the outputs). A server on this machine (devstack's, an emulator) shares the cores with the load, so lanes
+    beyond one per core only add switching: on 2 cores, 100k transactions took 9.06 s from 2 lanes and 10.74 s
+    from 4 into FerretDB, 26.0 s and 27.1 s into the Firestore emulator (benchmarks/loaders.py, medians of 3
+    rotated rounds). MongoDB and Firestore ask this; DynamoDB measured otherwise (its `LANES`)."""
+    if hosts and all(_on_this_machine(host) for host in hosts):
+        return max(2, os.cpu_count() or 2)
+    return REMOTE_LANES
+
+
+def _on_this_machine(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost: another machine, as far as we can tell without asking DNS
+        return False
+
+
+def endpoint_host(endpoint: str | None) -> list[str]:
+    """The host of an emulator's endpoint (`http://host:port` or `host:port`); none for a cloud service."""
+    from urllib.parse import urlsplit
+
+    if not endpoint:
+        return []
+    return [urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").hostname or "localhost"]
 
 
 def probe_endpoint(service: str, endpoint: str | None, timeout_s: float = 10.0) -> None:

@@ -7,12 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from contract.clients import firestore_client
-from loaders.sinks.base import BatchResult, Record, output_name, probe_endpoint, with_retries
+from loaders.sinks.base import BatchResult, Record, endpoint_host, lanes_for, output_name, probe_endpoint, with_retries
 from schemas import load as load_schema
 
 MAX_BATCH = 500
-#: batches the load loop writes at once (the client's gRPC channel takes concurrent commits)
-LANES = 4
 
 
 class FirestoreSink:
@@ -20,9 +18,10 @@ class FirestoreSink:
 
     def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
         name = output_name(outputs, "firestore_collections", dataset)
-        probe_endpoint("firestore", (outputs.get("endpoints") or {}).get("firestore"))
+        endpoint = (outputs.get("endpoints") or {}).get("firestore")
+        probe_endpoint("firestore", endpoint)
         self.schema = load_schema(dataset)
-        self.lanes = LANES
+        self.lanes = lanes_for(endpoint_host(endpoint))  # batches at once: the gRPC channel takes concurrent commits
         self.client = firestore_client(outputs)
         self.collection = self.client.collection(name)
         self.where = f"{outputs['firestore_database']}/{name}"

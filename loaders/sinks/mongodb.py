@@ -11,18 +11,18 @@ from functools import partial
 from typing import Any
 
 from contract.clients import mongo_client
-from loaders.sinks.base import BatchResult, Record, output_name, unreachable, with_retries
+from loaders.sinks.base import BatchResult, Record, lanes_for, output_name, unreachable, with_retries
 from schemas import load as load_schema
 
 # FerretDB v1.24 (devstack's MongoDB) hangs on an update command of 100 or more updates: it keeps every
 # update's cursor open until the command ends. MongoDB itself takes 100k. Small commands cost little.
 OPS_PER_COMMAND = 50
 DUPLICATE_KEY = 11000
-#: batches the load loop writes at once (pymongo's client is thread-safe and pools its connections)
-LANES = 4
-# FerretDB v1.24 on SQLite deadlocks when two connections replace documents of one collection at once: a re-load
-# of 20k existing documents hung for good in 4 lanes (and left the server refusing writes), and took 11-12 s in
-# one. Inserts run in every lane; the replacements of existing documents take turns (`_replacing`).
+# The load loop writes `lanes_for` the server's batches at once (pymongo's client is thread-safe and pools its
+# connections). FerretDB v1.24 on SQLite deadlocks when two connections replace documents of one collection at
+# once: a re-load of 20k existing documents hung for good in 4 lanes (and left the server refusing writes), and
+# took 11-12 s in one. Inserts run in every lane; the replacements of existing documents take turns
+# (`_replacing`).
 
 
 def _reason(error: dict[str, Any]) -> str:
@@ -41,12 +41,20 @@ def _short(exc: Exception) -> str:
 
 def server_address(uri: str) -> str:
     """host:port[,host:port] of a MongoDB URI, without its credentials (for messages)."""
+    nodes = _nodes(uri)
+    if not nodes:  # an SRV or malformed URI: say where without the secret part
+        return uri.rsplit("@", 1)[-1].split("/", 1)[0] or "?"
+    return ",".join(f"{host}:{port}" for host, port in nodes)
+
+
+def _nodes(uri: str) -> list[tuple[str, int]]:
+    """The (host, port) pairs a URI names; none for an SRV record (hosts looked up in DNS) or a malformed URI."""
     from pymongo.uri_parser import parse_uri
 
     try:
-        return ",".join(f"{host}:{port}" for host, port in parse_uri(uri, connect_timeout=1)["nodelist"])
-    except Exception:  # an SRV or malformed URI: say where without the secret part
-        return uri.rsplit("@", 1)[-1].split("/", 1)[0] or "?"
+        return list(parse_uri(uri, connect_timeout=1)["nodelist"])
+    except Exception:
+        return []
 
 
 class MongoSink:
@@ -58,7 +66,7 @@ class MongoSink:
         from pymongo.errors import ConnectionFailure
 
         self.schema = load_schema(dataset)
-        self.lanes = LANES
+        self.lanes = lanes_for([host for host, _ in _nodes(outputs["mongodb_uri"])])
         self._replacing = threading.Lock()
 
         name = output_name(outputs, "mongodb_collections", dataset)

@@ -305,3 +305,65 @@ def test_a_key_is_always_written_by_the_same_lane(converted: Path) -> None:
     assert sum(written) == len(cards)
     assert all(len(threads) == 1 for threads in writers.values())
     assert len({t for threads in writers.values() for t in threads}) == 4
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_lanes_sets_how_many_threads_write(
+    platform: Any, converted: Path, monkeypatch: pytest.MonkeyPatch, lanes: int
+) -> None:
+    """`lanes` overrides the sink's own choice: one lane writes in the caller's thread, N lanes in N threads."""
+    import threading
+
+    import pymongo
+
+    from loaders.sinks.mongodb import MongoSink
+
+    threads: set[str] = set()
+    write_documents = MongoSink.write_documents
+
+    def recording(self: MongoSink, docs: list[dict[str, Any]]) -> Any:
+        threads.add(threading.current_thread().name)
+        return write_documents(self, docs)
+
+    monkeypatch.setattr(MongoSink, "write_documents", recording)
+    outputs = _private(platform("ferretdb"), "transactions", "mongodb_collections")
+    report = load_dataset("mongodb", "transactions", outputs, converted, progress=False, lanes=lanes)
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(outputs["mongodb_uri"])
+    client[outputs["mongodb_database"]][outputs["mongodb_collections"]["transactions"]].drop()
+    client.close()
+    rows = len(_records(converted, "transactions"))
+    assert (report.written, report.failed, report.in_target) == (rows, 0, rows)
+    if lanes == 1:
+        assert threads == {threading.current_thread().name}
+    else:
+        assert len(threads) == lanes and all(name.startswith("load-lane-") for name in threads)
+
+
+def test_lanes_below_one_are_refused(converted: Path) -> None:
+    from loaders.load import LoadError
+
+    with pytest.raises(LoadError, match="lanes must be 1 or more, not 0"):
+        load_dataset("mongodb", "transactions", {}, converted, progress=False, lanes=0)
+    with pytest.raises(SystemExit) as exit_:
+        cli(["load", "-d", "mongodb", "--outputs", "x.json", "--lanes", "0"])
+    assert exit_.value.code == 2
+
+
+def test_a_server_on_this_machine_gets_a_lane_per_core_one_elsewhere_the_remote_lanes(
+    platform: Any, tmp_path: Path
+) -> None:
+    import os
+
+    from loaders.load import open_sink
+    from loaders.sinks.base import REMOTE_LANES, endpoint_host, lanes_for
+
+    cores = max(2, os.cpu_count() or 2)
+    assert lanes_for(["localhost"]) == lanes_for(["127.0.0.1", "::1"]) == cores
+    assert lanes_for(endpoint_host("http://[::1]:8085")) == lanes_for(endpoint_host("127.0.0.1:8085")) == cores
+    assert lanes_for(["db.example.com"]) == lanes_for(["localhost", "10.0.0.5"]) == REMOTE_LANES
+    assert lanes_for(endpoint_host(None)) == REMOTE_LANES  # a cloud service: no endpoint in the outputs
+    outputs = platform("ferretdb", "firestore")
+    for target in ("mongodb", "firestore"):
+        sink = open_sink(target, "transactions", outputs, tmp_path)
+        sink.close()
+        assert getattr(sink, "lanes", None) == cores, target
