@@ -56,11 +56,14 @@ def _on_this_machine(host: str) -> bool:
 
 def endpoint_host(endpoint: str | None) -> list[str]:
     """The host of an emulator's endpoint (`http://host:port` or `host:port`); none for a cloud service."""
+    return [_host_port(endpoint)[0]] if endpoint else []
+
+
+def _host_port(endpoint: str) -> tuple[str, int]:
     from urllib.parse import urlsplit
 
-    if not endpoint:
-        return []
-    return [urlsplit(endpoint if "//" in endpoint else f"//{endpoint}").hostname or "localhost"]
+    parts = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
+    return parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def probe_endpoint(service: str, endpoint: str | None, timeout_s: float = 10.0) -> None:
@@ -68,12 +71,10 @@ def probe_endpoint(service: str, endpoint: str | None, timeout_s: float = 10.0) 
     TargetUnreachable at once instead of after the client library's retries (minutes for boto3's adaptive mode).
     Nothing to probe on a real cloud (no endpoint): its clients fail on their own timeouts."""
     import socket
-    from urllib.parse import urlsplit
 
     if not endpoint:
         return
-    parts = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
-    host, port = parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https" else 80)
+    host, port = _host_port(endpoint)
     try:
         socket.create_connection((host, port), timeout=timeout_s).close()
     except OSError as exc:
