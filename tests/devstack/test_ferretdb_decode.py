@@ -10,7 +10,6 @@ import datetime as dt
 import itertools
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar
 
 import bson
@@ -20,9 +19,8 @@ from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_ferretdb_pushdown import free_port
+from test_ferretdb_pushdown import start_sibling
 
-from devstack.config import DevstackConfig
 from devstack.services.ferretdb import FerretDB
 
 pytestmark = pytest.mark.devstack
@@ -80,16 +78,12 @@ def servers(devstack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     import pymongo
 
     outputs = devstack("ferretdb")
-    install = devstack.service("ferretdb").cfg.install_dir
     started: list[FastDecodeMode] = []
     uris = {"fast": outputs["mongodb_uri"]}
     try:
         modes: tuple[tuple[str, type[FastDecodeMode]], ...] = (("original", OriginalDecode), ("strict", StrictDecode))
         for name, kind in modes:
-            home = Path(tmp_path_factory.mktemp(f"ferretdb-{name}"))
-            (home / "install").symlink_to(install)
-            server = kind(DevstackConfig(home=home, ports={"ferretdb": free_port()}))
-            server.start()
+            server = start_sibling(devstack, tmp_path_factory, kind, f"ferretdb-{name}")
             started.append(server)
             uris[name] = server.uri
         clients: dict[str, Any] = {name: pymongo.MongoClient(uri) for name, uri in uris.items()}

@@ -9,16 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from bson import Int64, ObjectId
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
-from test_ferretdb_pushdown import free_port
+from test_ferretdb_pushdown import start_sibling
 
-from devstack.config import DevstackConfig
 from devstack.services.ferretdb import FerretDB
 
 pytestmark = pytest.mark.devstack
@@ -57,10 +55,7 @@ def collections(devstack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     import pymongo
 
     outputs = devstack("ferretdb")
-    home = Path(tmp_path_factory.mktemp("ferretdb-projection"))
-    (home / "install").symlink_to(devstack.service("ferretdb").cfg.install_dir)
-    full = FullProjection(DevstackConfig(home=home, ports={"ferretdb": free_port()}))
-    full.start()
+    full = start_sibling(devstack, tmp_path_factory, FullProjection, "ferretdb-projection")
     clients: dict[str, Any] = {
         "in place": pymongo.MongoClient(outputs["mongodb_uri"]),
         "full": pymongo.MongoClient(full.uri),

@@ -51,16 +51,24 @@ def free_port() -> int:
         return port
 
 
+def start_sibling(
+    devstack: Any, tmp_path_factory: pytest.TempPathFactory, kind: type[FerretDB], label: str
+) -> FerretDB:
+    """A FerretDB of class `kind` (the session's build, its own settings) started on a free port, its data apart."""
+    home = Path(tmp_path_factory.mktemp(label))
+    (home / "install").symlink_to(devstack.service("ferretdb").cfg.install_dir)
+    server = kind(DevstackConfig(home=home, ports={"ferretdb": free_port()}))
+    server.start()
+    return server
+
+
 @pytest.fixture(scope="module")
 def collections(devstack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
     """The same documents in the session's FerretDB (pre-filter on) and in an unfiltered one."""
     import pymongo
 
     outputs = devstack("ferretdb")
-    home = Path(tmp_path_factory.mktemp("ferretdb-unfiltered"))
-    (home / "install").symlink_to(devstack.service("ferretdb").cfg.install_dir)
-    unfiltered = UnfilteredFerretDB(DevstackConfig(home=home, ports={"ferretdb": free_port()}))
-    unfiltered.start()
+    unfiltered = start_sibling(devstack, tmp_path_factory, UnfilteredFerretDB, "ferretdb-unfiltered")
     clients: list[Any] = [pymongo.MongoClient(uri) for uri in (outputs["mongodb_uri"], unfiltered.uri)]
     name = f"pushdown-{uuid.uuid4().hex[:8]}"
     pair = tuple(client["kde-test"][name] for client in clients)
