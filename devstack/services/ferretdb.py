@@ -59,7 +59,10 @@ IN_PLACE = (
     "\t\treturn unused, projected, nil\n\t}\n\n"
 )
 PROJECTION_FILE = "internal/handler/common/projection.go"
-EXCLUSION_COPY = ("\t\tprojected = docWithoutID.DeepCopy()\n", "\t\tprojected = docWithoutID\n")
+EXCLUSION_COPY = (
+    "\t\tprojected = docWithoutID.DeepCopy()\n",
+    "\t\tprojected = docWithoutID\n\t\tif projectionFull {\n\t\t\tprojected = docWithoutID.DeepCopy()\n\t\t}\n",
+)
 SOURCE_PATCHES = (
     (ID_COLUMN_FILE, *ID_COLUMN_FIX),
     (COLLECTION_FILE, *QUERY_PREFILTER),

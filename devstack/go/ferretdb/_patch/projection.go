@@ -7,7 +7,7 @@
 // asks for most are done on the document itself, with the result ProjectDocument builds: none (the document, its
 // _id first) and {_id: 0} (the document without its _id, the other fields in their order). Any other projection,
 // or a document whose first field is not _id, takes FerretDB's own code. DEVSTACK_FERRETDB_PROJECTION=full: every
-// document through ProjectDocument (to compare).
+// document through ProjectDocument as FerretDB wrote it, its exclusion copy included (to compare).
 
 package common
 
