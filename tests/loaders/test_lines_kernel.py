@@ -76,7 +76,12 @@ def mutated_line(draw: st.DrawFn, dataset: str) -> bytes:
         texts.pop(draw(st.sampled_from(fields)))
     pairs = [(json.dumps(name), text) for name, text in texts.items()]
     if draw(st.integers(0, 4)) == 0:
-        pairs.append((json.dumps(draw(st.sampled_from([*fields, "extra", "é"]))), draw(st.sampled_from(TRICKY_VALUES))))
+        pairs.append(
+            (
+                json.dumps(draw(st.sampled_from([*fields, *(f"{f}x" for f in fields), "extra", "é"]))),
+                draw(st.sampled_from(TRICKY_VALUES)),
+            )
+        )
     if draw(st.booleans()):
         pairs = draw(st.permutations(pairs))
     space = draw(st.sampled_from(["", " ", "\t", "  "]))
@@ -107,6 +112,26 @@ def test_what_the_kernel_accepts_the_struct_accepts_with_the_same_id(dataset: st
     kernel = _kernel_verdict(validator, line)
     if kernel is not None:
         assert _python_verdict(validator, line) == kernel, line
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_line_gets_the_same_verdict_in_a_block_as_alone(dataset: str, data: st.DataObject) -> None:
+    """What stands before a line in its block (the field order the kernel learns from the lines before it, a
+    broken byte on another line, which makes it check UTF-8 line by line) changes neither its verdict nor its id."""
+    validator = RecordValidator(load_schema(dataset))
+    lines = data.draw(st.lists(mutated_line(dataset), min_size=2, max_size=8))
+    record = json.dumps(data.draw(st.sampled_from(_samples()[dataset])), separators=(",", ":")).encode()
+    at = record.index(b':"') + 2 if b':"' in record else record.index(b":") + 1  # in a string, if it has one
+    broken = record[:at] + b"\xff" + record[at:]  # fine but for that one byte
+    lines.insert(data.draw(st.integers(0, len(lines))), broken)
+    ids, _bodies, left, count = validator.accepted_block(b"\n".join(lines) + b"\n", 1, len(lines))
+    alone = [_kernel_verdict(validator, line) for line in lines]
+    assert count == len(lines)
+    assert ids == [verdict for verdict in alone if verdict is not None]
+    left_alone = [n for n, (line, verdict) in enumerate(zip(lines, alone, strict=True), 1) if verdict is None]
+    assert [number for number, _before, _line in left] == [n for n in left_alone if lines[n - 1].strip()]
 
 
 def test_lines_left_to_the_full_check_keep_their_numbers_and_places() -> None:
