@@ -80,7 +80,26 @@ def filesystem_destination(target: S3Target) -> Any:
         credentials.aws_access_key_id = target.access_key_id
         credentials.aws_secret_access_key = target.secret_access_key  # type: ignore[assignment]
     # without static keys the spec stays partial and dlt resolves botocore's default chain (profile, SSO, role)
-    return filesystem(bucket_url=target.bucket_url, credentials=credentials)
+    return partial_config_once(filesystem(bucket_url=target.bucket_url, credentials=credentials))
+
+
+def partial_config_once(destination: Any) -> Any:
+    """`destination` (one run's) resolving its partial configuration once: dlt asks for the destination's
+    capabilities ~20 times a run and each time resolves that configuration from the environment again, from the
+    same explicit values (110 ms of a run's ~0.45 s fixed cost here). The full configuration, which the load's
+    client gets, is still resolved on every call."""
+    resolve = destination.configuration
+    resolved: dict[str, Any] = {}
+
+    def configuration(initial_config: Any, accept_partial: bool = False) -> Any:
+        if not accept_partial:
+            return resolve(initial_config, accept_partial)
+        if "partial" not in resolved:
+            resolved["partial"] = resolve(initial_config, accept_partial=True)
+        return resolved["partial"]
+
+    destination.configuration = configuration  # this instance only: dlt's class keeps its own
+    return destination
 
 
 def mongo_client(uri: str) -> Any:
