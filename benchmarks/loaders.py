@@ -308,7 +308,7 @@ def kafka_ceiling(
     from schemas import load as load_schema
 
     schema = load_schema("transactions")
-    payloads = [(schema.document_id(r).encode(), json.dumps(r).encode()) for r in records]
+    payloads = [] if checked else [(schema.document_id(r).encode(), json.dumps(r).encode()) for r in records]
     topic = outputs["kafka_topics"]["transactions"]
     settings = {"bootstrap.servers": outputs["kafka_bootstrap_servers"], "enable.idempotence": True, "acks": "all",
                 "linger.ms": 20, "compression.type": "lz4", **FAST_RECONNECT, **kafka_auth_config(outputs)}  # fmt: skip
