@@ -7,7 +7,7 @@ STACK ?= devstack
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint plan demo bench faults up preview refresh destroy outputs down status clean
+.PHONY: help setup test unit lint plan demo bench faults up preview refresh destroy outputs down reset status clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -68,8 +68,11 @@ destroy: setup ## delete everything STACK created (devstack's processes keep run
 outputs: ## STACK's outputs as JSON (they hold secrets: print, don't paste)
 	@$(PY) -m stacks outputs --stack $(STACK)
 
-down: ## stop devstack's processes
+down: ## stop devstack's processes (their data stays on disk: `make up` brings it back)
 	$(PY) -m devstack down
+
+reset: ## stop devstack and DELETE its data after asking (ARGS="moto kafka" for some services, ARGS=--yes to skip)
+	$(PY) -m devstack reset $(ARGS)
 
 status: ## what devstack runs
 	$(PY) -m devstack status

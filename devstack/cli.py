@@ -23,7 +23,8 @@ examples:
   make up                                    the processes, then the devstack stack's topics, subjects, S3 sink
                                              and Airflow settings on the real Pulumi engine
   python -m devstack logs connect -n 100     last 100 log lines of Kafka Connect
-  python -m devstack down                    stop everything devstack started
+  python -m devstack down                    stop everything devstack started (their data stays on disk)
+  python -m devstack reset moto --yes        stop moto and delete its buckets and tables (no question asked)
 
 services: """
     + ", ".join(SERVICES)
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     ):
         sp = sub.add_parser(name, help=help_text)
         sp.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
+    rp = sub.add_parser(
+        "reset",
+        help="stop services and DELETE the data they keep (asks first; --yes skips the question); `make up` after",
+    )
+    rp.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
+    rp.add_argument("--yes", action="store_true", help="delete without asking")
     sub.add_parser("status", help="which services run, their PIDs and ports")
     lp = sub.add_parser("logs", help="print a service's log")
     lp.add_argument("service", metavar="SERVICE")
@@ -66,6 +73,37 @@ def _parser() -> argparse.ArgumentParser:
 
 def _report(msg: str) -> None:
     print(f"[devstack {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _size(size_bytes: int) -> str:
+    if size_bytes < 1024:
+        return f"{size_bytes} B"
+    size, unit = float(size_bytes), "B"
+    for unit in ("KB", "MB", "GB"):
+        size /= 1024
+        if size < 1024:
+            break
+    return f"{size:.1f} {unit}"
+
+
+def _reset(platform: Platform, names: list[str] | None, yes: bool) -> int:
+    held = [entry for entry in platform.data_held(names) if entry.paths]
+    if not held:
+        _report("no data to delete")
+        return 0
+    for entry in held:
+        print(f"{entry.service:10} {_size(entry.size_bytes):>10}  {', '.join(str(p) for p in entry.paths)}")
+    if not yes:
+        if not sys.stdin.isatty():
+            _report("error: reset deletes the data above; run it in a terminal to confirm, or pass --yes")
+            return 2
+        answer = input(f"delete the data of {', '.join(e.service for e in held)}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            _report("nothing deleted")
+            return 1
+    platform.reset([entry.service for entry in held], _report)
+    _report("done: `make up` starts the platform again, empty, and declares the stack's objects on it")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
             stopped = platform.down(args.services or None, _report)
             if not stopped:
                 _report("nothing was running")
+        elif args.command == "reset":
+            return _reset(platform, args.services or None, args.yes)
         elif args.command == "status":
             for st in platform.status():
                 state = f"running (pid {st.pid})" if st.running else "stopped"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from pathlib import Path
 
 from devstack import services as registry
 from devstack.config import DevstackConfig
@@ -23,6 +25,22 @@ class ServiceStatus:
     ports: str
     installed: bool
     description: str
+
+
+@dataclass
+class DataHeld:
+    """What `reset` would delete of one service: its data paths that exist, and their size on disk."""
+
+    service: str
+    paths: list[Path]
+    size_bytes: int
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes under `path` (a file or a folder; 0 when it does not exist)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
 
 
 class Platform:
@@ -90,6 +108,26 @@ class Platform:
                 stopped.append(svc.name)
                 report(f"{svc.name}: stopped")
         return stopped
+
+    def data_held(self, names: list[str] | None = None) -> list[DataHeld]:
+        """Each named service's data on disk (every service when `names` is empty), without dependencies."""
+        held = []
+        for svc in self.services(names, with_deps=False):
+            paths = [p for p in svc.data_paths() if p.exists()]
+            held.append(DataHeld(svc.name, paths, sum(disk_usage(p) for p in paths)))
+        return held
+
+    def reset(self, names: list[str] | None = None, report: Report = print) -> list[DataHeld]:
+        """Stop the named services (every service when `names` is empty) and delete the data they keep; the next
+        `up` starts them empty. Returns what was deleted."""
+        self.down(names, report)
+        held = self.data_held(names)
+        for entry in held:
+            for path in entry.paths:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if entry.paths:
+                report(f"{entry.service}: deleted {', '.join(str(p) for p in entry.paths)}")
+        return held
 
     def status(self) -> list[ServiceStatus]:
         return [

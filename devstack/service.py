@@ -81,6 +81,11 @@ class Service(ABC):
         `kafka_bootstrap_servers`); devstack's outputs are assembled from these and nothing else."""
         return {}
 
+    def data_paths(self) -> list[Path]:
+        """What holds the data this service keeps across restarts: what `python -m devstack reset` deletes.
+        Logs, PID files, generated logins and config stay."""
+        return [self.data_dir]
+
     def provision(self) -> None:
         """Idempotent setup of what the service holds for the emulated account (buckets, tables), after start
         and on every `up` (in-memory emulators forget it on restart)."""

@@ -86,6 +86,10 @@ class Airflow(Service):
     def db_file(self) -> Path:
         return self.home / "airflow.db"
 
+    def data_paths(self) -> list[Path]:
+        """The metadata DB (DAG runs, connections, variables) and the task logs; airflow.cfg keeps its keys."""
+        return [self.db_file, self.home / "logs"]
+
     @property
     def config_file(self) -> Path:
         return self.home / "airflow.cfg"

@@ -41,6 +41,9 @@ public final class S3SinkConfig extends AbstractConfig {
   public static final String TIMEZONE = "timezone";
   public static final String TIMESTAMP_EXTRACTOR = "timestamp.extractor";
   public static final String TIMESTAMP_FIELD = "timestamp.field";
+  public static final String RETRY_BACKOFF = "retry.backoff.ms";
+  public static final String S3_RETRY_BACKOFF = "s3.retry.backoff.ms";
+  public static final String S3_PART_RETRIES = "s3.part.retries";
 
   public static final String JSON_FORMAT = "io.confluent.connect.s3.format.json.JsonFormat";
   public static final String S3_STORAGE = "io.confluent.connect.s3.storage.S3Storage";
@@ -64,7 +67,7 @@ public final class S3SinkConfig extends AbstractConfig {
   /** Confluent's S3 sink keys this sink does not implement: refused by name, never silently ignored. */
   private static final Set<String> CONFLUENT_ONLY_KEYS =
       Set.of(
-          "s3.part.size", "s3.part.retries", "s3.retry.backoff.ms", "retry.backoff.ms", "s3.wan.mode",
+          "s3.part.size", "s3.wan.mode",
           "s3.credentials.provider.class", "s3.ssea.name", "s3.sse.customer.key", "s3.sse.kms.key.id",
           "s3.acl.canned", "s3.object.tagging", "s3.proxy.url", "s3.proxy.user", "s3.proxy.password",
           "s3.http.send.expect.continue", "s3.elastic.buffer.enable", "schema.compatibility",
@@ -141,7 +144,15 @@ public final class S3SinkConfig extends AbstractConfig {
               "Time-based partitioners: a record's time is the worker's clock, the record's Kafka timestamp, or "
                   + "the value's field timestamp.field.")
           .define(TIMESTAMP_FIELD, Type.STRING, "timestamp", Importance.MEDIUM,
-              "RecordField: the value's field holding epoch ms or an ISO-8601 time (dots for nesting).");
+              "RecordField: the value's field holding epoch ms or an ISO-8601 time (dots for nesting).")
+          .define(RETRY_BACKOFF, Type.LONG, 5000L, ConfigDef.Range.atLeast(0), Importance.LOW,
+              "When S3 fails (unreachable, bucket missing), the worker delivers the same records again after this "
+                  + "many ms; the task keeps running and goes on by itself once S3 answers.")
+          .define(S3_RETRY_BACKOFF, Type.LONG, 200L, ConfigDef.Range.atLeast(0), Importance.LOW,
+              "First wait before the AWS SDK retries a failed S3 request; each retry waits up to twice as long.")
+          .define(S3_PART_RETRIES, Type.INT, 3, ConfigDef.Range.atLeast(0), Importance.MEDIUM,
+              "Retries of a failed S3 request by the AWS SDK before the task backs off (retry.backoff.ms); "
+                  + "0: none.");
 
   public S3SinkConfig(Map<String, String> props) {
     super(DEF, props);
@@ -261,6 +272,18 @@ public final class S3SinkConfig extends AbstractConfig {
   public DateTimeZone timezone() {
     String id = getString(TIMEZONE);
     return id.isEmpty() ? DateTimeZone.UTC : DateTimeZone.forID(id);
+  }
+
+  public long retryBackoffMs() {
+    return getLong(RETRY_BACKOFF);
+  }
+
+  public long s3RetryBackoffMs() {
+    return getLong(S3_RETRY_BACKOFF);
+  }
+
+  public int s3PartRetries() {
+    return getInt(S3_PART_RETRIES);
   }
 
   public String accessKey() {

@@ -12,7 +12,7 @@ import org.apache.kafka.connect.sink.SinkConnector;
 
 /** Writes record values to S3 as JSON lines, with Confluent's S3 sink's config and object names. */
 public class S3SinkConnector extends SinkConnector {
-  static final String VERSION = "2.0.0";
+  static final String VERSION = "2.1.0";
   private Map<String, String> props;
 
   @Override

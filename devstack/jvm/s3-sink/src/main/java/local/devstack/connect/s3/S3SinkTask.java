@@ -1,52 +1,57 @@
 package local.devstack.connect.s3;
 
-import java.net.URI;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.NavigableMap;
-import java.util.TreeMap;
+import java.util.function.LongSupplier;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.errors.RetriableException;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTask;
+import org.apache.kafka.connect.sink.SinkTaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
-import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
-import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.S3ClientBuilder;
-import software.amazon.awssdk.services.s3.model.PutObjectRequest;
-import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
  * One {@link TopicPartitionWriter} per assigned topic partition. Offsets are committed (preCommit) only up to the
- * first record that is not yet in S3, so after a crash the worker re-delivers from an object boundary and the
- * re-written objects carry the same names. With rotate.schedule.interval.ms the task asks the worker to poll
- * again by the next scheduled rotation (context.timeout), so the last records land even when no more arrive.
- * Opening a partition reads back, from the last object's metadata, up to which offset S3 already holds the
- * partition, so a re-delivery never writes a record twice even where wall-clock rotation would cut it elsewhere.
+ * first record that is not yet in S3, so after a crash the worker re-delivers from an object boundary, and each
+ * writer reads back what S3 holds before it writes, so nothing S3 holds whole is written twice. With
+ * rotate.schedule.interval.ms the task asks the worker to poll again by the next scheduled rotation
+ * (context.timeout), so the last records land even when no more arrive.
+ *
+ * <p>S3 down or its bucket missing never kills the task: open() and close() do not call S3 at all (Connect kills a
+ * task whose open() throws), the read-back waits for the first records, and a failing put() throws a
+ * RetriableException after asking the worker to deliver the same records again in retry.backoff.ms. Once S3
+ * answers, the task goes on by itself.
  */
 public class S3SinkTask extends SinkTask {
   private static final Logger log = LoggerFactory.getLogger(S3SinkTask.class);
   private static final long MIN_POLL_MS = 50;
 
+  private final Map<TopicPartition, TopicPartitionWriter> writers = new HashMap<>();
+  private final LongSupplier clock;
   private S3SinkConfig config;
-  private S3Client s3;
+  private Storage storage;
   private Partitioner partitioner;
   private TimestampExtractor extractor;
   private RecordFormat format;
-  private final Map<TopicPartition, TopicPartitionWriter> writers = new HashMap<>();
+  private boolean redelivery; // the last put failed: the worker delivers its records again
+
+  /** Connect's constructor: S3 through the AWS SDK, the system clock. */
+  public S3SinkTask() {
+    this.clock = System::currentTimeMillis;
+  }
+
+  /** For tests: {@code storage} instead of S3, {@code clock} instead of the system's; start() is called here. */
+  S3SinkTask(Map<String, String> props, SinkTaskContext context, Storage storage, LongSupplier clock) {
+    this.clock = clock;
+    this.storage = storage;
+    initialize(context);
+    start(props);
+  }
 
   @Override
   public String version() {
@@ -62,89 +67,44 @@ public class S3SinkTask extends SinkTask {
         TimestampExtractor.of(
             config.getString(S3SinkConfig.TIMESTAMP_EXTRACTOR), config.getString(S3SinkConfig.TIMESTAMP_FIELD));
     format = new RecordFormat(config.gzip(), config.compressionLevel());
-    s3 = s3Client(config);
+    if (storage == null) {
+      storage = new S3Storage(config);
+    }
     log.info("S3 sink writing to bucket {} under {}/ ({})", config.bucket(), config.topicsDir(),
         config.partitioner());
   }
 
-  private static S3Client s3Client(S3SinkConfig config) {
-    S3ClientBuilder builder =
-        S3Client.builder()
-            .httpClient(UrlConnectionHttpClient.create())
-            .region(Region.of(config.region()))
-            .forcePathStyle(config.pathStyle())
-            // S3 emulators need neither trailing checksums nor chunked uploads
-            .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-            .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED);
-    if (!config.endpoint().isEmpty()) {
-      builder.endpointOverride(URI.create(config.endpoint()));
-    }
-    if (!config.accessKey().isEmpty()) {
-      builder.credentialsProvider(
-          StaticCredentialsProvider.create(AwsBasicCredentials.create(config.accessKey(), config.secretKey())));
-    } else {
-      builder.credentialsProvider(DefaultCredentialsProvider.builder().build());
-    }
-    return builder.build();
-  }
-
   @Override
   public void open(Collection<TopicPartition> partitions) {
-    long now = System.currentTimeMillis();
+    long now = clock.getAsLong();
     for (TopicPartition tp : partitions) {
-      if (!writers.containsKey(tp)) {
-        writers.put(tp, new TopicPartitionWriter(tp, config, partitioner, extractor, format, this::putObject, now,
-            durable(tp)));
-      }
+      writers.computeIfAbsent(tp, k -> newWriter(k, now));
     }
   }
 
-  /** Up to which offset S3 holds {@code tp} whole: the end of the last batch all of whose objects are there. */
-  private TopicPartitionWriter.Durable durable(TopicPartition tp) {
-    String marker = "/" + tp.topic() + "+" + tp.partition() + "+";
-    NavigableMap<Long, String> byStart = new TreeMap<>();
-    try {
-      for (S3Object o : s3.listObjectsV2Paginator(b -> b.bucket(config.bucket()).prefix(config.topicsDir() + "/"
-          + tp.topic() + "/")).contents()) {
-        int at = o.key().lastIndexOf(marker);
-        int dot = o.key().indexOf('.', at + marker.length());
-        if (at >= 0 && dot > at) {
-          byStart.put(Long.parseLong(o.key().substring(at + marker.length(), dot)), o.key());
-        }
-      }
-      if (byStart.isEmpty()) {
-        return TopicPartitionWriter.Durable.NONE;
-      }
-      Map<String, String> meta = s3.headObject(b -> b.bucket(config.bucket()).key(byStart.lastEntry().getValue()))
-          .metadata();
-      if (!meta.containsKey(TopicPartitionWriter.BATCH_END)) {
-        return TopicPartitionWriter.Durable.NONE; // written by an earlier version: re-delivery rewrites by name
-      }
-      long start = Long.parseLong(meta.get(TopicPartitionWriter.BATCH_START));
-      long end = Long.parseLong(meta.get(TopicPartitionWriter.BATCH_END));
-      int objects = Integer.parseInt(meta.get(TopicPartitionWriter.BATCH_OBJECTS));
-      long writtenAt = Long.parseLong(meta.get(TopicPartitionWriter.WRITTEN_AT));
-      boolean whole = byStart.subMap(start, true, end, false).size() >= objects;
-      log.info("{}: S3 holds offsets below {} (last batch {}..{}{})", tp, whole ? end : start, start, end,
-          whole ? "" : ", not all of its objects: it is written again");
-      return new TopicPartitionWriter.Durable(whole ? end : start, writtenAt);
-    } catch (SdkException | NumberFormatException e) {
-      throw new RetriableException("reading back what s3://" + config.bucket() + " holds of " + tp + " failed: "
-          + e.getMessage(), e);
-    }
+  private TopicPartitionWriter newWriter(TopicPartition tp, long now) {
+    return new TopicPartitionWriter(tp, config, partitioner, extractor, format, storage, context::offset, now);
   }
 
   @Override
   public void put(Collection<SinkRecord> records) {
-    long now = System.currentTimeMillis();
-    for (SinkRecord record : records) {
-      TopicPartition tp = new TopicPartition(record.topic(), record.kafkaPartition());
-      writers
-          .computeIfAbsent(tp, k -> new TopicPartitionWriter(k, config, partitioner, extractor, format,
-              this::putObject, now, durable(k)))
-          .write(record, now);
+    if (!redelivery) {
+      writers.values().forEach(TopicPartitionWriter::rewound); // a rewind asked for took effect before this poll
     }
-    tickAll(System.currentTimeMillis());
+    long now = clock.getAsLong();
+    try {
+      for (SinkRecord record : records) {
+        TopicPartition tp = new TopicPartition(record.topic(), record.kafkaPartition());
+        writers.computeIfAbsent(tp, k -> newWriter(k, now)).write(record, now);
+      }
+      tickAll(clock.getAsLong());
+      redelivery = false;
+    } catch (RetriableException e) {
+      redelivery = true;
+      log.warn("{}; the records come again in {} ms", e.getMessage(), config.retryBackoffMs());
+      context.timeout(config.retryBackoffMs());
+      throw e;
+    }
   }
 
   private void tickAll(long now) {
@@ -161,27 +121,10 @@ public class S3SinkTask extends SinkTask {
     }
   }
 
-  private void putObject(String key, byte[] body, Map<String, String> metadata) {
-    try {
-      s3.putObject(
-          PutObjectRequest.builder()
-              .bucket(config.bucket())
-              .key(key)
-              .contentType(config.gzip() ? "application/gzip" : "application/json")
-              .metadata(metadata)
-              .build(),
-          RequestBody.fromBytes(body));
-    } catch (SdkException e) {
-      // the records stay in memory and uncommitted: the next put or offset commit retries the whole rotation
-      throw new RetriableException("writing s3://" + config.bucket() + "/" + key + " failed: " + e.getMessage(), e);
-    }
-    log.info("wrote s3://{}/{} ({} bytes)", config.bucket(), key, body.length);
-  }
-
   @Override
   public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
     try {
-      tickAll(System.currentTimeMillis());
+      tickAll(clock.getAsLong());
     } catch (RetriableException e) {
       log.warn("scheduled rotation failed, retried later: {}", e.getMessage());
     }
@@ -189,7 +132,10 @@ public class S3SinkTask extends SinkTask {
     for (Map.Entry<TopicPartition, OffsetAndMetadata> e : currentOffsets.entrySet()) {
       TopicPartitionWriter writer = writers.get(e.getKey());
       long consumed = e.getValue().offset();
-      safe.put(e.getKey(), new OffsetAndMetadata(writer == null ? consumed : writer.offsetToCommit(consumed)));
+      long offset = writer == null ? consumed : writer.offsetToCommit(consumed);
+      if (offset >= 0) { // -1: S3 not read back yet, nothing new is known to be there
+        safe.put(e.getKey(), new OffsetAndMetadata(offset));
+      }
     }
     return safe;
   }
@@ -205,9 +151,9 @@ public class S3SinkTask extends SinkTask {
   @Override
   public void stop() {
     writers.clear();
-    if (s3 != null) {
+    if (storage != null) {
       try {
-        s3.close();
+        storage.close();
       } catch (RuntimeException e) {
         throw new ConnectException(e);
       }

@@ -1,42 +1,41 @@
 package local.devstack.connect.s3;
 
 import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.joda.time.DateTime;
 import org.joda.time.DateTimeZone;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The open objects of one topic partition, rotated as Confluent's TopicPartitionWriter rotates them: all open
  * objects are written together when they hold flush.size records, when a record's time is rotate.interval.ms past
  * the batch's first record or falls in another time partition (time-based partitioners), or at the next
- * rotate.schedule.interval.ms boundary of the wall clock. Each object is named by the offset of its first record,
- * so a batch re-delivered from the last committed offset is cut and named the same (without scheduled rotation)
- * and overwrites what a crashed run wrote. Only offsets below the first record still in memory are committed.
+ * rotate.schedule.interval.ms boundary of the wall clock. Each object is named by the offset of its first record.
+ * Only offsets below the first record still in memory are committed.
  *
- * <p>Wall-clock rotation cuts a re-delivered batch elsewhere than the crashed run did, so names alone cannot keep the
- * lake exact. Every object therefore records its batch (first offset, offset after its last record, objects in the
- * batch) in its S3 metadata, and a writer opened on a partition skips the records below the end of the last batch
- * S3 holds whole ({@link #durableEnd}): what is in the lake is never written twice, whichever rule cut it.
+ * <p>Exactly once in the lake, whatever cut the batches: what S3 holds is read back ({@link Lake}) when the first
+ * record arrives, and a record is skipped when its offset lies in a batch S3 holds whole. Everything else is written,
+ * so a rewind rewrites exactly the batches the lake lost; the open batch is written before a held one, so batches
+ * never overlap. A batch S3 holds only part of is written again whole: its objects left are deleted first (when the
+ * records start inside it, the task rewinds the partition to its start).
+ *
+ * <p>S3 failing throws a RetriableException out of {@link #write} or {@link #tick} and leaves the writer as it was
+ * before the failed call, with the records it took still in memory: the worker delivers the same records again,
+ * and those already taken are recognised by offset.
  */
 final class TopicPartitionWriter {
-  interface ObjectStore {
-    /** Writes one whole object; throws a RetriableException when S3 cannot be reached (nothing is lost). */
-    void put(String key, byte[] body, Map<String, String> metadata);
-  }
+  private static final Logger log = LoggerFactory.getLogger(TopicPartitionWriter.class);
 
-  /** S3 user metadata of every object: its batch's first offset, the offset after it, and its object count. */
-  static final String BATCH_START = "kde-batch-start";
-  static final String BATCH_END = "kde-batch-end";
-  static final String BATCH_OBJECTS = "kde-batch-objects";
-  static final String WRITTEN_AT = "kde-written-at";
-
-  /** What S3 held for a partition when it was opened: records below {@code end} were written by {@code writtenAt}. */
-  record Durable(long end, long writtenAt) {
-    static final Durable NONE = new Durable(0, Long.MAX_VALUE);
+  /** The task's answer to "rewind this partition to that offset" (SinkTaskContext.offset). */
+  interface Rewinder {
+    void rewind(TopicPartition tp, long offset);
   }
 
   private static final class OpenObject {
@@ -54,63 +53,118 @@ final class TopicPartitionWriter {
   private final Partitioner partitioner;
   private final TimestampExtractor extractor;
   private final RecordFormat format;
-  private final ObjectStore store;
+  private final Storage storage;
+  private final Rewinder rewinder;
   private final Map<String, OpenObject> open = new LinkedHashMap<>();
+  private Lake lake; // null until the first record: what S3 holds is read then (S3 may be down at open)
   private int recordCount;
   private long batchStart = -1; // offset of the first record not yet in S3, -1: none
-  private long nextOffset = -1; // offset after the last record taken, -1: none yet
+  private long nextOffset = -1; // offset after the last record taken or skipped, -1: none yet
+  private long firstOffset = -1; // the first record's offset since the lake was read or the partition rewound
+  private long rewoundTo = -1; // a rewind asked of the worker: records until then are stale, -1: none
   private Long baseTimestamp;
   private String currentPartition;
   private long nextScheduledRotation;
-  private Durable durable; // records below durable.end are in S3 already (recovered when the partition was opened)
 
   TopicPartitionWriter(
       TopicPartition tp, S3SinkConfig config, Partitioner partitioner, TimestampExtractor extractor,
-      RecordFormat format, ObjectStore store, long now, Durable durable) {
+      RecordFormat format, Storage storage, Rewinder rewinder, long now) {
     this.tp = tp;
-    this.durable = durable;
     this.config = config;
     this.partitioner = partitioner;
     this.extractor = partitioner.isTimeBased() ? extractor : null;
     this.format = format;
-    this.store = store;
+    this.storage = storage;
+    this.rewinder = rewinder;
     scheduleNextRotation(now);
   }
 
   void write(SinkRecord record, long now) {
-    if (nextOffset >= 0 && record.kafkaOffset() < nextOffset) {
-      return; // re-delivered after a retriable failure of an earlier put: already held
+    long offset = record.kafkaOffset();
+    if (rewoundTo >= 0 || (nextOffset >= 0 && offset < nextOffset)) {
+      return; // before the worker's rewind, or delivered again after a retriable failure: already taken
     }
-    if (record.kafkaOffset() < durable.end()) {
-      if (record.timestamp() == null || record.timestamp() <= durable.writtenAt()) {
-        return; // re-delivered after a crash, but already in S3
+    if (lake == null || offset < lake.from()) {
+      lake = Lake.read(storage, config.topicsDir(), tp, offset);
+      firstOffset = -1;
+      log.info("{}: S3 holds {}", tp, lake.summary());
+    }
+    if (firstOffset < 0) {
+      firstOffset = offset;
+    }
+    Lake.Batch held = lake.at(offset);
+    if (held != null && !held.whole()) {
+      if (!rewriteWhole(held)) {
+        return;
+      }
+      held = lake.at(offset);
+    }
+    if (held != null && held.whole()) {
+      if (record.timestamp() == null || record.timestamp() <= held.writtenAt()) {
+        if (recordCount > 0) {
+          commit(now); // the open batch ends where S3's begins
+        }
+        nextOffset = offset + 1;
+        return;
       }
       // a record newer than the objects at its offset: a re-created topic, and the lake holds its predecessor's
-      durable = Durable.NONE;
+      log.info("{}: record {} is newer than S3's batch {}: the topic was re-created, its records are written", tp,
+          offset, held);
+      lake.forget();
     }
-    if (recordCount >= config.flushSize()) {
-      commit(now); // a rotation whose upload failed before: retried first
+    take(record, now);
+  }
+
+  /** A partial batch: deletes what is left of it when this writer's records cover it from its start (true). */
+  private boolean rewriteWhole(Lake.Batch partial) {
+    if (firstOffset > partial.start()) {
+      log.warn("{}: S3 holds only {} of batch {}, and the records start inside it at {}: rewinding to {} to write "
+          + "it again whole", tp, partial.keys().size(), partial, firstOffset, partial.start());
+      open.clear();
+      recordCount = 0;
+      batchStart = -1;
+      baseTimestamp = null;
+      nextOffset = -1;
+      firstOffset = -1;
+      rewoundTo = partial.start();
+      rewinder.rewind(tp, partial.start());
+      return false;
     }
+    log.warn("{}: S3 holds only {} of batch {}: deleting them, the batch is written again", tp, partial.keys().size(),
+        partial);
+    for (String key : partial.keys()) {
+      storage.delete(key);
+    }
+    lake.remove(partial);
+    return true;
+  }
+
+  /** The worker has rewound as asked: the records from now on are the rewound ones. */
+  void rewound() {
+    rewoundTo = -1;
+  }
+
+  private void take(SinkRecord record, long now) {
     if (record.value() == null && !config.ignoreNullValues()) {
       throw new ConnectException(TimestampExtractor.where(record)
           + " has a null value (a tombstone) and behavior.on.null.values=fail; set it to ignore to skip them");
+    }
+    if (record.value() == null) {
+      if (recordCount >= config.flushSize()) {
+        commit(now); // a rotation whose upload failed before: retried first
+      }
+      nextOffset = record.kafkaOffset() + 1;
+      return;
+    }
+    Long timestamp = extractor == null ? null : extractor.extract(record, now);
+    String encoded = partitioner.encodePartition(record, timestamp);
+    if (recordCount >= config.flushSize() || rotateOnTime(encoded, timestamp, now)) {
+      commit(now); // throws before this record is taken: its delivery again takes it
     }
     if (batchStart < 0) {
       batchStart = record.kafkaOffset();
     }
     nextOffset = record.kafkaOffset() + 1;
-    if (record.value() == null) {
-      if (recordCount == 0) {
-        batchStart = -1; // nothing held: the tombstone's offset may be committed
-      }
-      return;
-    }
-    Long timestamp = extractor == null ? null : extractor.extract(record, now);
-    String encoded = partitioner.encodePartition(record, timestamp);
-    if (rotateOnTime(encoded, timestamp, now)) {
-      commit(now);
-      batchStart = record.kafkaOffset();
-    }
     if (baseTimestamp == null) {
       baseTimestamp = timestamp;
     }
@@ -141,8 +195,17 @@ final class TopicPartitionWriter {
     return Math.max(0, nextScheduledRotation - now);
   }
 
-  /** What may be committed: everything before the first record not yet in S3, else all that was consumed. */
+  /**
+   * What may be committed of {@code consumed}: nothing before S3 was read (-1), the offset a rewind was asked for,
+   * the first record not yet in S3, or else all that was consumed.
+   */
   long offsetToCommit(long consumed) {
+    if (lake == null) {
+      return -1;
+    }
+    if (rewoundTo >= 0) {
+      return rewoundTo;
+    }
     return batchStart >= 0 ? batchStart : consumed;
   }
 
@@ -161,12 +224,17 @@ final class TopicPartitionWriter {
     return config.rotateScheduleIntervalMs() > 0 && now >= nextScheduledRotation;
   }
 
+  /** Writes every open object (all or, on a failure, none as far as this writer's state goes). */
   private void commit(long now) {
     if (!open.isEmpty()) {
-      Map<String, String> batch = batchMetadata();
+      Lake.Batch batch = batch(now);
+      Map<String, String> metadata = batch.metadata();
       for (Map.Entry<String, OpenObject> e : open.entrySet()) {
-        store.put(key(e.getKey(), e.getValue().startOffset), format.object(e.getValue().lines.toByteArray()), batch);
+        storage.put(key(e.getKey(), e.getValue().startOffset), format.object(e.getValue().lines.toByteArray()),
+            metadata);
       }
+      lake.add(batch);
+      log.info("{}: wrote batch {}", tp, batch);
     }
     open.clear();
     recordCount = 0;
@@ -175,15 +243,16 @@ final class TopicPartitionWriter {
     scheduleNextRotation(now);
   }
 
-  private Map<String, String> batchMetadata() {
+  private Lake.Batch batch(long now) {
     long start = Long.MAX_VALUE;
     long end = -1;
-    for (OpenObject object : open.values()) {
-      start = Math.min(start, object.startOffset);
-      end = Math.max(end, object.lastOffset + 1);
+    List<String> keys = new ArrayList<>();
+    for (Map.Entry<String, OpenObject> e : open.entrySet()) {
+      start = Math.min(start, e.getValue().startOffset);
+      end = Math.max(end, e.getValue().lastOffset + 1);
+      keys.add(key(e.getKey(), e.getValue().startOffset));
     }
-    return Map.of(BATCH_START, Long.toString(start), BATCH_END, Long.toString(end),
-        BATCH_OBJECTS, Integer.toString(open.size()), WRITTEN_AT, Long.toString(System.currentTimeMillis()));
+    return new Lake.Batch(start, end, open.size(), now, List.copyOf(keys));
   }
 
   String key(String encodedPartition, long startOffset) {

@@ -1,0 +1,177 @@
+package local.devstack.connect.s3;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.TreeMap;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * What S3 holds of one topic partition from some offset on, read back from the objects the sink wrote: each object
+ * carries its batch in its metadata (first offset, offset after it, object count, write time), so the batches are
+ * an interval set of offsets, each whole (all its objects are there) or partial (some were lost, or a crash stopped
+ * its upload midway). A record is already in the lake exactly when its offset lies in a whole batch.
+ *
+ * <p>Only the objects at and above the first offset asked for are read (one HEAD each, on top of the listing, 1,000
+ * names a request): a worker resuming from its committed offset reads the last few objects, and a rewind reads
+ * those of the range it replays, once.
+ */
+final class Lake {
+  /** S3 user metadata of every object: its batch's first offset, the offset after it, its objects, its write time. */
+  static final String BATCH_START = "kde-batch-start";
+  static final String BATCH_END = "kde-batch-end";
+  static final String BATCH_OBJECTS = "kde-batch-objects";
+  static final String WRITTEN_AT = "kde-written-at";
+
+  /** Offsets [start, end) written together as {@code objects} objects at {@code writtenAt}; {@code keys}: found. */
+  record Batch(long start, long end, int objects, long writtenAt, List<String> keys) {
+    boolean whole() {
+      return keys.size() >= objects;
+    }
+
+    boolean contains(long offset) {
+      return start <= offset && offset < end;
+    }
+
+    Map<String, String> metadata() {
+      return Map.of(BATCH_START, Long.toString(start), BATCH_END, Long.toString(end),
+          BATCH_OBJECTS, Integer.toString(objects), WRITTEN_AT, Long.toString(writtenAt));
+    }
+
+    @Override
+    public String toString() {
+      return "[" + start + "," + end + ") " + keys.size() + "/" + objects + " objects";
+    }
+  }
+
+  private final NavigableMap<Long, Batch> batches = new TreeMap<>();
+  private long from;
+
+  private Lake(long from) {
+    this.from = from;
+  }
+
+  static Lake empty(long from) {
+    return new Lake(from);
+  }
+
+  /** The batches of {@code tp} under {@code topicsDir} that hold {@code from} or lie above it. */
+  static Lake read(Storage storage, String topicsDir, TopicPartition tp, long from) {
+    NavigableMap<Long, List<String>> byStart = objects(storage, topicsDir, tp);
+    Long floor = byStart.floorKey(from);
+    long readFrom = floor == null ? from : floor;
+    Map<String, Map<String, String>> metadata = new HashMap<>();
+    readMetadata(storage, byStart.tailMap(readFrom, true), metadata);
+    long lowest = lowestBatchStart(metadata.values(), readFrom);
+    if (lowest < readFrom) { // a batch holding `from` began below its floor object: its other objects count too
+      readMetadata(storage, byStart.subMap(lowest, true, readFrom, false), metadata);
+    }
+    Lake lake = new Lake(Math.min(from, lowest));
+    Map<List<Long>, List<String>> keysByBatch = new HashMap<>();
+    Map<List<Long>, Map<String, String>> anyMetadata = new HashMap<>();
+    for (Map.Entry<String, Map<String, String>> e : metadata.entrySet()) {
+      List<Long> id = List.of(number(e.getValue(), BATCH_START), number(e.getValue(), BATCH_END));
+      keysByBatch.computeIfAbsent(id, k -> new ArrayList<>()).add(e.getKey());
+      anyMetadata.put(id, e.getValue());
+    }
+    for (Map.Entry<List<Long>, List<String>> e : keysByBatch.entrySet()) {
+      Map<String, String> meta = anyMetadata.get(e.getKey());
+      lake.add(new Batch(e.getKey().get(0), e.getKey().get(1), (int) number(meta, BATCH_OBJECTS),
+          number(meta, WRITTEN_AT), List.copyOf(e.getValue())));
+    }
+    return lake;
+  }
+
+  /** The start offsets of {@code tp}'s objects, from their names ({@code .../<topic>+<p>+<offset>.json[.gz]}). */
+  private static NavigableMap<Long, List<String>> objects(Storage storage, String topicsDir, TopicPartition tp) {
+    String marker = "/" + tp.topic() + "+" + tp.partition() + "+";
+    NavigableMap<Long, List<String>> byStart = new TreeMap<>();
+    for (String key : storage.list(topicsDir + "/" + tp.topic() + "/")) {
+      int at = key.lastIndexOf(marker);
+      int dot = at < 0 ? -1 : key.indexOf('.', at + marker.length());
+      if (dot > at + marker.length()) {
+        try {
+          long start = Long.parseLong(key.substring(at + marker.length(), dot));
+          byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(key);
+        } catch (NumberFormatException e) {
+          // not an object name of this sink
+        }
+      }
+    }
+    return byStart;
+  }
+
+  /** HEADs the objects; those without a whole batch record (written by an earlier version) are left out. */
+  private static void readMetadata(
+      Storage storage, Map<Long, List<String>> objects, Map<String, Map<String, String>> into) {
+    for (List<String> keys : objects.values()) {
+      for (String key : keys) {
+        Map<String, String> meta = storage.metadata(key);
+        if (meta != null && valid(meta)) {
+          into.put(key, meta);
+        }
+      }
+    }
+  }
+
+  private static boolean valid(Map<String, String> meta) {
+    try {
+      return number(meta, BATCH_START) < number(meta, BATCH_END) && number(meta, BATCH_OBJECTS) > 0
+          && meta.containsKey(WRITTEN_AT) && number(meta, WRITTEN_AT) >= 0;
+    } catch (NumberFormatException | NullPointerException e) {
+      return false;
+    }
+  }
+
+  private static long number(Map<String, String> meta, String key) {
+    return Long.parseLong(meta.get(key));
+  }
+
+  private static long lowestBatchStart(Iterable<Map<String, String>> metadata, long fallback) {
+    long lowest = fallback;
+    for (Map<String, String> meta : metadata) {
+      lowest = Math.min(lowest, number(meta, BATCH_START));
+    }
+    return lowest;
+  }
+
+  /** The lowest offset this reading knows about: below it, S3 was not read. */
+  long from() {
+    return from;
+  }
+
+  /** The batch holding {@code offset}, or null. */
+  Batch at(long offset) {
+    Map.Entry<Long, Batch> floor = batches.floorEntry(offset);
+    return floor != null && floor.getValue().contains(offset) ? floor.getValue() : null;
+  }
+
+  /** A batch the sink has just written whole (or found). Of two batches at one offset, the whole one counts. */
+  void add(Batch batch) {
+    Batch there = batches.get(batch.start());
+    if (there == null || (batch.whole() && (!there.whole() || batch.end() > there.end()))) {
+      batches.put(batch.start(), batch);
+    }
+  }
+
+  void remove(Batch batch) {
+    batches.remove(batch.start(), batch);
+  }
+
+  /** S3's objects at these offsets are a deleted topic's (the records are newer): nothing of this one is there. */
+  void forget() {
+    batches.clear();
+  }
+
+  /** One line for the log: how many whole batches, from where to where, and each partial one. */
+  String summary() {
+    List<Batch> whole = batches.values().stream().filter(Batch::whole).toList();
+    List<Batch> partial = batches.values().stream().filter(b -> !b.whole()).toList();
+    String held = whole.isEmpty() ? "no whole batch"
+        : whole.size() + " whole batches within [" + whole.get(0).start() + "," + whole.get(whole.size() - 1).end()
+            + ")";
+    return held + (partial.isEmpty() ? "" : ", partial: " + partial) + " from offset " + from + " on";
+  }
+}
