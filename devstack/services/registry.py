@@ -1,5 +1,5 @@
-"""Schema registry: Apicurio Registry 2.4.2.Final, in-memory storage, with its Confluent-compatible REST API at
-/apis/ccompat/v7 (/subjects/{s}/versions, /schemas/ids/{id}, /config/{s}, ...). That base URL is what devstack
+"""Schema registry: Apicurio Registry 2.4.2.Final, its SQL storage on an H2 file, with its Confluent-compatible REST
+API at /apis/ccompat/v7 (/subjects/{s}/versions, /schemas/ids/{id}, /config/{s}, ...). That base URL is what devstack
 publishes as `schema_registry_url`, so confluent-kafka's SchemaRegistryClient, JSONSerializer and
 JSONDeserializer, the subject resource and the S3 sink converter all use it unchanged.
 
@@ -8,9 +8,17 @@ the Quarkus application from its jars (`mvn package`: a runner jar + lib/) into 
 when the pom or src/ changes. src/ holds one patched class of the JSON Schema library Apicurio checks
 compatibility with, so that it accepts our schemas' draft 2020-12 `$schema` (see its header). Start: `java -jar`
 of the runner jar; ready when the ccompat API lists subjects.
-State is in memory: a restart forgets the schemas (producers re-register on their next send, `make up`
-re-creates the subjects). Apicurio enforces no compatibility until a rule is set, so every `up` sets the
-global default to BACKWARD, as Confluent's registry has it; subjects may override it (`PUT /config/{s}`) with
+Storage: the H2 database Apicurio 2.4.2 builds in ("in-memory" storage is its SQL storage on `jdbc:h2:mem`) is
+pointed at a file instead (REGISTRY_DATASOURCE_URL, the variable its prod profile reads): run/registry/data/
+registry.mv.db holds subjects, versions, schema ids, their content, rules and the id sequences, so they survive
+`devstack down`/`up` and a kill -9, and a schema registered after a restart gets an id above every earlier one
+(an id inside an old Kafka record keeps naming the same schema). WRITE_DELAY=0 makes H2 write each commit to the
+file before the request answers (its default batches commits for half a second, which a kill -9 loses); it does
+not fsync each commit, so an operating-system crash (not a process crash) may lose the last few. The file grows
+with the schemas (kilobytes each) plus H2's own overhead of a few megabytes; Apicurio creates its tables on the
+first start and finds them on the next.
+Apicurio enforces no compatibility until a rule is set, so `up` sets the global default to BACKWARD, as
+Confluent's registry has it, when no global rule is stored yet; subjects may override it (`PUT /config/{s}`) with
 any level but NONE: Apicurio 2.4.2's ccompat API stores a subject's NONE as "no subject rule", so the global
 BACKWARD applies to it.
 
@@ -38,12 +46,16 @@ POM = SOURCE / "pom.xml"
 CCOMPAT_PATH = "/apis/ccompat/v7"
 DEFAULT_COMPATIBILITY = "BACKWARD"
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
+#: Apicurio's own API for the global rules: tells an unset global compatibility (404) from a set one
+GLOBAL_COMPATIBILITY_RULE = "/apis/registry/v2/admin/rules/COMPATIBILITY"
+#: each commit written to the file before it answers; a 16 MB page cache inside the 256 MB heap (H2's default: 64 MB)
+H2_SETTINGS = "WRITE_DELAY=0;CACHE_SIZE=16384"
 
 
 class SchemaRegistry(Service):
     name = "registry"
     port_names = ("registry",)
-    description = "Schema Registry, Confluent REST API (Apicurio Registry 2.4.2, in memory)"
+    description = "Schema Registry, Confluent REST API (Apicurio Registry 2.4.2, H2 file)"
     start_timeout = 60.0
     heap_mb = 256
 
@@ -64,6 +76,13 @@ class SchemaRegistry(Service):
                 digest.update(str(f.relative_to(SOURCE)).encode())
                 digest.update(f.read_bytes())
         return digest.hexdigest()
+
+    @property
+    def database_url(self) -> str:
+        return f"jdbc:h2:file:{self.data_dir / 'registry'};{H2_SETTINGS}"
+
+    def env(self) -> dict[str, str]:
+        return {"REGISTRY_DATASOURCE_URL": self.database_url}
 
     def runner_jar(self) -> Path:
         jars = sorted(self.app_dir.glob("*-runner.jar"))
@@ -107,7 +126,7 @@ class SchemaRegistry(Service):
             f"-Dquarkus.http.port={self.port}",
             "-Dquarkus.log.level=WARN",
             "-Dquarkus.log.category.io.quarkus.level=INFO",  # keeps the "started in" line in the log
-            # ONE worker thread: Apicurio 2.4.2's in-memory (H2) storage is not safe under concurrent writes
+            # ONE worker thread: Apicurio 2.4.2's storage on H2 is not safe under concurrent writes
             # (parallel first registrations, as `pulumi up` makes them, fail with lock timeouts and duplicate
             # sequence keys, or hang); one connection would deadlock its nested queries, one worker serializes
             # the requests instead
@@ -124,7 +143,16 @@ class SchemaRegistry(Service):
         return resp.status_code == 200 and isinstance(resp.json(), list)
 
     def provision(self) -> None:
-        # in memory: a restarted registry has forgotten the global rule, so set it on every `up`
+        """The global compatibility, BACKWARD, unless one is stored already (kept from an earlier run)."""
+        root = f"http://{self.cfg.host}:{self.port}"
+        stored = requests.get(f"{root}{GLOBAL_COMPATIBILITY_RULE}", timeout=10)
+        if stored.status_code == 200:
+            return
+        if stored.status_code != 404:
+            raise ServiceError(
+                f"registry: reading the global compatibility at {GLOBAL_COMPATIBILITY_RULE} failed: "
+                f"HTTP {stored.status_code}: {stored.text[:300]}"
+            )
         resp = requests.put(
             f"{self.base_url}/config",
             json={"compatibility": DEFAULT_COMPATIBILITY},

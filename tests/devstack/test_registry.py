@@ -164,7 +164,7 @@ def test_subject_delete_is_soft_then_permanent(registry: Any, devstack: Any) -> 
 
 
 def test_concurrent_registrations_all_succeed(devstack: Any) -> None:
-    """`pulumi up` registers every subject at once: Apicurio's in-memory storage failed such writes (lock
+    """`pulumi up` registers every subject at once: Apicurio's H2 storage failed such writes (lock
     timeouts, duplicate keys) until devstack gave it one worker thread."""
     from concurrent.futures import ThreadPoolExecutor
 
