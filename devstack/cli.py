@@ -78,12 +78,12 @@ def _report(msg: str) -> None:
 def _size(size_bytes: int) -> str:
     if size_bytes < 1024:
         return f"{size_bytes} B"
-    size, unit = float(size_bytes), "B"
-    for unit in ("KB", "MB", "GB"):
-        size /= 1024
+    size = size_bytes / 1024
+    for unit in ("KB", "MB"):
         if size < 1024:
-            break
-    return f"{size:.1f} {unit}"
+            return f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
 
 
 def _reset(platform: Platform, names: list[str] | None, yes: bool) -> int:
