@@ -1,10 +1,21 @@
-"""Firestore emulator: the npm library @firestore-emulator/server (gRPC, state in memory) on the loopback address.
+"""Firestore emulator: the npm library @firestore-emulator/server (gRPC) on the loopback address, its state on disk.
 
 What runs: devstack/node/firestore/server.js under Node, with the packages its package.json pins exactly
-(direct and, through `overrides`, transitive; no lock file is kept). install() copies both files into
+(direct and, through `overrides`, transitive; no lock file is kept). install() copies the app's files into
 install/firestore/app and runs `npm install` there. Clients: google-cloud-firestore with
-`FIRESTORE_EMULATOR_HOST=127.0.0.1:<port>` (no scheme). A restart forgets all documents. server.js replaces
-the library's document lookup, which copied the collection for every new document (loads went quadratic).
+`FIRESTORE_EMULATOR_HOST=127.0.0.1:<port>` (no scheme). server.js replaces the library's document lookup, which
+copied the collection for every new document (loads went quadratic).
+
+Durability (the library keeps everything in memory): server.js replaces the Commit RPC, the only one that writes,
+with the library's own commit plus a journal: each commit's request is appended to run/firestore/data/journal-*.log
+and fdatasync'ed before the RPC answers, so an acknowledged write survives `devstack down`/`up` and a kill -9.
+At start the server loads data/snapshot.bin (one JSON record per document with its create and update times),
+replays the journal after it (a record torn by a kill is cut off: its commit never answered) and, when it replayed
+any commit, writes a new snapshot (temporary file, fsync, rename) before it deletes the replayed journal; it
+compacts the same way while serving once the journal outgrows the snapshot and 64 MB. On disk: the snapshot is
+about the size of the documents as JSON, the journal at most the larger of the snapshot and 64 MB (formats in
+journal.js).
+Start time grows with the data: the snapshot is read into memory, the journal replayed through the library.
 
 Works: batched commits (up to 500 writes), get/get_all, ==/in/OR/compound queries, order_by + limit, count(),
 update, delete, transactions, server timestamps, collection_group. Errors: filters on nested fields,
@@ -25,7 +36,7 @@ from devstack import account
 from devstack.service import Service, ServiceError
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "node" / "firestore"
-APP_FILES = ("package.json", "server.js")
+APP_FILES = ("package.json", "server.js", "journal.js", "fields.js")
 #: the library the app runs; checked after npm install so a broken install is caught at install time
 LIBRARY = "@firestore-emulator/server"
 #: any project id works for the emulator; the readiness probe asks for a document that does not exist
@@ -36,8 +47,9 @@ PROBE_DOCUMENT = "_devstack/ready"
 class FirestoreEmulator(Service):
     name = "firestore"
     port_names = ("firestore",)
-    description = "Firestore gRPC API (@firestore-emulator/server on Node, in memory)"
-    start_timeout = 30.0
+    description = "Firestore gRPC API (@firestore-emulator/server on Node, journaled to disk)"
+    #: the start replays the data on disk first; a large data set takes longer than an empty one
+    start_timeout = 120.0
 
     @property
     def app_dir(self) -> Path:
@@ -89,7 +101,7 @@ class FirestoreEmulator(Service):
         node = shutil.which("node")
         if not node:
             raise ServiceError("firestore: `node` is not on PATH; install Node 20+")
-        return [node, str(self.app_dir / "server.js"), str(self.port), self.cfg.host]
+        return [node, str(self.app_dir / "server.js"), str(self.port), self.cfg.host, str(self.data_dir)]
 
     def ready(self) -> bool:
         """A BatchGetDocuments round trip (what DocumentReference.get() uses) answers `missing` for the probe."""
