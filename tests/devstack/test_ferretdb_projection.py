@@ -55,13 +55,15 @@ def collections(devstack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     import pymongo
 
     outputs = devstack("ferretdb")
-    full = start_sibling(devstack, tmp_path_factory, FullProjection, "ferretdb-projection")
-    clients: dict[str, Any] = {
-        "in place": pymongo.MongoClient(outputs["mongodb_uri"]),
-        "full": pymongo.MongoClient(full.uri),
-    }
+    full: FerretDB | None = None
+    clients: dict[str, Any] = {}
     database = f"projection-{uuid.uuid4().hex[:8]}"
     try:
+        full = start_sibling(devstack, tmp_path_factory, FullProjection, "ferretdb-projection")
+        clients = {
+            "in place": pymongo.MongoClient(outputs["mongodb_uri"]),
+            "full": pymongo.MongoClient(full.uri),
+        }
         for client in clients.values():
             client[database]["docs"].insert_many([dict(doc) for doc in DOCS])
         yield {name: client[database]["docs"].with_options(codec_options=RAW) for name, client in clients.items()}
@@ -69,7 +71,8 @@ def collections(devstack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
         for client in clients.values():
             client.drop_database(database)
             client.close()
-        full.stop()
+        if full is not None:
+            full.stop()
 
 
 def read(collection: Any, query: dict[str, Any], options: dict[str, Any], projection: Any) -> list[bytes]:

@@ -68,11 +68,14 @@ def collections(devstack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     import pymongo
 
     outputs = devstack("ferretdb")
-    unfiltered = start_sibling(devstack, tmp_path_factory, UnfilteredFerretDB, "ferretdb-unfiltered")
-    clients: list[Any] = [pymongo.MongoClient(uri) for uri in (outputs["mongodb_uri"], unfiltered.uri)]
+    unfiltered: FerretDB | None = None
+    clients: list[Any] = []
     name = f"pushdown-{uuid.uuid4().hex[:8]}"
-    pair = tuple(client["kde-test"][name] for client in clients)
+    pair: tuple[Any, ...] = ()
     try:
+        unfiltered = start_sibling(devstack, tmp_path_factory, UnfilteredFerretDB, "ferretdb-unfiltered")
+        clients = [pymongo.MongoClient(uri) for uri in (outputs["mongodb_uri"], unfiltered.uri)]
+        pair = tuple(client["kde-test"][name] for client in clients)
         docs = [{"_id": i, "x": v, "y": VALUES[(i * 7) % len(VALUES)], "a b": v} for i, v in enumerate(VALUES)]
         docs.append({"_id": len(docs), "y": 1})  # no x
         for collection in pair:
@@ -83,7 +86,8 @@ def collections(devstack: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
             collection.drop()
         for client in clients:
             client.close()
-        unfiltered.stop()
+        if unfiltered is not None:
+            unfiltered.stop()
 
 
 def ids(collection: Any, query: dict[str, Any]) -> list[Any]:
