@@ -1,7 +1,8 @@
 """devstack's S3 sink against the real Connect worker, Kafka and moto, held to Confluent's S3 sink promises: object
 names that a re-delivery after a worker crash rewrites (each record once in the lake), wall-clock rotation that
 lands the last records without more arriving, Connect's dead-letter topic for records the converter cannot read,
-the time-based partitioner's folders, gzip objects, and a config validator that names the offending key."""
+the time-based partitioner's folders, gzip objects, a config validator that names the offending key, and a task
+that outlives S3 being stopped (or its buckets missing) and lands every record once when S3 is back."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from components.connect.client import ConnectClient, basic_auth
 from components.connect.provider import ConnectorProvider
 from contract import naming
 from contract.clients import s3_client
+from devstack import services
 from devstack.config import DevstackConfig
+from devstack.service import Service
 from devstack.services.connect import S3_SINK_CLASS, KafkaConnect
 from pipelines.streaming.sink import read_sink_records
 
@@ -151,7 +154,7 @@ def test_a_worker_killed_mid_stream_rewrites_the_same_objects_so_each_record_is_
 
 def test_a_worker_killed_under_wall_clock_rotation_leaves_each_record_once_in_the_lake(sink: Sink) -> None:
     """Wall-clock rotation cuts a re-delivered batch elsewhere than the crashed run did (Confluent's sink loses
-    exactly-once there); reading back where S3's last whole batch ends keeps the lake exact anyway."""
+    exactly-once there); skipping the records of the batches S3 holds whole keeps the lake exact anyway."""
     sink.start(**{"flush.size": "100000", "rotate.schedule.interval.ms": "500", "timezone": "UTC"})
     sink.produce([doc(i) for i in range(300)])
     wait_for(lambda: len(sink.ids()) == 300, 30, "the first 300 records in the lake")
@@ -412,3 +415,63 @@ def test_the_connector_resource_check_fails_at_preview_naming_the_field(substrat
     assert set(failures) == {"config.flush.size", "config.s3.bucket.nme"}
     assert "Not a number of type INT" in failures["config.flush.size"]
     assert "unknown key" in failures["config.s3.bucket.nme"]
+
+
+def _s3_server() -> Service:
+    """devstack's S3 server (the service publishing `endpoints.s3`), to stop and start under a running sink."""
+    return services.make("moto", DevstackConfig.from_env())
+
+
+def _running_throughout(sink: Sink, seconds: float) -> None:
+    """The connector's task is RUNNING at every look for `seconds` (the worker kills a task for good on a fatal
+    error: it would show FAILED within a retry or two)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = sink.client.status(sink.name)
+        states = [t["state"] for t in status.get("tasks", [])]
+        assert states == ["RUNNING"], f"the S3 sink's task is not running while S3 is away: {status}"
+        time.sleep(0.5)
+
+
+def test_s3_stopped_under_a_running_sink_and_back_without_its_buckets_leaves_the_task_running_and_each_record_once(
+    sink: Sink,
+) -> None:
+    sink.start(**{"flush.size": "10", "retry.backoff.ms": "500"})
+    sink.produce([doc(i) for i in range(50)])
+    wait_for(lambda: committed_offset(sink.substrate, sink.name, sink.topic) == 50, 60, "the first 50 committed")
+    s3 = _s3_server()
+    try:
+        assert s3.stop(), "the S3 server was not running"
+        sink.produce([doc(i) for i in range(50, 100)])
+        _running_throughout(sink, 8)  # every put fails: S3 refuses connections
+        assert committed_offset(sink.substrate, sink.name, sink.topic) == 50, "nothing committed past S3"
+        s3.start()  # an empty S3: the bucket is missing until devstack provisions it
+        _running_throughout(sink, 4)
+    finally:
+        s3.start()
+        s3.provision()
+    wait_for(lambda: len([i for i in sink.ids() if i >= 50]) >= 50, 60, "the records produced while S3 was away")
+    time.sleep(2)  # a late duplicate would land within a retry or two
+    ids = sink.ids()
+    assert sorted(i for i in ids if i >= 50) == list(range(50, 100)), "each record exactly once in the lake"
+    # an in-memory S3 server restarts empty; a durable one still holds the first 50, each once
+    assert sorted(i for i in ids if i < 50) in ([], list(range(50)))
+    wait_for(lambda: committed_offset(sink.substrate, sink.name, sink.topic) == 100, 30, "all 100 committed")
+
+
+def test_a_sink_started_while_s3_is_down_runs_and_lands_each_record_once_when_s3_is_back(sink: Sink) -> None:
+    """Connect kills a task whose open() throws; the task reads S3 back with its first records instead, and
+    retries there."""
+    sink.produce([doc(i) for i in range(30)])
+    s3 = _s3_server()
+    try:
+        assert s3.stop(), "the S3 server was not running"
+        sink.start(**{"flush.size": "10", "retry.backoff.ms": "500"})
+        _running_throughout(sink, 8)
+        assert committed_offset(sink.substrate, sink.name, sink.topic) < 0, "nothing committed before S3 answered"
+    finally:
+        s3.start()
+        s3.provision()
+    wait_for(lambda: len(sink.ids()) >= 30, 60, "the 30 records once S3 is back")
+    time.sleep(2)
+    assert sorted(sink.ids()) == list(range(30)), "each record exactly once in the lake"
