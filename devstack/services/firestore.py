@@ -9,13 +9,13 @@ copied the collection for every new document (loads went quadratic).
 Durability (the library keeps everything in memory): server.js replaces the Commit RPC, the only one that writes,
 with the library's own commit plus a journal: each commit's request is appended to run/firestore/data/journal-*.log
 and fdatasync'ed before the RPC answers, so an acknowledged write survives `devstack down`/`up` and a kill -9.
-At start the server loads data/snapshot.bin (one JSON record per document with its create and update times),
-replays the journal after it (a record torn by a kill is cut off: its commit never answered) and, when it replayed
-any commit, writes a new snapshot (temporary file, fsync, rename) before it deletes the replayed journal; it
-compacts the same way while serving once the journal outgrows the snapshot and 64 MB. On disk: the snapshot is
-about the size of the documents as JSON, the journal at most the larger of the snapshot and 64 MB (formats in
-journal.js).
-Start time grows with the data: the snapshot is read into memory, the journal replayed through the library.
+At start the server loads data/snapshot.bin (one JSON record per document with its create and update times) and
+replays the journal after it (a record torn by a kill is cut off: its commit never answered). Once the journal is
+past half the snapshot's size (and 16 MB), at start or after a commit, the server compacts: a new snapshot
+(temporary file, fsync, rename), then a fresh journal, the old one deleted. On disk: the snapshot is about the size
+of the documents as JSON, the journal at most about half of it or 16 MB (formats in devstack/node/firestore/).
+Start time grows with the data: the snapshot is read into memory, the journal replayed through the library (far
+slower a document than the snapshot), and a compaction pauses the server while it writes the snapshot.
 
 Works: batched commits (up to 500 writes), get/get_all, ==/in/OR/compound queries, order_by + limit, count(),
 update, delete, transactions, server timestamps, collection_group. Errors: filters on nested fields,

@@ -1,6 +1,6 @@
 """Firestore (devstack's emulator with its journal): every committed write is there after a kill -9 or a stop, with
-its create and update times, through the journal's replay and then through the snapshot the start wrote; a commit
-a kill tore in the middle of its journal record is cut off and the rest loads."""
+its create and update times, through the journal's replay and through the snapshot a compaction wrote; a commit a
+kill tore in the middle of its journal record is cut off and the rest loads."""
 
 from __future__ import annotations
 
@@ -80,18 +80,23 @@ def _state(client: Any, collection: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("how", ["kill -9", "stop"])
-def test_every_committed_write_survives_restarts(devstack: Callable[..., Any], how: str) -> None:
+def test_every_committed_write_survives_restarts(
+    devstack: Callable[..., Any], monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
     outputs = devstack("firestore")
     client = firestore_client(outputs)
     collection = f"{naming.firestore_collection('cards')}-durable-{uuid.uuid4().hex[:8]}"
     _write(client, collection)
     emulator = _emulator()
     assert emulator.kill() if how == "kill -9" else emulator.stop(), "the Firestore emulator was not running"
-    emulator.start()  # the journal replayed, then compacted into a snapshot
+    with monkeypatch.context() as env:
+        env.setenv("FIRESTORE_EMULATOR_COMPACT", "always")
+        emulator.start()  # the journal replayed, then compacted into a snapshot before serving
     after_replay = _state(client, collection)
     emulator.stop()
-    emulator.start()  # the snapshot alone
+    emulator.start()  # the snapshot, and a journal with nothing in it
     after_snapshot = _state(client, collection)
+    assert [p.stat().st_size for p in emulator.data_dir.glob("journal-*.log")] == [len(b"DSFJRNL1")]
 
     assert len(after_replay) == 520 - 1 + 1 + 1  # cards less the deleted one, the kinds, the subcollection's
     assert after_snapshot == after_replay

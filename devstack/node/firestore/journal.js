@@ -10,9 +10,9 @@
 //
 // A commit is appended and fdatasync'ed before its RPC answers. Start: load the snapshot, replay the journals it
 // does not include (a torn last record, left by a kill mid-append, is cut off: that commit never answered),
-// then, if any commit was replayed, compact: a new snapshot written to a temporary file, fsync'ed and renamed over
-// the old one, before the replayed journals are deleted. The same compaction runs while serving once the journal
-// outgrows the snapshot (and 64 MB).
+// then append at the journal's end; or, once the journal is past half the snapshot's size (and 16 MB), compact
+// first: a new snapshot written to a temporary file, fsync'ed and renamed over the old one, before the replayed
+// journal is deleted. The same compaction runs while serving when a commit takes the journal past that size.
 "use strict";
 
 const fs = require("node:fs");
@@ -25,8 +25,10 @@ const SNAPSHOT_MAGIC = Buffer.from("DSFSNAP1");
 const JOURNAL_MAGIC = Buffer.from("DSFJRNL1");
 const SNAPSHOT = "snapshot.bin";
 const RECORD_HEADER = 8;
-// compaction while serving: once the journal is this large and larger than the snapshot
-const COMPACT_MIN_BYTES = 64 * 1024 * 1024;
+// below this size a journal is never compacted: its replay is short, a compaction's pause is not worth it
+const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
+// FIRESTORE_EMULATOR_COMPACT=always compacts at every start and after every commit: how the tests take that path
+const ALWAYS_COMPACT = process.env.FIRESTORE_EMULATOR_COMPACT === "always";
 
 class JournalError extends Error {}
 
@@ -113,14 +115,14 @@ class DurableState {
       .sort((a, b) => a - b);
   }
 
-  /** Load the state and get ready to append: a new snapshot when journaled commits were replayed, else only a
-   * fresh journal (a restart with nothing new does not rewrite the snapshot). */
+  /** Load the state and get ready to append: to the journal it replayed, or, once that is large, to a fresh one
+   * after a new snapshot (so a start rewrites the snapshot only when the replay it saves is worth it). */
   open() {
     const { commits } = this.load();
-    if (commits > 0 || this.snapshotBytes === 0) {
+    if (this.journalBytes > this.compactionThreshold()) {
       this.compact();
     } else {
-      this.openJournal(this.journalNumber + 1);
+      this.openJournal(this.journalNumber);
     }
     return { commits };
   }
@@ -136,7 +138,7 @@ class DurableState {
         continue;
       }
       commits += this.replayJournal(n);
-      this.journalNumber = n;
+      this.journalNumber = n; // only the last can have records: a compaction leaves one journal after the snapshot
     }
     this.journalNumber = Math.max(this.journalNumber, first);
     return { commits };
@@ -186,7 +188,7 @@ class DurableState {
       applyCommit(this.state, date, CommitRequest.deserializeBinary(payload.subarray(12)), ran);
     }
     if (end !== buffer.length) fs.truncateSync(file, end);
-    this.journalBytes = end;
+    this.journalBytes += end;
     return payloads.length;
   }
 
@@ -230,15 +232,20 @@ class DurableState {
     for (const n of old) fs.rmSync(this.journalPath(n), { force: true });
   }
 
+  /** Append to journal n from now on: its end if it exists (cut after its last intact record), else a new one. */
   openJournal(n) {
     if (this.fd !== null) fs.closeSync(this.fd);
     const file = this.journalPath(n);
-    this.fd = fs.openSync(file, "w");
-    fs.writeSync(this.fd, JOURNAL_MAGIC);
-    fs.fsyncSync(this.fd);
-    fsyncDirectory(this.dir);
+    if (fs.existsSync(file)) {
+      this.fd = fs.openSync(file, "a");
+    } else {
+      this.fd = fs.openSync(file, "w");
+      fs.writeSync(this.fd, JOURNAL_MAGIC);
+      fs.fsyncSync(this.fd);
+      fsyncDirectory(this.dir);
+      this.journalBytes = JOURNAL_MAGIC.length;
+    }
     this.journalNumber = n;
-    this.journalBytes = JOURNAL_MAGIC.length;
   }
 
   /** Append one commit and make it durable; called before the Commit RPC answers. */
@@ -252,9 +259,14 @@ class DurableState {
     this.journalBytes += rec.length;
   }
 
-  /** Compact once the journal outgrows the snapshot (and a floor), so a start never replays a huge journal. */
+  /** Replaying a journal costs far more a document than loading the snapshot does, so the journal is kept below
+   * half the snapshot (and a floor, below which a compaction is not worth its pause). */
+  compactionThreshold() {
+    return ALWAYS_COMPACT ? 0 : Math.max(COMPACT_MIN_BYTES, this.snapshotBytes / 2);
+  }
+
   compactIfLarge() {
-    if (this.journalBytes > COMPACT_MIN_BYTES && this.journalBytes > this.snapshotBytes) this.compact();
+    if (this.journalBytes > this.compactionThreshold()) this.compact();
   }
 
   close() {
