@@ -74,8 +74,8 @@ down: ## stop devstack's processes (their data stays on disk: `make up` brings i
 reset: ## stop devstack and DELETE its data after asking (ARGS="moto kafka" for some services, ARGS=--yes to skip)
 	$(PY) -m devstack reset $(ARGS)
 
-status: ## what devstack runs
-	$(PY) -m devstack status
+status: ## one screen of the platform: services (pid, memory, disk), topics, sink lag, dead letters, connector, subjects, DAG runs (ARGS=--json)
+	@$(PY) -m demo.status --stack $(STACK) $(ARGS)
 
 clean: down ## remove the venv, devstack's caches and the built Pulumi CLI
 	rm -rf $(VENV) .devstack tools/bin

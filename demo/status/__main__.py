@@ -1,0 +1,5 @@
+import sys
+
+from demo.status.cli import main
+
+sys.exit(main())
