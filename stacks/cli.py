@@ -20,6 +20,7 @@ examples:
   python -m stacks refresh --expect-no-changes    fail if anything drifted from the state
   python -m stacks outputs --file local.json      the stack outputs (mode 0600: they hold secrets) for --outputs
   python -m stacks destroy                        delete everything the stack created
+  python -m stacks offsets list                   the S3 sink's offsets; `offsets --help`: rewind, reset
 
 Stacks: one per Pulumi.<stack>.yaml (devstack, local, dev). State: the local file backend in .pulumi/ with a
 generated passphrase (PULUMI_BACKEND_URL to use your own backend). The CLI is tools/bin/pulumi (`make setup`).
@@ -96,6 +97,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["offsets"]:  # its own verbs and options: stacks/offsets.py
+        from stacks.offsets import main as offsets_main
+
+        return offsets_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         return run(args)

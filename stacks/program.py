@@ -102,6 +102,8 @@ def _s3_sink(cfg: StackConfig, substrate: Substrate, catalog: KafkaCatalog) -> C
             "connect_auth": substrate.outputs.get("kafka_connect_auth"),
             "config": pulumi.Output.unsecret(built.apply(lambda c: c["config"])),
             "secret_config": built.apply(lambda c: c["secret_config"]),
+            # the sink runs; a pause or stop behind the stack's back, or a failed task, is drift that `up` repairs
+            "state": "RUNNING",
         },
         pulumi.ResourceOptions(depends_on=[catalog, *substrate.depends_on]),
     )

@@ -2,8 +2,11 @@
 dynamic provider and usable on its own against a real worker. `auth`: HTTP basic auth (`(user, password)`) for
 a worker whose REST API requires it (devstack's: the stack outputs' `kafka_connect_auth`, see `from_outputs`).
 
-REST semantics: POST /connectors, PUT /connectors/{name}/config, GET /connectors/{name},
-GET /connectors/{name}/status, DELETE /connectors/{name}, PUT /connector-plugins/{class}/config/validate.
+REST semantics: POST /connectors (with KIP-980's `initial_state`), PUT /connectors/{name}/config,
+GET /connectors/{name}, GET /connectors/{name}/status, DELETE /connectors/{name},
+PUT /connector-plugins/{class}/config/validate; the connector's state: PUT /connectors/{name}/pause, /resume,
+/stop, POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true; its offsets (KIP-875, the connector
+STOPPED for a change): GET, PATCH and DELETE /connectors/{name}/offsets.
 A worker answers 409 while a rebalance is in progress: every call retries it with exponential backoff.
 """
 
@@ -16,7 +19,11 @@ from typing import Any
 
 import requests
 
+from components.connect.status import STATES, failures, live_state
+
 REBALANCE_IN_PROGRESS = 409
+#: the REST call that brings a connector to each declared state
+STATE_VERBS = {"RUNNING": "resume", "PAUSED": "pause", "STOPPED": "stop"}
 
 
 class ConnectError(RuntimeError):
@@ -79,8 +86,41 @@ class ConnectClient:
         result: dict[str, Any] = self._ok(self.request("GET", f"/connectors/{name}/status"), f"status of {name}")
         return result
 
-    def create(self, name: str, config: dict[str, str]) -> None:
-        self._ok(self.request("POST", "/connectors", {"name": name, "config": config}), f"create connector {name}")
+    def create(self, name: str, config: dict[str, str], initial_state: str | None = None) -> None:
+        """Create the connector; `initial_state` (KIP-980, Kafka 3.7+) PAUSED or STOPPED: its tasks never run."""
+        body: dict[str, Any] = {"name": name, "config": config}
+        if initial_state:
+            body["initial_state"] = initial_state
+        self._ok(self.request("POST", "/connectors", body), f"create connector {name}")
+
+    def set_state(self, name: str, state: str) -> None:
+        """Ask for RUNNING (resume), PAUSED (pause) or STOPPED (stop); the worker gets there asynchronously."""
+        if state not in STATES:
+            raise ValueError(f"connector state {state!r}: expected one of {', '.join(STATES)}")
+        verb = STATE_VERBS[state]
+        self._ok(self.request("PUT", f"/connectors/{name}/{verb}"), f"{verb} connector {name}")
+
+    def restart_failed(self, name: str) -> None:
+        """Restart the connector and the tasks that FAILED, and nothing that runs."""
+        path = f"/connectors/{name}/restart?includeTasks=true&onlyFailed=true"
+        self._ok(self.request("POST", path), f"restart the failed parts of connector {name}")
+
+    def offsets(self, name: str) -> list[dict[str, Any]]:
+        """The committed offsets: `[{"partition": {...}, "offset": {...}}]` (a sink's: kafka_topic, kafka_partition,
+        kafka_offset)."""
+        result = self._ok(self.request("GET", f"/connectors/{name}/offsets"), f"offsets of {name}")
+        return list((result or {}).get("offsets", []))
+
+    def alter_offsets(self, name: str, offsets: list[dict[str, Any]]) -> str:
+        """PATCH the offsets (the connector must be STOPPED); an `offset` of None resets that partition."""
+        body = {"offsets": offsets}
+        result = self._ok(self.request("PATCH", f"/connectors/{name}/offsets", body), f"alter offsets of {name}")
+        return str((result or {}).get("message", ""))
+
+    def reset_offsets(self, name: str) -> str:
+        """DELETE every offset of the connector (it must be STOPPED): a sink starts over from the topics' start."""
+        result = self._ok(self.request("DELETE", f"/connectors/{name}/offsets"), f"reset offsets of {name}")
+        return str((result or {}).get("message", ""))
 
     def put_config(self, name: str, config: dict[str, str]) -> None:
         self._ok(self.request("PUT", f"/connectors/{name}/config", config), f"update connector {name}")
@@ -117,6 +157,30 @@ class ConnectClient:
                 raise ConnectError(f"connector {name} {state}")
             if time.monotonic() >= deadline:
                 raise ConnectError(f"connector {name} not RUNNING after {timeout_s:.0f}s: {state}")
+            self.sleep(poll_s)
+
+    def wait_state(
+        self, name: str, state: str, timeout_s: float = 120.0, poll_s: float = 1.0, fail_after_s: float | None = None
+    ) -> dict[str, Any]:
+        """Wait until the connector is in `state` (status.live_state) and return its status. A failure ends the
+        wait at once when `fail_after_s` is None, else only after that many seconds (a restart just asked for
+        is not seen at once); the timeout's error names what still fails (task id and the trace's first line)."""
+        started = time.monotonic()
+        while True:
+            response = self.request("GET", f"/connectors/{name}/status")
+            if response.status_code == 404:
+                status, live = {}, f"no status yet ({_error_text(response)})"
+            else:
+                status = self._ok(response, f"status of {name}")
+                live = live_state(status)
+            if live == state:
+                return status
+            waited = time.monotonic() - started
+            failed = failures(status)
+            if failed and (fail_after_s is None or waited >= fail_after_s):
+                raise ConnectError(f"connector {name} is not {state}: {'; '.join(failed)}")
+            if waited >= timeout_s:
+                raise ConnectError(f"connector {name} not {state} after {timeout_s:.0f}s: {live}")
             self.sleep(poll_s)
 
 

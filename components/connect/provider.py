@@ -2,7 +2,13 @@
 
 Inputs: `name`, `connect_url`, `connect_auth` (`{"username", "password"}` of the REST API's basic auth, or
 None; secret in state), `config` (plain map), `secret_config` (map whose values stay secret in state; merged
-into the connector config only when talking to the worker), `running_timeout_s`.
+into the connector config only when talking to the worker), `state` (declared: RUNNING, PAUSED or STOPPED),
+`running_timeout_s` (how long create and update wait for the declared state).
+Outputs: the inputs, with `state` the state the worker last reported (status.live_state: the declared one
+once in sync; after a refresh e.g. `PAUSED` or `FAILED (task 0: <trace line>)`), and `tasks` (each task's id,
+state and failed trace line). The diff compares that live `state` with the declared one, so a connector paused,
+stopped or failed behind the stack's back is an update; read() also returns it as the input, so the preview
+shows `state: "PAUSED" => "RUNNING"`.
 The provider keeps no client or socket: each call builds a ConnectClient from its inputs, so Pulumi can
 serialize it and another process can run it.
 """
@@ -23,7 +29,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from components.connect.client import ConnectClient, ConnectError, basic_auth, running_state
+from components.connect.client import ConnectClient, ConnectError, basic_auth
+from components.connect.status import DEFAULT_STATE, STATES, failures, live_state, task_summary
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,248}$")
 # keys that hold a credential value (not e.g. `s3.credentials.provider.class`, which names a class)
@@ -32,6 +39,10 @@ _CREDENTIAL_KEY = re.compile(
 )
 _PROVIDER_REFERENCE = re.compile(r"^\$\{[a-z][a-z0-9_-]*:[^}]*\}$")
 REPLACE_ON = ("name", "connect_url")
+#: how long update waits before a task still FAILED after its restart ends the wait
+RESTART_GRACE_S = 15.0
+#: what a worker may answer instead of a secret value: the declared value stands
+MASKED_VALUES = frozenset({"[hidden]", "********"})
 
 
 def merged_config(props: dict[str, Any]) -> dict[str, str]:
@@ -53,6 +64,8 @@ def static_failures(news: dict[str, Any]) -> list[CheckFailure]:
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         failures.append(CheckFailure("connect_url", f"{url!r}: expected an http(s) URL of the Connect REST API"))
     config, secret = news.get("config") or {}, news.get("secret_config") or {}
+    if news.get("state", DEFAULT_STATE) not in STATES:
+        failures.append(CheckFailure("state", f"{news.get('state')!r}: expected one of {', '.join(STATES)}"))
     if not config.get("connector.class"):
         failures.append(CheckFailure("config", "connector.class is required"))
     for key in sorted(set(config) & set(secret)):
@@ -77,6 +90,8 @@ def changed_keys(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     `connect_auth` (a new worker login) is an update, so the state keeps the login that works."""
     keys = ("name", "connect_url", "connect_auth", "running_timeout_s")
     changed = [key for key in keys if olds.get(key) != news.get(key)]
+    if olds.get("state", DEFAULT_STATE) != news.get("state", DEFAULT_STATE):
+        changed.append("state")
     for section in ("config", "secret_config"):
         old = {k: v for k, v in (olds.get(section) or {}).items() if k != "name"}
         new = {k: v for k, v in (news.get(section) or {}).items() if k != "name"}
@@ -112,9 +127,10 @@ class ConnectorProvider(ResourceProvider):
         errors = client.validate(config["connector.class"], validation_config(props))
         if errors:
             raise ConnectError("invalid connector config: " + "; ".join(f"{e.field}: {e.message}" for e in errors))
-        client.create(props["name"], config)
-        status = client.wait_running(props["name"], float(props.get("running_timeout_s", 120)))
-        return CreateResult(id_=props["name"], outs={**props, "state": running_state(status)})
+        state = declared_state(props)
+        client.create(props["name"], config, initial_state=None if state == "RUNNING" else state)
+        status = client.wait_state(props["name"], state, _timeout(props))
+        return CreateResult(id_=props["name"], outs={**props, "state": state, "tasks": task_summary(status)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Refresh (drift shows up in the next diff) and import by name (`props` then holds the inputs).
@@ -130,28 +146,53 @@ class ConnectorProvider(ResourceProvider):
             raise
         if live is None:
             return ReadResult(None, {})
-        live_config = {k: v for k, v in live.get("config", {}).items() if k != "name"}
-        secret_keys = set(props.get("secret_config") or {})
-        outs = {
-            **props,
-            "name": id_,
-            "config": {k: v for k, v in live_config.items() if k not in secret_keys},
-            "secret_config": {k: v for k, v in live_config.items() if k in secret_keys},
-            "state": running_state(client.status(id_)),
-        }
-        return ReadResult(id_, outs)
+        status = client.status(id_)
+        outs = {**props, "name": id_, **live_properties(live, props), **live_status(status)}
+        inputs = {key: outs[key] for key in INPUT_KEYS if key in outs}
+        return ReadResult(id_, outs, inputs)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        client = _client(news)
-        client.put_config(news["name"], merged_config(news))
-        status = client.wait_running(news["name"], float(news.get("running_timeout_s", 120)))
-        return UpdateResult({**news, "state": running_state(status)})
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Write the config if it changed, restart what failed, ask for the declared state, wait for it."""
+        client, name, state = _client(news), news["name"], declared_state(news)
+        if any(key.startswith(("config.", "secret_config.")) for key in changed_keys(olds, news)):
+            client.put_config(name, merged_config(news))
+        if state != "STOPPED" and failures(client.status(name)):
+            client.restart_failed(name)
+        client.set_state(name, state)
+        status = client.wait_state(name, state, _timeout(news), fail_after_s=RESTART_GRACE_S)
+        return UpdateResult({**news, "state": state, "tasks": task_summary(status)})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         _client(props).delete(id_)
 
 
 UNAUTHORIZED = 401
+INPUT_KEYS = ("name", "connect_url", "connect_auth", "config", "secret_config", "state", "running_timeout_s")
+
+
+def declared_state(props: dict[str, Any]) -> str:
+    return str(props.get("state") or DEFAULT_STATE)
+
+
+def live_properties(live: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
+    """`config` and `secret_config` as the worker has them, split by the keys the state keeps secret; a masked
+    secret value keeps the state's (a worker that hides secrets must not look like drift)."""
+    live_config = {k: v for k, v in live.get("config", {}).items() if k != "name"}
+    known_secrets = props.get("secret_config") or {}
+    secret = {
+        key: known_secrets[key] if value in MASKED_VALUES else value
+        for key, value in live_config.items()
+        if key in known_secrets
+    }
+    return {"config": {k: v for k, v in live_config.items() if k not in known_secrets}, "secret_config": secret}
+
+
+def live_status(status: dict[str, Any]) -> dict[str, Any]:
+    return {"state": live_state(status), "tasks": task_summary(status)}
+
+
+def _timeout(props: dict[str, Any]) -> float:
+    return float(props.get("running_timeout_s", 120))
 
 
 def _client(props: dict[str, Any]) -> ConnectClient:

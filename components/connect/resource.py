@@ -17,13 +17,18 @@ class ConnectorArgs(TypedDict):
     connect_auth: NotRequired[pulumi.Input[dict[str, str] | None]]
     config: Required[pulumi.Input[dict[str, str]]]
     secret_config: NotRequired[pulumi.Input[dict[str, str]]]
+    #: the declared state: RUNNING (default), PAUSED or STOPPED; create starts it so, update brings it back
+    state: NotRequired[pulumi.Input[str]]
     running_timeout_s: NotRequired[pulumi.Input[int]]
 
 
 class Connector(Resource, module="kafka-connect", name="Connector"):
     name: pulumi.Output[str]
     config: pulumi.Output[dict[str, str]]
+    #: the state the worker last reported: the declared one once in sync, else e.g. `FAILED (task 0: ...)`
     state: pulumi.Output[str]
+    #: each task's `{"id", "state"}`, with `"trace"` (its first line) when it failed
+    tasks: pulumi.Output[list[dict[str, object]]]
 
     def __init__(self, resource_name: str, args: ConnectorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         props: dict[str, Any] = {
@@ -33,7 +38,8 @@ class Connector(Resource, module="kafka-connect", name="Connector"):
             "config": args["config"],
             "secret_config": pulumi.Output.secret(args.get("secret_config") or {}),
             "running_timeout_s": args.get("running_timeout_s", 120),
-            "state": None,
+            "state": args.get("state", "RUNNING"),
+            "tasks": None,
         }
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(additional_secret_outputs=["secret_config", "connect_auth"])

@@ -1,4 +1,6 @@
-"""The Kafka Connect connector dynamic provider: check/diff tables, REST semantics against a fake worker."""
+"""The Kafka Connect connector dynamic provider: check/diff tables, the status and offsets logic, and the client's
+edge cases a real worker cannot be made to show on demand (a rebalance's 409, a status not there yet). Create,
+update, state changes, refresh and offsets against a real worker: tests/engine/test_connector_state.py."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ import dill
 import pytest
 
 from components.connect.client import ConnectClient, ConnectError, running_state, validation_errors
-from components.connect.provider import ConnectorProvider, changed_keys, static_failures
+from components.connect.offsets import SinkOffset, rewound
+from components.connect.provider import ConnectorProvider, changed_keys, live_properties, static_failures
+from components.connect.status import live_state, task_summary
 from tests.unit._fake_http import FakeHttp, response
 
 URL = "http://connect:8083"
@@ -37,6 +41,10 @@ def props(**changes: Any) -> dict[str, Any]:
         (props(config={"connector.class": CLASS, "aws.secret.access.key": "${env:AWS_SECRET_ACCESS_KEY}"}), []),
         (props(secret_config={"aws.secret.access.key": "s3cr3t"}), []),
         (props(config={"connector.class": CLASS, "x": "1"}, secret_config={"x": "2"}), ["config.x"]),
+        (props(state="PAUSED"), []),
+        (props(state="STOPPED"), []),
+        (props(state="paused"), ["state"]),
+        (props(state="FAILED"), ["state"]),
     ],
 )
 def test_static_check(news: dict[str, Any], failing: list[str]) -> None:
@@ -53,6 +61,11 @@ def test_static_check(news: dict[str, Any], failing: list[str]) -> None:
         # a refreshed config carries the worker's `name` key: not drift
         (props(config={**BASE["config"], "name": "s3-sink-kde"}), props(), False, []),
         (props(secret_config={"k": "a"}), props(secret_config={"k": "b"}), True, []),
+        # the live state (an output after a refresh) against the declared one; no `state` means RUNNING
+        (props(state="RUNNING"), props(), False, []),
+        (props(state="PAUSED"), props(state="RUNNING"), True, []),
+        (props(state="FAILED (task 0: java.lang.IllegalStateException: x)"), props(state="RUNNING"), True, []),
+        (props(state="RUNNING"), props(state="STOPPED"), True, []),
     ],
 )
 def test_diff(olds: dict[str, Any], news: dict[str, Any], changes: bool, replaces: list[str]) -> None:
@@ -143,44 +156,13 @@ def test_check_names_every_field_of_a_real_workers_answer(monkeypatch: pytest.Mo
     assert "Not a number of type INT" in failures[1].reason
 
 
-def test_check_skips_remote_validation_while_the_worker_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
-    import requests
+def test_check_skips_remote_validation_while_the_worker_is_down() -> None:
+    import socket
 
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise requests.ConnectionError("refused")
-
-    monkeypatch.setattr("requests.request", refuse)
-    assert ConnectorProvider().check({}, props()).failures == []
-
-
-def test_create_posts_the_merged_config_and_waits_for_running(monkeypatch: pytest.MonkeyPatch) -> None:
-    http = FakeHttp(
-        {
-            ("PUT", f"/connector-plugins/{CLASS}/config/validate"): [response(200, VALID)],
-            ("POST", "/connectors"): [response(201, {})],
-            ("GET", "/connectors/s3-sink-kde/status"): [response(200, RUNNING)],
-        }
-    )
-    monkeypatch.setattr("requests.request", http)
-    result = ConnectorProvider().create(props(secret_config={"aws.secret.access.key": "s"}))
-    assert result.id == "s3-sink-kde"
-    assert (result.outs or {})["state"] == "RUNNING"
-    posted = next(body for method, path, body in http.calls if method == "POST")
-    assert posted["config"]["aws.secret.access.key"] == "s"
-
-
-def test_create_validates_with_the_name_a_real_worker_requires(monkeypatch: pytest.MonkeyPatch) -> None:
-    http = FakeHttp(
-        {
-            ("PUT", f"/connector-plugins/{CLASS}/config/validate"): [response(200, VALID)],
-            ("POST", "/connectors"): [response(201, {})],
-            ("GET", "/connectors/s3-sink-kde/status"): [response(200, RUNNING)],
-        }
-    )
-    monkeypatch.setattr("requests.request", http)
-    ConnectorProvider().create(props())
-    validated = next(body for method, path, body in http.calls if path.endswith("/config/validate"))
-    assert validated["name"] == "s3-sink-kde"
+    with socket.socket() as closed:  # a port bound and never listened on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        down = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        assert ConnectorProvider().check({}, props(connect_url=down)).failures == []
 
 
 def test_wait_running_waits_through_the_workers_first_404(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,8 +181,9 @@ def test_wait_running_gives_up_when_the_status_never_appears(monkeypatch: pytest
         ConnectClient(URL, sleep=lambda _: None).wait_running("c", timeout_s=0)
 
 
-def test_create_fails_with_the_task_trace(monkeypatch: pytest.MonkeyPatch) -> None:
-    failed = {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "FAILED", "trace": "AccessDenied"}]}
+def test_create_fails_at_once_with_the_tasks_first_trace_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    trace = "software.amazon.awssdk.services.s3.model.S3Exception: Access Denied\n\tat software.amazon..."
+    failed = {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "FAILED", "trace": trace}]}
     monkeypatch.setattr(
         "requests.request",
         FakeHttp(
@@ -211,20 +194,8 @@ def test_create_fails_with_the_task_trace(monkeypatch: pytest.MonkeyPatch) -> No
             }
         ),
     )
-    with pytest.raises(ConnectError, match="AccessDenied"):
+    with pytest.raises(ConnectError, match=r"is not RUNNING: task 0: software\S+S3Exception: Access Denied$"):
         ConnectorProvider().create(props())
-
-
-def test_update_puts_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
-    http = FakeHttp(
-        {
-            ("PUT", "/connectors/s3-sink-kde/config"): [response(200, {})],
-            ("GET", "/connectors/s3-sink-kde/status"): [response(200, RUNNING)],
-        }
-    )
-    monkeypatch.setattr("requests.request", http)
-    ConnectorProvider().update("s3-sink-kde", props(), props(config={"connector.class": CLASS, "topics": "t2"}))
-    assert http.calls[0] == ("PUT", "/connectors/s3-sink-kde/config", {"connector.class": CLASS, "topics": "t2"})
 
 
 def test_read_imports_by_name_and_keeps_secret_keys_apart(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -242,11 +213,90 @@ def test_read_imports_by_name_and_keeps_secret_keys_apart(monkeypatch: pytest.Mo
     assert result.id == "s3-sink-kde"
     assert (result.outs or {})["config"] == {"connector.class": CLASS, "k": "v"}
     assert (result.outs or {})["secret_config"] == {"pw": "p"}
+    assert (result.outs or {})["state"] == "RUNNING"
+    assert result.inputs is not None and result.inputs["state"] == "RUNNING" and "tasks" not in result.inputs
 
 
-def test_read_of_a_deleted_connector_reports_it_gone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("requests.request", FakeHttp({}))
-    assert ConnectorProvider().read("gone", props()).id is None
+def test_a_masked_secret_value_is_no_drift_and_a_removed_one_is() -> None:
+    state = {"secret_config": {"pw": "s3cr3t", "token": "t"}}
+    live = {"config": {"connector.class": CLASS, "pw": "[hidden]"}}
+    assert live_properties(live, state) == {"config": {"connector.class": CLASS}, "secret_config": {"pw": "s3cr3t"}}
+
+
+@pytest.mark.parametrize(
+    ("connector", "tasks", "state"),
+    [
+        ("RUNNING", ["RUNNING", "RUNNING"], "RUNNING"),
+        ("RUNNING", [], "connector RUNNING, no tasks yet"),
+        ("RUNNING", ["RUNNING", "UNASSIGNED"], "connector RUNNING, task 0 RUNNING, task 1 UNASSIGNED"),
+        ("PAUSED", ["PAUSED"], "PAUSED"),
+        ("PAUSED", [], "PAUSED"),
+        ("PAUSED", ["RUNNING"], "connector PAUSED, task 0 RUNNING"),
+        ("STOPPED", [], "STOPPED"),
+        ("RUNNING", ["FAILED", "RUNNING"], "FAILED (task 0: java.lang.RuntimeException: boom 0)"),
+        ("FAILED", ["FAILED"], "FAILED (connector: java.lang.RuntimeException: boom c; task 0: java.lang.Runti..."),
+    ],
+)
+def test_live_state(connector: str, tasks: list[str], state: str) -> None:
+    def trace(what: object) -> str:
+        return f"java.lang.RuntimeException: boom {what}\n\tat local.devstack.Some.method(Some.java:1)"
+
+    status = {
+        "connector": {"state": connector, **({"trace": trace("c")} if connector == "FAILED" else {})},
+        "tasks": [{"id": i, "state": t, **({"trace": trace(i)} if t == "FAILED" else {})} for i, t in enumerate(tasks)],
+    }
+    if state.endswith("..."):
+        assert live_state(status).startswith(state[:-3])
+    else:
+        assert live_state(status) == state
+
+
+def test_task_summary_keeps_the_first_trace_line_and_not_the_worker() -> None:
+    status = {
+        "tasks": [
+            {"id": 1, "state": "RUNNING", "worker_id": "127.0.0.1:8083"},
+            {"id": 0, "state": "FAILED", "worker_id": "127.0.0.1:8083", "trace": "E: x\n\tat y"},
+        ]
+    }
+    assert task_summary(status) == [{"id": 0, "state": "FAILED", "trace": "E: x"}, {"id": 1, "state": "RUNNING"}]
+
+
+OFFSETS = [SinkOffset("a", 0, 10), SinkOffset("a", 1, 4), SinkOffset("b", 0, 7)]
+
+
+@pytest.mark.parametrize(
+    ("topic", "partition", "to_offset", "written"),
+    [
+        ("a", None, None, [SinkOffset("a", 0, None), SinkOffset("a", 1, None)]),
+        ("a", None, 2, [SinkOffset("a", 0, 2), SinkOffset("a", 1, 2)]),
+        ("a", 1, 0, [SinkOffset("a", 1, 0)]),
+        ("b", 3, None, [SinkOffset("b", 3, None)]),  # a partition with no commit yet: reset it all the same
+    ],
+)
+def test_a_rewind_writes_the_topics_or_the_partitions_offsets(
+    topic: str, partition: int | None, to_offset: int | None, written: list[SinkOffset]
+) -> None:
+    assert rewound(OFFSETS, topic, partition, to_offset) == written
+
+
+@pytest.mark.parametrize(
+    ("topic", "partition", "to_offset", "error"),
+    [
+        ("c", None, None, r"no committed offsets for topic c \(topics with offsets: a, b\)"),
+        ("a", None, 5, "a rewind moves back only: a/1 is at 4, --to-offset 5"),
+    ],
+)
+def test_a_rewind_refuses_what_it_cannot_do(topic: str, partition: int | None, to_offset: int, error: str) -> None:
+    with pytest.raises(ConnectError, match=error):
+        rewound(OFFSETS, topic, partition, to_offset)
+
+
+def test_an_offset_is_patched_as_kip_875_has_it() -> None:
+    assert SinkOffset("a", 1, 5).request() == {
+        "partition": {"kafka_topic": "a", "kafka_partition": 1},
+        "offset": {"kafka_offset": 5},
+    }
+    assert SinkOffset("a", 1, None).request()["offset"] is None
 
 
 def test_delete_tolerates_a_connector_already_gone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -270,3 +320,26 @@ def test_a_refused_login_on_refresh_keeps_the_state_for_the_next_up_to_rewrite(m
     monkeypatch.setattr("requests.request", FakeHttp({("GET", "/connectors/c"): [response(500, {"message": "x"})]}))
     with pytest.raises(ConnectError, match="HTTP 500"):
         ConnectorProvider().read("c", props)
+
+
+def test_the_offsets_verb_teaches_through_python_m_stacks(capsys: pytest.CaptureFixture[str]) -> None:
+    from stacks.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["offsets", "--help"])
+    assert exited.value.code == 0
+    text = capsys.readouterr().out
+    assert "rewind --topic transactions-data --partition 2 --to-offset 1000" in text
+    assert "stopped (Kafka Connect alters offsets only then)" in text
+
+
+def test_offsets_table_and_msk_connect_detection() -> None:
+    from stacks.offsets import is_msk_connect, table
+
+    assert table([SinkOffset("cards-data", 0, 12), SinkOffset("cards-data", 1, None)]).splitlines() == [
+        "topic       partition      offset",
+        "cards-data          0          12",
+        "cards-data          1       start",
+    ]
+    assert is_msk_connect("https://kafkaconnect.ap-southeast-7.amazonaws.com")
+    assert not is_msk_connect("http://127.0.0.1:15060")
