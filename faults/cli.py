@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from faults import cases
+from faults import cases, restarts
 from faults.cases import Trial, Workspace
 
 CASES: dict[str, Callable[[Workspace, int, Callable[[Trial], None]], list[Trial]]] = {
@@ -27,6 +27,11 @@ CASES: dict[str, Callable[[Workspace, int, Callable[[Trial], None]], list[Trial]
     "outage": cases.broker_outage_past_the_timeout,
     "connect": cases.kill_connect_mid_stream,
     "registry": cases.registry_down_during_load,
+    "restart": restarts.platform_down_up,
+    "crash": restarts.kill_all_at_rest,
+    "crash-each": restarts.kill_each_service,
+    "crash-load": restarts.kill_all_mid_load,
+    "crash-stream": restarts.kill_all_mid_stream,
 }
 
 EPILOG = """\
@@ -37,6 +42,12 @@ cases:
   outage     the broker frozen (SIGSTOP) longer than the producer's message timeout, then running again
   connect    the Kafka Connect worker killed -9 and started again while the S3 sink writes the lake
   registry   the schema registry down when a Kafka load starts: one line, nothing sent; back up, re-run
+  restart       data in every store (the four sinks, topic, lake, GCS, registry), `devstack down` and `up`:
+                every store holds what it held, nothing is run again, subjects keep their schema ids
+  crash         the same with every service killed -9 instead of stopped
+  crash-each    the same with each data-holding service killed -9 and started alone, one after another
+  crash-load    every service killed -9 at a random moment of the four loads; `up`, the loads again
+  crash-stream  every service killed -9 while the producer streams the S3 sink's topic; `up`, the producer again
 
 examples:
   python -m faults                              every case, 5 trials, 20,000 transactions

@@ -9,8 +9,8 @@ from devstack import services as registry
 from devstack.config import DevstackConfig
 from devstack.service import Service
 
-#: what the four sinks, the streaming pipeline and the stack need
-SERVICES = ("moto", "firestore", "ferretdb", "kafka", "registry", "connect", "airflow")
+#: what the four sinks, the streaming pipeline, the stack and the GCS lake need
+SERVICES = ("moto", "gcs", "firestore", "ferretdb", "kafka", "registry", "connect", "airflow")
 STACK = "devstack"
 
 

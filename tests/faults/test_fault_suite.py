@@ -16,7 +16,7 @@ pytestmark = pytest.mark.devstack
 
 @pytest.fixture(scope="module")
 def work(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    outputs = platform("moto", "firestore", "ferretdb")
+    outputs = platform("moto", "gcs", "firestore", "ferretdb")  # faults.platform.SERVICES: the session stops them
     return prepare(Path(tmp_path_factory.mktemp("faults")), rows=1000, seed=7, outputs=outputs)
 
 
