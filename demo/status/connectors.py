@@ -27,7 +27,9 @@ def collect(src: Sources, where: str) -> dict[str, Any]:
     if response.status_code >= 400:
         raise Unreadable(f"connect: GET /connectors: HTTP {response.status_code}: {first_line(response.text)[:200]}")
     listing: dict[str, Any] = response.json() or {}
-    rows = [row(name, entry.get("status") or {}, name == src.connector) for name, entry in sorted(listing.items())]
+    # the stack's connector first, then the rest by name
+    ordered = sorted(listing.items(), key=lambda item: (item[0] != src.connector, item[0]))
+    rows = [row(name, entry.get("status") or {}, name == src.connector) for name, entry in ordered]
     if src.connector not in listing and src.note is None:  # the stack's outputs were read: it declares one
         absent = {"type": "sink", "connector": {"state": ABSENT, "trace": "declared by the stack, not on the worker"}}
         rows.insert(0, row(src.connector, absent, True))

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 GOOD, BAD, WAITING = ("RUNNING", "success"), ("FAILED", "failed", "ABSENT"), ("PAUSED", "STOPPED", "UNASSIGNED")
+TRACE_WIDTH = 90
 STATE_STYLES = {
     **dict.fromkeys(GOOD, "green"),
     **dict.fromkeys(BAD, "red"),
@@ -81,10 +82,15 @@ def connectors(section: dict[str, Any]) -> RenderableType:
     table = _table("connector", "state", "task", "task state", "worker", "first line of the trace")
     for c in section["connectors"]:
         name = Text(c["name"], "bold" if c["stack"] else "")
-        table.add_row(name, _state(c["state"]), "", "", c["worker"] or "", _clip(c["trace"] or "", 70))
+        table.add_row(name, _state(c["state"]), "", "", c["worker"] or "", _clip(c["trace"] or "", TRACE_WIDTH))
         for task in c["tasks"]:
             table.add_row(
-                "", "", str(task["id"]), _state(task["state"]), task["worker"] or "", _clip(task["trace"] or "", 70)
+                "",
+                "",
+                str(task["id"]),
+                _state(task["state"]),
+                task["worker"] or "",
+                _clip(task["trace"] or "", TRACE_WIDTH),
             )
     if not section["connectors"]:
         return Text("no connectors on the worker")

@@ -229,6 +229,46 @@ def test_json_has_every_section_with_what_the_servers_say(
     assert runs[run_id]["dag_id"] == dag and runs[run_id]["state"] == "queued"
 
 
+@pytest.fixture
+def failed_connector(outputs: dict[str, Any], own_topic: tuple[str, dict[str, int]]) -> Iterator[tuple[str, str]]:
+    """A second sink of the stack's plugin on the test's own topic, whose converter cannot read the records there
+    (plain JSON expected, plain text found) and tolerates no error: its task FAILS for real. Deleted afterwards."""
+    from components.connect.client import ConnectClient
+
+    client = ConnectClient.from_outputs(outputs)
+    live = client.get(outputs["s3_sink"]["connector"])
+    assert live is not None
+    name = f"status-test-{uuid.uuid4().hex[:8]}"
+    dropped = ("name", "errors.deadletterqueue.topic.name", "errors.deadletterqueue.topic.replication.factor",
+               "errors.deadletterqueue.context.headers.enable")  # fmt: skip
+    config = {k: v for k, v in live["config"].items() if k not in dropped}
+    config.update({"topics": own_topic[0], "errors.tolerance": "none",
+                   "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+                   "value.converter.schemas.enable": "false"})  # fmt: skip
+    client.create(name, config)
+    try:
+        _wait_for(lambda: any(t["state"] == "FAILED" for t in client.status(name)["tasks"]), f"task of {name} FAILED")
+        trace = next(t["trace"] for t in client.status(name)["tasks"] if t["state"] == "FAILED")
+        yield name, trace
+    finally:
+        client.delete(name)
+
+
+@pytest.mark.devstack
+def test_a_failed_task_shows_with_the_first_line_of_its_trace(
+    outputs: dict[str, Any], failed_connector: tuple[str, str]
+) -> None:
+    name, trace = failed_connector
+    report = status_json()
+    shown = {c["name"]: c for c in report["connect"]["connectors"]}
+    assert shown[outputs["s3_sink"]["connector"]]["state"] == "RUNNING"  # the stack's sink is not the failed one
+    task = shown[name]["tasks"][0]
+    assert not shown[name]["stack"] and task["state"] == "FAILED"
+    assert task["trace"] == trace.strip().splitlines()[0].strip() and "Exception" in task["trace"]
+    code, screen = status()
+    assert code == 0 and "FAILED" in screen and task["trace"][:40] in screen, screen[-3000:]
+
+
 @pytest.mark.devstack
 def test_a_stopped_connect_is_one_line_and_the_rest_still_shows(
     outputs: dict[str, Any], devstack: Callable[..., dict[str, Any]]
