@@ -8,7 +8,7 @@ from typing import Any
 
 from contract.clients import kafka_config
 from contract.s3_sink import DEAD_LETTER_TOPIC
-from demo.status.section import TIMEOUT_S, guarded
+from demo.status.section import TIMEOUT_S, Unreadable, guarded
 from demo.status.sources import Sources
 
 #: what a group has committed for a partition it never committed
@@ -33,7 +33,7 @@ def collect(src: Sources, where: str) -> dict[str, Any]:
         committed = group_offsets(admin, group)
     except KafkaException as exc:
         error = exc.args[0] if exc.args else exc
-        raise RuntimeError(error.str() if hasattr(error, "str") else str(error)) from None
+        raise Unreadable(f"kafka: {error.str() if hasattr(error, 'str') else error} ({where})") from None
     topics = [
         topic_row(name, parts, starts, ends, committed if name in src.sink_topics else None, name in src.stack_topics)
         for name, parts in sorted(partitions.items())

@@ -295,6 +295,24 @@ def test_a_stopped_connect_is_one_line_and_the_rest_still_shows(
 
 
 @pytest.mark.devstack
+def test_a_hung_registry_is_one_line_after_its_timeout(outputs: dict[str, Any]) -> None:
+    """The registry stopped (SIGSTOP) still accepts connections but answers nothing: its section gives up after
+    the timeout with one line; the sections of the servers that answer are read as usual."""
+    from demo.status.section import TIMEOUT_S
+    from devstack import services as registry
+
+    service = registry.make("registry", DevstackConfig.from_env())
+    service.pause(True)
+    try:
+        report = status_json()
+    finally:
+        service.pause(False)
+    url = outputs["schema_registry_url"]
+    assert report["registry"] == {"error": f"registry: no answer within {TIMEOUT_S:.0f}s at {url}"}
+    assert report["kafka"]["error"] is None and report["connect"]["error"] is None
+
+
+@pytest.mark.devstack
 def test_every_server_unreachable_is_one_line_each(outputs: dict[str, Any], tmp_path: Path) -> None:
     """An outputs file whose every endpoint is a closed port: each section says so in one line, exit 0."""
     closed = _closed_port()
