@@ -203,9 +203,22 @@ def test_defaults_come_from_the_stack_outputs_secrets_from_connections() -> None
     assert settings.mongodb_uri == OUTPUTS["mongodb_uri"]
     assert settings.target.endpoint_url == "http://127.0.0.1:15000"
     assert (settings.target.access_key_id, settings.target.secret_access_key) == ("devstack", "devstack-secret")
-    # the Variable holding the outputs has no secret in it
-    assert "p%40ss" not in variables(OUTPUTS)["stack_outputs"]
-    assert "devstack-secret" not in variables(OUTPUTS)["stack_outputs"]
+
+
+def test_the_variable_the_stack_writes_has_the_public_outputs_and_no_secret() -> None:
+    """The `stack_outputs` Variable as the `local` stack declares it (its program under the mock runtime): the
+    DAG resolves its targets from it, and none of the stack's secret outputs is in it."""
+    from tests.unit._stack_runs import stack_run
+
+    run = stack_run("local")
+    (variable,) = [r for r in run.resources if r.inputs.get("key") == "stack_outputs"]
+    text = variable.inputs["value"]
+    assert not {"mongodb_uri", "aws_credentials", "kafka_connect_auth"} & set(json.loads(text))
+    assert "mongodb://" not in text and "devstack-secret" not in text
+    settings = resolve_settings(
+        {"stack_outputs": text}.get, {"mongo_default": as_fields(connections(OUTPUTS)["mongo_default"])}.get
+    )
+    assert (settings.target.bucket, settings.mongodb_database) == ("kde-local-landing", "kde-db")
 
 
 def test_variables_override_the_output_defaults() -> None:

@@ -11,16 +11,21 @@ import pytest
 
 from components.airflow_objects import connection_fields_from_uri
 from contract import naming
-from contract.outputs import public_outputs
 from pipelines.airflow_outputs import AirflowSettingsError, ConnectionFields, outputs_from_settings
 from tests.unit._stack_runs import stack_run
 
 OUTPUTS = stack_run("devstack").raw_outputs
 
 
+#: the Variable as the `devstack` stack declares it (not rebuilt here with the code under test)
+(_VARIABLE,) = [r for r in stack_run("devstack").resources if r.inputs.get("key") == "stack_outputs"]
+#: the outputs that are secret, which the Variable must not hold (the connections carry them)
+SECRET_KEYS = {"mongodb_uri", "aws_credentials", "kafka_connect_auth"}
+
+
 def settings(outputs: dict[str, Any], drop: tuple[str, ...] = ()) -> tuple[Any, Any]:
     """What the stack's AirflowSettings hold for `outputs`, as the lookups the DAGs use."""
-    variables = {naming.AIRFLOW_STACK_OUTPUTS_VARIABLE: json.dumps(public_outputs(outputs))}
+    variables = {naming.AIRFLOW_STACK_OUTPUTS_VARIABLE: _VARIABLE.inputs["value"]}
     mongo = connection_fields_from_uri(outputs["mongodb_uri"])
     creds = outputs["aws_credentials"]
     connections = {
@@ -38,6 +43,10 @@ def settings(outputs: dict[str, Any], drop: tuple[str, ...] = ()) -> tuple[Any, 
 def test_the_dags_see_the_stack_outputs_secrets_included() -> None:
     # all but the Connect REST API's login: no DAG calls Connect, so the stack gives Airflow no such connection
     assert outputs_from_settings(*settings(OUTPUTS)) == {**OUTPUTS, "kafka_connect_auth": None}
+    # ... and the secrets come from the connections only: the Variable has every other output, and none of them
+    variable = json.loads(_VARIABLE.inputs["value"])
+    assert set(variable) == set(OUTPUTS) - SECRET_KEYS
+    assert set(stack_run("devstack").secret_outputs) >= SECRET_KEYS
 
 
 def test_without_aws_keys_the_workers_own_credential_chain_is_used() -> None:

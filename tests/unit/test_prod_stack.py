@@ -367,12 +367,21 @@ def test_producer_accepts_the_msk_iam_config_and_its_token(monkeypatch: pytest.M
 
     monkeypatch.setattr(kafka_auth, "msk_iam_token", spy)
     outputs = {**prod().raw_outputs, "kafka_bootstrap_servers": "127.0.0.1:1"}  # nothing listens: no broker
-    config = kafka_config(outputs, **{"client.id": "unit"})
+    errors: list[str] = []
+    config = kafka_config(outputs, **{"client.id": "unit", "error_cb": lambda error: errors.append(error.str())})
     assert (config["security.protocol"], config["sasl.mechanisms"]) == ("SASL_SSL", "OAUTHBEARER")
-    producer = Producer(config)
-    producer.poll(0.5)  # librdkafka asks oauth_cb for a token before it connects
+    producer = Producer(config)  # librdkafka asks oauth_cb for a token before it connects
+    try:
+        deadline = time.monotonic() + 60  # against a hang only: the refusal comes at once
+        while not errors and time.monotonic() < deadline:
+            producer.poll(0.2)
+    finally:
+        producer.close()
     assert calls and set(calls) == {REGION}
-    assert producer.flush(0) == 0
+    # with the token taken, it went on to the outputs' broker over SASL_SSL (and found nobody there); a refused
+    # token would be an OAUTHBEARER error instead
+    assert errors and errors[0].startswith("sasl_ssl://127.0.0.1:1/"), errors
+    assert not [e for e in errors if "OAUTHBEARER" in e.upper() or "token" in e.lower()], errors
 
 
 # --- the deployment pictures ---------------------------------------------------------------------------
@@ -388,6 +397,14 @@ def test_the_picture_nests_resources_under_their_components() -> None:
     from stacks.graph import mermaid
 
     text = mermaid(prod())
-    msk = text.split("subgraph c", 1)[1] if False else text[text.index('["msk: Msk"]') :]
-    assert msk.index("aws msk.Cluster") < msk.index("end")
+    # the Msk component's box, from its line to its own `end`: the resources it declares, written out
+    lines = [line.strip() for line in text[text.index('["msk: Msk"]') :].splitlines()]
+    box = [line.split('["', 1)[-1].rstrip('"]') for line in lines[1 : lines.index("end")]]
+    assert box == [
+        "aws cloudwatch.LogGroup<br/>kde-prod-kafka-brokers",
+        "aws kms.Key<br/>kde-prod-kafka-at-rest",
+        "aws msk.Cluster<br/>kde-prod-kafka",
+        "aws msk.Configuration<br/>kde-prod-kafka-config",
+        "aws msk.Topic<br/>7 resources",
+    ]
     assert "pulumi:providers" not in text and "providers" not in text
