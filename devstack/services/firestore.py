@@ -10,10 +10,11 @@ Durability (the library keeps everything in memory): server.js replaces the Comm
 with the library's own commit plus a journal: each commit's request is appended to run/firestore/data/journal-*.log
 and fdatasync'ed before the RPC answers, so an acknowledged write survives `devstack down`/`up` and a kill -9.
 At start the server loads data/snapshot.bin (one JSON record per document with its create and update times) and
-replays the journal after it (a record torn by a kill is cut off: its commit never answered). Once the journal is
-past half the snapshot's size (and 16 MB), at start or after a commit, the server compacts: a new snapshot
-(temporary file, fsync, rename), then a fresh journal, the old one deleted. On disk: the snapshot is about the size
-of the documents as JSON, the journal at most about half of it or 16 MB (formats in devstack/node/firestore/).
+replays the journal after it (a record torn by a kill is cut off: its commit never answered). The server compacts
+(a new snapshot: temporary file, fsync, rename; then a fresh journal, the old one deleted) at a graceful stop, and at
+start or after a commit once the journal is past half the snapshot's size (and 4 MB), so only a start after a kill
+replays, and never much. On disk: the snapshot is about the size of the documents as JSON, the journal at most about
+half of it or 4 MB (formats in devstack/node/firestore/).
 Start time grows with the data: the snapshot is read into memory, the journal replayed through the library (far
 slower a document than the snapshot), and a compaction pauses the server while it writes the snapshot.
 

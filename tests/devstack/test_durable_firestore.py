@@ -128,7 +128,7 @@ def test_a_precondition_sees_the_restored_documents(devstack: Callable[..., Any]
 
 def test_a_commit_torn_by_a_kill_is_cut_off(devstack: Callable[..., Any]) -> None:
     """A kill in the middle of appending a commit leaves part of its record: that commit never answered, so the
-    start drops it and loads everything before it."""
+    start drops it, loads everything before it, and the next commits follow the last intact record."""
     client = firestore_client(devstack("firestore"))
     coll = client.collection(f"durable-torn-{uuid.uuid4().hex[:8]}")
     coll.document("kept").set({"n": 1})
@@ -139,5 +139,7 @@ def test_a_commit_torn_by_a_kill_is_cut_off(devstack: Callable[..., Any]) -> Non
         f.write((1000).to_bytes(4, "little") + b"\x01\x02\x03\x04" + b"part of a record")
     emulator.start()
     assert coll.document("kept").get().to_dict() == {"n": 1}
-    coll.document("after").set({"n": 2})
+    coll.document("after").set({"n": 2})  # appended where the intact records end
+    assert emulator.kill()
+    emulator.start()
     assert {s.id: s.to_dict() for s in coll.stream()} == {"kept": {"n": 1}, "after": {"n": 2}}

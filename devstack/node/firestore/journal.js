@@ -10,9 +10,10 @@
 //
 // A commit is appended and fdatasync'ed before its RPC answers. Start: load the snapshot, replay the journals it
 // does not include (a torn last record, left by a kill mid-append, is cut off: that commit never answered),
-// then append at the journal's end; or, once the journal is past half the snapshot's size (and 16 MB), compact
+// then append at the journal's end; or, once the journal is past half the snapshot's size (and 4 MB), compact
 // first: a new snapshot written to a temporary file, fsync'ed and renamed over the old one, before the replayed
-// journal is deleted. The same compaction runs while serving when a commit takes the journal past that size.
+// journal is deleted. The same compaction runs while serving when a commit takes the journal past that size, and
+// at a graceful stop (SIGTERM) whenever the journal holds a commit: only a start after a kill replays.
 "use strict";
 
 const fs = require("node:fs");
@@ -26,7 +27,7 @@ const JOURNAL_MAGIC = Buffer.from("DSFJRNL1");
 const SNAPSHOT = "snapshot.bin";
 const RECORD_HEADER = 8;
 // below this size a journal is never compacted: its replay is short, a compaction's pause is not worth it
-const COMPACT_MIN_BYTES = 16 * 1024 * 1024;
+const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 // FIRESTORE_EMULATOR_COMPACT=always compacts at every start and after every commit: how the tests take that path
 const ALWAYS_COMPACT = process.env.FIRESTORE_EMULATOR_COMPACT === "always";
 
@@ -267,6 +268,11 @@ class DurableState {
 
   compactIfLarge() {
     if (this.journalBytes > this.compactionThreshold()) this.compact();
+  }
+
+  /** At a graceful stop: fold whatever the journal holds into the snapshot, so the next start only loads it. */
+  compactIfAny() {
+    if (this.journalBytes > JOURNAL_MAGIC.length) this.compact();
   }
 
   close() {

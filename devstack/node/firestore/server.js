@@ -140,7 +140,14 @@ server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, boundPo
 function shutdown(signal) {
   console.log(`firestore emulator: ${signal}, stopping`);
   emulator.stop();
-  if (durable) durable.close();
+  if (durable) {
+    try {
+      durable.compactIfAny();
+    } catch (err) {
+      console.error(`firestore emulator: compaction in ${dataDir} at stop failed (the journal keeps it): ${err.message}`);
+    }
+    durable.close();
+  }
   process.exit(0);
 }
 process.on("SIGTERM", () => shutdown("SIGTERM"));
