@@ -62,6 +62,15 @@ COMMIT_EVERY_S = 1.0
 FAST_RECONNECT = {"reconnect.backoff.ms": 10}
 
 
+def kafka_error_text(exc: KafkaException) -> str:
+    """The one-line reason of a KafkaException, whose first argument is a KafkaError or a plain string (e.g.
+    list_topics's timeout): `.str()` on the string was an AttributeError that hid the broker's real error."""
+    from confluent_kafka import KafkaError
+
+    first = exc.args[0] if exc.args else type(exc).__name__
+    return " ".join((first.str() if isinstance(first, KafkaError) else str(first)).split())
+
+
 def quiet(verbose: bool) -> dict[str, Any]:
     """librdkafka settings that keep its own log lines (a line per failed connect, every second) off stderr;
     the load reports what went wrong in one line. `verbose`: librdkafka's defaults."""
@@ -147,6 +156,10 @@ class SchemaRegistryJsonProducer:
                 reader.close()
                 if state is not None:
                     state.close()
+            # nothing was produced yet: without a close, librdkafka's threads go on reconnecting to a dead broker
+            # (a line on stderr each time) until the garbage collector happens to find the handle
+            self.producer.purge()
+            self.producer.close()
             raise
         self.reader, self.checkpoint, self.run_start = topic_state.result()
         self.sent = 0
@@ -168,7 +181,7 @@ class SchemaRegistryJsonProducer:
         try:
             self.producer.list_topics(timeout=KAFKA_TIMEOUT_S)
         except KafkaException as exc:
-            raise unreachable("kafka", self.bootstrap_servers, exc.args[0].str() if exc.args else exc) from None
+            raise unreachable("kafka", self.bootstrap_servers, kafka_error_text(exc)) from None
 
     def _open_registry(self, url: str) -> tuple[Any, Any, bytes]:
         from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -200,9 +213,16 @@ class SchemaRegistryJsonProducer:
     ) -> tuple[TopicReader, Checkpoint | None, dict[int, int]]:
         """The topic's reader, the checkpoint, and where this run begins (`_catch_up`)."""
         reader = TopicReader(self.bootstrap_servers, self.topic, settings)
-        path = checkpoint() if callable(checkpoint) else checkpoint
-        state = Checkpoint(path) if path else None
-        return reader, state, self._catch_up(reader, state)
+        state = None
+        try:
+            path = checkpoint() if callable(checkpoint) else checkpoint
+            state = Checkpoint(path) if path else None
+            return reader, state, self._catch_up(reader, state)
+        except BaseException:  # the caller gets no reader to close: its consumer handle is closed here
+            reader.close()
+            if state is not None:
+                state.close()
+            raise
 
     @property
     def done(self) -> set[str]:

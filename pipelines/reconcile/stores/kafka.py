@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from contract.clients import kafka_config
+from loaders.sinks.kafka import kafka_error_text
 from pipelines.reconcile.stores import StoreError
 from schemas import DatasetSchema
 
@@ -40,7 +41,7 @@ class KafkaStore:
             ends = self._assign(consumer)
             yield from self._read(consumer, ends)
         except KafkaException as exc:
-            raise StoreError(f"kafka {self.where}: {exc.args[0].str() if exc.args else exc}") from None
+            raise StoreError(f"kafka {self.where}: {kafka_error_text(exc)}") from None
         finally:
             consumer.close()
 
