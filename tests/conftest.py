@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -36,8 +37,49 @@ _own_platform()  # before any test module imports contract.backend, which reads 
 STACK_SERVICES = ("kafka", "registry", "connect", "airflow")
 
 
+#: children the interpreter keeps until it exits, which no test started: multiprocessing's helpers
+_INTERPRETER_HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_process_outlives_the_suite() -> Iterator[set[int]]:
+    """Fails the run when a process the suite started is still alive at its end (a producer, a server, a CLI a
+    test forgot), after the session's own devstack services are stopped: the `devstack` fixture depends on this
+    one, so its teardown runs first, and puts into the set this yields the pids of the services it leaves running
+    on purpose (DEVSTACK_KEEP=1, or running before the session). What is found is named, then killed."""
+    import psutil
+
+    kept: set[int] = set()
+    yield kept
+    me = psutil.Process()
+    leaked = []
+    for child in me.children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE or child.pid in kept or _kept_group(child, kept):
+                continue
+            command = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if not any(helper in command for helper in _INTERPRETER_HELPERS):
+            leaked.append((child, command))
+    for child, _ in leaked:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    if leaked:
+        names = "; ".join(f"pid {child.pid}: {command[:200]}" for child, command in leaked)
+        pytest.fail(f"{len(leaked)} process(es) the suite started outlived it (now killed): {names}", pytrace=False)
+
+
+def _kept_group(child: Any, kept: set[int]) -> bool:
+    """A process of a kept service's process group (a service's own children, e.g. a JVM under a wrapper)."""
+    try:
+        return os.getpgid(child.pid) in kept
+    except ProcessLookupError:
+        return False
+
+
 @pytest.fixture(scope="session")
-def devstack() -> Iterator[Callable[..., dict[str, Any]]]:
+def devstack(_no_process_outlives_the_suite: set[int]) -> Iterator[Callable[..., dict[str, Any]]]:
     """`devstack("kafka", "registry")` starts those real local services (once per session) and returns devstack's
     substrate outputs; services this session started are stopped at its end."""
     from devstack.testing import SessionServices
@@ -45,6 +87,7 @@ def devstack() -> Iterator[Callable[..., dict[str, Any]]]:
     services = SessionServices()
     yield services
     services.teardown()
+    _no_process_outlives_the_suite.update(services.running_pids())
 
 
 @pytest.fixture(scope="session")
