@@ -27,10 +27,29 @@ from pipelines.streaming.sink import end_offsets
 
 #: the dataset every load case moves: the largest, and every sink has a target for it
 DATASET = "transactions"
-#: a kill lands this far into a full run, at random: from the CLI's start-up to its last writes
-KILL_WINDOW = (0.05, 0.95)
 #: the devstack service behind each load target
 TARGET_SERVICES = {"mongodb": "ferretdb", "firestore": "firestore", "dynamodb": "moto", "kafka": "kafka"}
+
+
+@dataclass(frozen=True)
+class AtKill:
+    """Where the work stood the moment the kill landed: whether the run was still going, what the target held (or
+    the topic, or the lake) and, for Kafka, how many keys the run's checkpoint held."""
+
+    running: bool
+    held: int
+    source: int
+    checkpointed: int | None = None
+
+    @property
+    def inside(self) -> bool:
+        """The kill landed strictly inside the work: the run was going, some records were written, not all."""
+        return self.running and 0 < self.held < self.source
+
+    def __str__(self) -> str:
+        state = "killed mid-run" if self.running else "the run had ended"
+        ckpt = "" if self.checkpointed is None else f", {self.checkpointed:,} keys checkpointed"
+        return f"{state}: {self.held:,} of {self.source:,} written{ckpt}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,7 @@ class Trial:
     tally: Tally
     note: str
     failure: str = ""  # what went wrong besides the counts (an exit status, an error that was not one line)
+    at_kill: AtKill | None = None  # cases that kill something mid-run: where the run stood at the kill
 
     @property
     def ok(self) -> bool:
@@ -55,6 +75,9 @@ class Workspace:
     outputs: dict[str, Any]
     rng: random.Random
     timings: dict[str, float] = field(default_factory=dict)  # case -> seconds of one uninterrupted run
+    #: seconds between two records of the Kafka load and the producer (0: as fast as they go). A small source
+    #: crosses Kafka in milliseconds, before any kill could land: pacing it keeps the kill inside the run.
+    pace: float = 0.0
 
     def outputs_file(self, outputs: dict[str, Any]) -> Path:
         """The outputs (they hold the emulators' keys) in a 0600 file."""
@@ -81,14 +104,18 @@ class Workspace:
         lines = (self.source / f"{dataset}.jsonl").read_text(encoding="utf-8").splitlines()
         return {schema.document_id(json.loads(line)) for line in lines if line.strip()}
 
-    def kill_moment(self, case: str) -> float:
-        low, high = KILL_WINDOW
-        return self.rng.uniform(low, high) * self.timings[case]
+    def kill_point(self, source: int) -> int:
+        """A random number of records after which a kill lands: past the first, before the last quarter (the
+        target is polled, and a batch or two may land between a poll and the kill)."""
+        return self.rng.randint(1, source * 3 // 4)
 
 
-def load_command(target: str, outputs_path: Path, source_dir: Path, dataset: str = DATASET) -> list[str]:
+def load_command(
+    target: str, outputs_path: Path, source_dir: Path, dataset: str = DATASET, pace: float = 0.0
+) -> list[str]:
+    paced = ["--mode", "streaming", "--interval", str(pace)] if pace else []
     return [sys.executable, "-m", "loaders", "load", "-d", target, "--dataset", dataset, "--outputs",
-            str(outputs_path), "--source", str(source_dir), "--no-progress", "--no-count"]  # fmt: skip
+            str(outputs_path), "--source", str(source_dir), "--no-progress", "--no-count", *paced]  # fmt: skip
 
 
 def produce_command(outputs_path: Path, source: Path, dataset: str, checkpoint: Path, interval: float) -> list[str]:
@@ -118,18 +145,6 @@ def timed(command: list[str]) -> float:
     return time.monotonic() - started
 
 
-def kill_after(command: list[str], seconds: float) -> str:
-    """Start `command`, SIGKILL it `seconds` later; what happened, for the table."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        proc.wait(timeout=seconds)
-        return f"finished before the kill at {seconds:.2f}s"
-    except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        return f"killed -9 at {seconds:.2f}s"
-
-
 def checkpointed(folder: Path) -> int:
     """Records a Kafka run in `folder` has written to its checkpoint so far (its key lines: sent in a section
     the run commits once they are settled, or found on the topic)."""
@@ -139,32 +154,32 @@ def checkpointed(folder: Path) -> int:
     return sum(1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-def wait_for_progress(proc: subprocess.Popen[Any], folder: Path, records: int, timeout: float = 120) -> str:
-    """Until the run in `folder` has `records` in its checkpoint (a random point of its delivery, not of its start-up),
-    or it ends; what happened, for the table."""
+def wait_for_progress(
+    proc: subprocess.Popen[Any], progress: Callable[[], int], records: int, timeout: float = 120
+) -> bool:
+    """Until `progress()` reaches `records` (a random point of the run's writes, not of its start-up) or the run
+    ends; whether the run is still going."""
     deadline = time.monotonic() + timeout
     while proc.poll() is None and time.monotonic() < deadline:
-        if checkpointed(folder) >= records:
-            return f"after {records:,} in its checkpoint"
+        if progress() >= records:
+            break
         time.sleep(0.01)
-    return f"the run ended before {records:,} were in its checkpoint"
+    return proc.poll() is None
 
 
-def records_since(outputs: dict[str, Any], topic: str, since: dict[int, int]) -> int:
-    return len(tally.kafka_keys(outputs, topic, since))
-
-
-def kill_at_progress(command: list[str], folder: Path, records: int, on_topic: Callable[[], int]) -> str:
-    """Kill -9 once `records` are in the checkpoint; the note says how many the topic and the checkpoint hold."""
+def kill_at_progress(command: list[str], progress: Callable[[], int], records: int) -> bool:
+    """Run `command` and kill -9 it once `progress()` reaches `records`; whether it was still running then."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    when = wait_for_progress(proc, folder, records)
-    if proc.poll() is not None:
-        return when
-    proc.send_signal(signal.SIGKILL)
+    running = wait_for_progress(proc, progress, records)
+    if running:
+        proc.send_signal(signal.SIGKILL)
     proc.wait()
-    # the checkpoint's keys include the last section's, which the run had not committed: the resume drops them
-    # and reads the topic's tail instead
-    return f"killed -9 {when}, {on_topic():,} on the topic, {checkpointed(folder):,} keys in the checkpoint"
+    return running
+
+
+def kafka_at_kill(running: bool, outputs: dict[str, Any], topic: str, since: dict[int, int], source: int,
+                  folder: Path) -> AtKill:  # fmt: skip
+    return AtKill(running, len(set(tally.kafka_keys(outputs, topic, since))), source, checkpointed(folder))
 
 
 def last_line(text: str) -> str:
@@ -204,6 +219,16 @@ class LoadTarget:
             self.since = end_offsets(self.outputs, self.name)
         return mine
 
+    def held(self) -> int:
+        """Records the target holds now (polled while a load runs, so the kill lands at a point of its writes)."""
+        if self.target == "mongodb":
+            return tally.mongodb_count(self.outputs, self.name)
+        if self.target == "firestore":
+            return tally.firestore_count(self.outputs, self.name)
+        if self.target == "dynamodb":
+            return tally.dynamodb_count(self.outputs, DATASET)
+        return len(set(tally.kafka_keys(self.outputs, self.name, self.since)))
+
     def count(self, keys: set[str]) -> Tally:
         if self.target == "mongodb":
             return tally.tally(keys, tally.mongodb_keys(self.outputs, self.name))
@@ -222,31 +247,29 @@ def kill_mid_load(work: Workspace, target: str, trials: int, report: Callable[[T
     case = f"kill -9 mid-load: {target}"
     keys = work.keys()
     sink = LoadTarget(target, work.outputs)
-    if case not in work.timings:  # one uninterrupted load: how long a whole run takes, where kills may land
+    pace = work.pace if target == "kafka" else 0.0
+    if case not in work.timings:  # one uninterrupted load: how long a whole run takes, for the hang guard below
         path = work.outputs_file(sink.prepare())
-        work.timings[case] = timed(load_command(target, path, work.trial_dir(case, 0)))
+        work.timings[case] = timed(load_command(target, path, work.trial_dir(case, 0), pace=pace))
         sink.clean()
     results = []
     for number in range(1, trials + 1):
         path = work.outputs_file(sink.prepare())
         source_dir = work.trial_dir(case, number)
-        command = load_command(target, path, source_dir)
+        command = load_command(target, path, source_dir, pace=pace)
         if target == "kafka":  # a random point of its deliveries, read from its checkpoint
-            since = sink.since
-            note = kill_at_progress(
-                command,
-                source_dir,
-                work.rng.randint(1, len(keys) * 9 // 10),
-                partial(records_since, work.outputs, sink.name, since),
-            )
-        else:
-            note = kill_after(command, work.kill_moment(case))
+            running = kill_at_progress(command, partial(checkpointed, source_dir), work.kill_point(len(keys)))
+            at_kill = kafka_at_kill(running, work.outputs, sink.name, sink.since, len(keys), source_dir)
+        else:  # a random point of its writes, read from the target
+            running = kill_at_progress(command, sink.held, work.kill_point(len(keys)))
+            at_kill = AtKill(running, sink.held(), len(keys))
         again = run(command, timeout=max(HUNG_FLOOR_S, HUNG_FACTOR * work.timings[case]))
         failure = "" if again.returncode == 0 else f"re-run exit {again.returncode}: {last_line(again.stderr)}"
         if again.returncode is None:  # the server stopped answering: restart it, so the next trials can run
             restart(TARGET_SERVICES[target])
             failure = f"re-run hung; {TARGET_SERVICES[target]} restarted to go on"
-        trial = Trial(case, number, sink.count(keys), f"{note}; re-run exit {again.returncode}", failure)
+        note = f"{at_kill}; re-run exit {again.returncode}"
+        trial = Trial(case, number, sink.count(keys), note, failure, at_kill)
         sink.clean()
         report(trial)
         results.append(trial)
@@ -260,22 +283,19 @@ def kill_mid_produce(work: Workspace, trials: int, report: Callable[[Trial], Non
     path = work.outputs_file(work.outputs)
 
     def command(folder: Path) -> list[str]:
-        return produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
+        return produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", work.pace)
 
     results = []
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
-        note = kill_at_progress(
-            command(folder),
-            folder,
-            work.rng.randint(1, len(keys) * 9 // 10),
-            partial(records_since, work.outputs, topic, since),
-        )
+        running = kill_at_progress(command(folder), partial(checkpointed, folder), work.kill_point(len(keys)))
+        at_kill = kafka_at_kill(running, work.outputs, topic, since, len(keys), folder)
         again = run(command(folder))
         failure = "" if again.returncode == 0 else f"re-run exit {again.returncode}: {last_line(again.stderr)}"
         found = tally.kafka_keys(work.outputs, topic, since)
-        trial = Trial(case, number, tally.tally(keys, found), f"{note}; re-run exit {again.returncode}", failure)
+        note = f"{at_kill}; re-run exit {again.returncode}"
+        trial = Trial(case, number, tally.tally(keys, found), note, failure, at_kill)
         report(trial)
         results.append(trial)
     return results
@@ -290,21 +310,23 @@ def kill_broker_mid_produce(work: Workspace, trials: int, report: Callable[[Tria
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
-        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
+        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", work.pace)
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        when = wait_for_progress(proc, folder, work.rng.randint(1, len(keys) * 9 // 10))
+        running = wait_for_progress(proc, partial(checkpointed, folder), work.kill_point(len(keys)))
         broker.kill()
         down = time.monotonic()
         broker.start()
         outage = time.monotonic() - down
+        at_kill = kafka_at_kill(running, work.outputs, topic, since, len(keys), folder)
         first = proc.wait(timeout=600)
-        note = f"broker killed {when}, back in {outage:.1f}s; producer exit {first}"
+        note = f"broker killed, {at_kill}, back in {outage:.1f}s; producer exit {first}"
         failure = ""
         if first != 0:  # records it could not deliver are named in its quarantine: the re-run resumes them
             again = run(command)
             note += f", re-run exit {again.returncode}"
             failure = "" if again.returncode == 0 else f"re-run: {last_line(again.stderr)}"
-        trial = Trial(case, number, tally.tally(keys, tally.kafka_keys(work.outputs, topic, since)), note, failure)
+        found = tally.kafka_keys(work.outputs, topic, since)
+        trial = Trial(case, number, tally.tally(keys, found), note, failure, at_kill)
         report(trial)
         results.append(trial)
     return results
@@ -328,10 +350,11 @@ def broker_outage_past_the_timeout(work: Workspace, trials: int, report: Callabl
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
-        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", 0.0)
+        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", work.pace)
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        when = wait_for_progress(proc, folder, work.rng.randint(1, len(keys) * 9 // 10))
+        running = wait_for_progress(proc, partial(checkpointed, folder), work.kill_point(len(keys)))
         broker.pause()
+        when = "mid-run" if running else "after the run ended"
         time.sleep(MESSAGE_TIMEOUT_S + 5)
         broker.pause(False)
         _out, err = proc.communicate(timeout=600)
@@ -372,13 +395,18 @@ def kill_connect_mid_stream(
         moment = PRODUCER_START_S + work.rng.uniform(0.05, 0.95) * STREAM_S
         time.sleep(moment)
         worker.kill()
+        # the stream's progress at the kill: what the topic held of it, so what the sink had yet to land
+        at_kill = AtKill(proc.poll() is None, len(set(tally.kafka_keys(work.outputs, topic, since))), len(keys))
         down = time.monotonic()
         worker.start()
         outage = time.monotonic() - down
         produced = proc.wait(timeout=600)
         found = wait_for_lake(work.outputs, topic, dataset, since, len(keys), settle_s)
-        note = f"worker killed at {moment:.2f}s, back in {outage:.1f}s; producer exit {produced}"
-        trial = Trial(case, number, tally.tally(keys, found), note, "" if produced == 0 else "the producer failed")
+        note = (
+            f"worker killed at {moment:.2f}s, {at_kill} on the topic, back in {outage:.1f}s; producer exit {produced}"
+        )
+        failure = "" if produced == 0 else "the producer failed"
+        trial = Trial(case, number, tally.tally(keys, found), note, failure, at_kill)
         report(trial)
         results.append(trial)
     return results

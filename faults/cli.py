@@ -51,7 +51,8 @@ cases:
 
 examples:
   python -m faults                              every case, 5 trials, 20,000 transactions
-  python -m faults --trials 2 --rows 2000       the small run `make test` does
+  python -m faults --trials 1 --rows 5000 --pace 0.001
+                                                the small run `make test` does (every case but outage)
   python -m faults --case kafka --case broker --trials 16
 
 It starts devstack's services and `up`s the devstack stack (DEVSTACK_HOME and DEVSTACK_PORT_* as for devstack);
@@ -70,12 +71,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--trials", type=int, default=5, help="trials per case (default 5)")
     parser.add_argument("--rows", type=int, default=20_000, help="transactions generated as the source (default 20000)")
     parser.add_argument("--case", action="append", choices=list(CASES), help="only this case (repeatable)")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="seconds between two records of the Kafka load and the producer (default 0: full speed); a small "
+        "--rows crosses Kafka in milliseconds, so `make test` paces it for its kills to land mid-run",
+    )
     parser.add_argument("--seed", type=int, default=11, help="seed of the kill moments and the data (default 11)")
     parser.add_argument("--work", type=Path, default=Path(".out/faults"), help="scratch folder (default .out/faults)")
     return parser.parse_args(argv)
 
 
-def prepare(work_dir: Path, rows: int, seed: int, outputs: dict[str, Any]) -> Workspace:
+def prepare(work_dir: Path, rows: int, seed: int, outputs: dict[str, Any], pace: float = 0.0) -> Workspace:
     """A seeded, converted source of `rows` transactions (with its cards and users) in `work_dir`."""
     from loaders.convert import convert_dir
     from loaders.generate import generate_dataset
@@ -86,7 +94,7 @@ def prepare(work_dir: Path, rows: int, seed: int, outputs: dict[str, Any]) -> Wo
         if not convert_dir(raw, source).ok:
             raise RuntimeError(f"converting {raw} failed; see {source / '_rejected'}")
         (work_dir / "rows").write_text(f"{rows} {seed}")
-    return Workspace(work_dir, source, outputs, random.Random(seed))
+    return Workspace(work_dir, source, outputs, random.Random(seed), pace=pace)
 
 
 def run_cases(work: Workspace, names: list[str], trials: int, report: Callable[[Trial], None]) -> list[Trial]:
@@ -107,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print("[bold]faults[/]: starting devstack and the devstack stack ...")
     outputs = start_platform(report=lambda message: console.print(f"  {message}", highlight=False))
     args.work.mkdir(parents=True, exist_ok=True)
-    work = prepare(args.work.resolve(), args.rows, args.seed, outputs)
+    work = prepare(args.work.resolve(), args.rows, args.seed, outputs, args.pace)
     console.print(f"source: {len(work.keys()):,} {cases.DATASET} in {work.source}")
     results = run_cases(work, args.case or list(CASES), args.trials, lambda t: console.print(trial_line(t)))
     print_summary(console, results)

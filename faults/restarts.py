@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import requests
@@ -26,8 +27,8 @@ from devstack.platform import Platform
 from faults import tally
 from faults.cases import (
     DATASET,
-    PRODUCER_START_S,
     STREAM_S,
+    AtKill,
     LoadTarget,
     Trial,
     Workspace,
@@ -36,6 +37,7 @@ from faults.cases import (
     produce_command,
     run,
     wait_for_lake,
+    wait_for_progress,
 )
 from faults.platform import SERVICES, up_stack
 from faults.tally import Tally
@@ -89,7 +91,7 @@ class Filled:
     gcs_prefix: str = ""
     subjects: set[str] = field(default_factory=set)
 
-    def trials(self, work: Workspace, note: str, failure: str = "") -> list[Trial]:
+    def trials(self, work: Workspace, note: str, failure: str = "", at_kill: AtKill | None = None) -> list[Trial]:
         counts: list[tuple[str, Tally]] = [(t, sink.count(self.keys)) for t, sink in self.targets.items()]
         if self.stream is not None:
             s = self.stream
@@ -101,7 +103,7 @@ class Filled:
             counts.append(("gcs", tally.tally(names, gcs_objects(work.outputs, self.gcs_prefix))))
         if self.subjects:
             counts.append(("registry subjects", tally.tally(self.subjects, registry_versions(work.outputs))))
-        return [Trial(f"{self.case}: {store}", self.number, count, note, failure) for store, count in counts]
+        return [Trial(f"{self.case}: {store}", self.number, c, note, failure, at_kill) for store, c in counts]
 
     def clean(self) -> None:
         for sink in self.targets.values():
@@ -143,7 +145,8 @@ def prepare_targets(work: Workspace, case: str, number: int) -> tuple[dict[str, 
         sink = LoadTarget(target, work.outputs)
         path = work.outputs_file(sink.prepare())
         folder = work.trial_dir(f"{case}/{target}", number)
-        targets[target], commands[target] = sink, load_command(target, path, folder)
+        pace = work.pace if target == "kafka" else 0.0
+        targets[target], commands[target] = sink, load_command(target, path, folder, pace=pace)
     return targets, commands
 
 
@@ -228,72 +231,67 @@ def kill_each_service(work: Workspace, trials: int, report: Report) -> list[Tria
 
 
 def kill_all_mid_load(work: Workspace, trials: int, report: Report) -> list[Trial]:
-    """Every service killed -9 at a random moment of the four loads (run one after another, as a chain), the
-    loads with them; then `up` and the same loads again."""
+    """Every service killed -9 at a random point of the four loads' writes (run one after another, as a chain),
+    the loads with them; then `up` and the same loads again."""
     case = "kill -9 every service mid-load"
-    if case not in work.timings:  # one uninterrupted chain: how long it takes, where the crash may land
-        targets, commands = prepare_targets(work, case, 0)
-        work.timings[case] = _timed(_chain(commands))
-        for sink in targets.values():
-            sink.clean()
     results: list[Trial] = []
     for number in range(1, trials + 1):
-        targets, commands = prepare_targets(work, case, number)
-        note = crash_during(_chain(commands), work.kill_moment(case))
         keys = work.keys()
-        at_crash = ", ".join(f"{t} {sink.count(keys).in_target:,}" for t, sink in targets.items())
+        targets, commands = prepare_targets(work, case, number)
+
+        written = partial(_written, list(targets.values()))
+        source = len(keys) * len(targets)
+        running, back_in = crash_at(_chain(commands), written, work.kill_point(source))
+        at_kill = AtKill(running, written(), source)  # counted after `up`: what the crash left, before any re-run
         failure = _again(commands.values())
         filled = Filled(case, number, keys, targets)
-        results += _reported(filled.trials(work, f"{note}; held at the crash: {at_crash}; loads run again", failure),
-                             report)  # fmt: skip
+        note = f"{at_kill} (the four loads), back up in {back_in:.1f}s; loads run again"
+        results += _reported(filled.trials(work, note, failure, at_kill), report)
         filled.clean()
     return results
 
 
 def kill_all_mid_stream(work: Workspace, trials: int, report: Report) -> list[Trial]:
-    """Every service killed -9 at a random moment while the producer streams the S3 sink's dataset (the producer
+    """Every service killed -9 at a random point while the producer streams the S3 sink's dataset (the producer
     with them); then `up` and the producer again, which resumes from its checkpoint."""
     case = "kill -9 every service mid-stream"
     results: list[Trial] = []
     for number in range(1, trials + 1):
         stream = prepare_stream(work, case, number, STREAM_S)
-        note = crash_during(stream.command, PRODUCER_START_S + work.rng.uniform(0.05, 0.95) * STREAM_S)
-        on_topic = len(set(tally.kafka_keys(work.outputs, stream.topic, stream.since)))
+
+        def on_topic(s: Stream = stream) -> int:
+            return len(set(tally.kafka_keys(work.outputs, s.topic, s.since)))
+
+        running, back_in = crash_at(stream.command, on_topic, work.kill_point(len(stream.keys)))
+        at_kill = AtKill(running, on_topic(), len(stream.keys))
         failure = _again([stream.command])
         filled = Filled(case, number, stream.keys, stream=stream)
-        note += f"; {on_topic:,} of {len(stream.keys):,} on the topic at the crash; producer run again"
-        results += _reported(filled.trials(work, note, failure), report)
+        note = f"{at_kill} on the topic, back up in {back_in:.1f}s; producer run again"
+        results += _reported(filled.trials(work, note, failure, at_kill), report)
     return results
 
 
-def crash_during(command: list[str], moment: float) -> str:
-    """Run `command`; at `moment` kill -9 it and every devstack service (a power cut); `up` everything again."""
+def crash_at(command: list[str], progress: Callable[[], int], records: int) -> tuple[bool, float]:
+    """Run `command`; once `progress()` reaches `records`, kill -9 it and every devstack service (a power cut), then
+    `up` everything again. Whether the run was still going at the crash, and how long `up` took."""
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        proc.wait(timeout=moment)
-        outcome = f"the run ended before the crash at {moment:.2f}s (exit {proc.returncode})"
-    except subprocess.TimeoutExpired:
-        outcome = f"crash at {moment:.2f}s"
+    running = wait_for_progress(proc, progress, records, timeout=300)
     kill_all()
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    proc.wait()
     started = time.monotonic()
     up_all()
     up_stack()
-    return f"{outcome}, back up in {time.monotonic() - started:.1f}s"
+    return running, time.monotonic() - started
 
 
 def _chain(commands: dict[str, list[str]]) -> list[str]:
     return ["bash", "-c", " && ".join(shlex.join(c) for c in commands.values())]
 
 
-def _timed(chain: list[str]) -> float:
-    started = time.monotonic()
-    done = run(chain)
-    if done.returncode != 0:
-        raise RuntimeError(f"the loads before any crash failed, exit {done.returncode}: {last_line(done.stderr)}")
-    return time.monotonic() - started
+def _written(sinks: list[LoadTarget]) -> int:
+    return sum(sink.held() for sink in sinks)
 
 
 def _again(commands: Any) -> str:

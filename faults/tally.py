@@ -40,6 +40,14 @@ def mongodb_keys(outputs: Mapping[str, Any], collection: str) -> list[str]:
         client.close()
 
 
+def mongodb_count(outputs: Mapping[str, Any], collection: str) -> int:
+    client = mongo_client(outputs)
+    try:
+        return int(client[outputs["mongodb_database"]][collection].count_documents({}))
+    finally:
+        client.close()
+
+
 def drop_mongodb(outputs: Mapping[str, Any], collection: str) -> None:
     client = mongo_client(outputs)
     try:
@@ -56,6 +64,21 @@ def firestore_keys(outputs: Mapping[str, Any], collection: str, keys: set[str]) 
     for start in range(0, len(refs), 300):
         found += [snap.id for snap in client.get_all(refs[start : start + 300]) if snap.exists]
     return found
+
+
+def firestore_count(outputs: Mapping[str, Any], collection: str) -> int:
+    result = firestore_client(outputs).collection(collection).count().get()
+    return int(result[0][0].value)
+
+
+def dynamodb_count(outputs: Mapping[str, Any], dataset: str) -> int:
+    table = dynamodb_resource(outputs).Table(outputs["dynamodb_tables"][dataset])
+    page: dict[str, Any] = table.scan(Select="COUNT")
+    count = page["Count"]
+    while "LastEvaluatedKey" in page:
+        page = table.scan(Select="COUNT", ExclusiveStartKey=page["LastEvaluatedKey"])
+        count += page["Count"]
+    return int(count)
 
 
 def dynamodb_keys(outputs: Mapping[str, Any], dataset: str) -> list[str]:
