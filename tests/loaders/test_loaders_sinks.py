@@ -157,9 +157,19 @@ def test_dynamodb_round_trip_with_decimals(platform: Any, converted: Path) -> No
     assert item["card_brand"] == card["card_brand"] and item["has_chip"] is card["has_chip"]
 
 
-def test_dynamodb_without_a_table_for_the_dataset_is_a_clear_error(platform: Any, converted: Path) -> None:
+def test_dynamodb_without_a_table_for_the_dataset_is_a_clear_error(
+    platform: Any, converted: Path, outputs_file: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     outputs = platform("moto")
-    assert cli(["load", "-d", "dynamodb", "--dataset", "mcc_codes", "--outputs", "/dev/null"]) == 1
+    assert "mcc_codes" not in outputs["dynamodb_tables"] and (converted / "mcc_codes.jsonl").exists()
+    # the stack's real outputs, so the CLI gets as far as the missing table (an unreadable file exits 1 before it)
+    command = ["load", "-d", "dynamodb", "--dataset", "mcc_codes", "--outputs", str(outputs_file(outputs)),
+               "--source", str(converted), "--no-progress"]  # fmt: skip
+    capsys.readouterr()
+    assert cli(command) == 1
+    err = capsys.readouterr().err
+    assert "dynamodb: the stack declares no table for dataset 'mcc_codes'" in " ".join(err.split()), err
+    assert "Traceback" not in err
     from loaders.load import LoadError
 
     with pytest.raises(LoadError, match="no table for dataset 'mcc_codes'"):
@@ -214,12 +224,49 @@ def test_kafka_sends_registered_json_once_and_resumes_after_a_kill(
 
 
 def test_outputs_file_and_devstack_outputs_load_the_same(platform: Any, converted: Path, outputs_file: Any) -> None:
+    """The CLI fed an outputs file and load_dataset fed the outputs, each into a table of its own: the same items,
+    each the source's record."""
     outputs = platform("moto")
-    path = outputs_file(outputs)
-    assert cli(["load", "-d", "dynamodb", "--dataset", "users", "--outputs", str(path), "--source", str(converted),
-                "--no-progress"]) == 0  # fmt: skip
-    direct = load_dataset("dynamodb", "users", outputs, converted, progress=False)
-    assert direct.written == len(_records(converted, "users"))
+    by_file, direct = (_private(outputs, "users", "dynamodb_tables") for _ in range(2))
+    tables = [_create_table(o, "users") for o in (by_file, direct)]
+    try:
+        assert cli(["load", "-d", "dynamodb", "--dataset", "users", "--outputs", str(outputs_file(by_file)),
+                    "--source", str(converted), "--no-progress"]) == 0  # fmt: skip
+        load_dataset("dynamodb", "users", direct, converted, progress=False)
+        loaded = [_scan(table) for table in tables]
+    finally:
+        for table in tables:
+            table.delete()
+    source = _records(converted, "users")
+    assert loaded[0] == loaded[1]
+    assert len(loaded[0]) == len(source)
+    item = loaded[0][str(source[7]["id"])]
+    assert {k: float(v) if isinstance(v, Decimal) else v for k, v in item.items()} == source[7]
+
+
+def _create_table(outputs: dict[str, Any], dataset: str) -> Any:
+    from contract.clients import dynamodb_resource
+    from schemas import load as load_schema
+
+    keys = load_schema(dataset).dynamodb_keys()
+    return dynamodb_resource(outputs).create_table(
+        TableName=outputs["dynamodb_tables"][dataset],
+        KeySchema=[{"AttributeName": k.attribute, "KeyType": k.role} for k in keys],
+        AttributeDefinitions=[{"AttributeName": k.attribute, "AttributeType": k.type} for k in keys],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _scan(table: Any) -> dict[str, dict[str, Any]]:
+    """Every item of the table, by id."""
+    items: dict[str, dict[str, Any]] = {}
+    kwargs: dict[str, Any] = {}
+    while True:
+        page = table.scan(**kwargs)
+        items.update({str(item["id"]): item for item in page["Items"]})
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 @pytest.mark.parametrize(
@@ -350,20 +397,23 @@ def test_lanes_below_one_are_refused(converted: Path) -> None:
 
 
 def test_a_server_on_this_machine_gets_a_lane_per_core_one_elsewhere_the_remote_lanes(
-    platform: Any, tmp_path: Path
+    platform: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
 
     from loaders.load import open_sink
     from loaders.sinks.base import REMOTE_LANES, endpoint_host, lanes_for
 
-    cores = max(2, os.cpu_count() or 2)
-    assert lanes_for(["localhost"]) == lanes_for(["127.0.0.1", "::1"]) == cores
-    assert lanes_for(endpoint_host("http://[::1]:8085")) == lanes_for(endpoint_host("127.0.0.1:8085")) == cores
-    assert lanes_for(["db.example.com"]) == lanes_for(["localhost", "10.0.0.5"]) == REMOTE_LANES
-    assert lanes_for(endpoint_host(None)) == REMOTE_LANES  # a cloud service: no endpoint in the outputs
+    # the core count set, and the lanes written out: one per core, never fewer than 2
+    for cores, lanes in ((6, 6), (2, 2), (1, 2), (None, 2)):
+        monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
+        assert lanes_for(["localhost"]) == lanes_for(["127.0.0.1", "::1"]) == lanes, cores
+    monkeypatch.setattr(os, "cpu_count", lambda: 6)
+    assert lanes_for(endpoint_host("http://[::1]:8085")) == lanes_for(endpoint_host("127.0.0.1:8085")) == 6
+    assert lanes_for(["db.example.com"]) == lanes_for(["localhost", "10.0.0.5"]) == REMOTE_LANES == 4
+    assert lanes_for(endpoint_host(None)) == 4  # a cloud service: no endpoint in the outputs
     outputs = platform("ferretdb", "firestore")
     for target in ("mongodb", "firestore"):
         sink = open_sink(target, "transactions", outputs, tmp_path)
         sink.close()
-        assert getattr(sink, "lanes", None) == cores, target
+        assert getattr(sink, "lanes", None) == 6, target
