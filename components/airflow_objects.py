@@ -231,6 +231,12 @@ def live_extra(ours: Mapping[str, Any] | None, live: Mapping[str, Any]) -> dict[
     return {k: ours[k] if k in ours and _same_but_masked(ours[k], v) else v for k, v in live.items()}
 
 
+def as_inputs(outs: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """What refresh read, as the inputs later diffs start from: a preview then names the drifted fields (the
+    engine keeps secret whatever was secret in the old inputs)."""
+    return {key: outs.get(key) for key in fields}
+
+
 # --- REST -------------------------------------------------------------------------------------------
 
 
@@ -343,7 +349,7 @@ class VariableProvider(ResourceProvider):
             "value": live_variable_value(props.get("value"), live.get("value")),
             "description": live.get("description"),
         }
-        return ReadResult(id_, outs)
+        return ReadResult(id_, outs, as_inputs(outs, (*API_LOGIN, *VARIABLE_FIELDS, "secret")))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         _Api.login(props).call("DELETE", _path("variables", id_), allow_404=True)
@@ -393,7 +399,7 @@ class ConnectionProvider(ResourceProvider):
             "password": (props.get("password") or MASK) if password == MASK else password,
             "extra": live_extra(props.get("extra"), extra) or None,
         }
-        return ReadResult(id_, outs)
+        return ReadResult(id_, outs, as_inputs(outs, (*API_LOGIN, *CONNECTION_FIELDS)))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         _Api.login(props).call("DELETE", _path("connections", id_), allow_404=True)

@@ -2,9 +2,16 @@
 confluent-kafka's AdminClient, so producers and the sink never rely on auto-creation.
 
 Inputs: `bootstrap_servers`, `topic`, `partitions`, `replication_factor`, `configs` (map of strings).
-Partitions can only grow in place; fewer partitions or another replication factor replace the topic.
+Partitions can only grow in place; fewer partitions declared or another replication factor replace the topic.
 A topic that already exists (e.g. left by a stack whose state was lost, or created by hand) is adopted on create
 when its partitions and replication allow it: Pulumi's `import` cannot adopt a dynamic resource.
+
+Refresh (`read`) reports the live partition count, replication and the live values of the configs the stack
+owns (those it declares: a broker default or a config set by someone else is not the stack's, so never drift).
+Partitions added behind the stack's back cannot be taken away again: a live count above the declared one
+fails the diff with one line saying so, rather than replacing (deleting) the topic or updating it on every run.
+The outputs carry `declared_partitions`, what the stack last asked for, to tell that drift from a declared
+decrease.
 """
 
 from __future__ import annotations
@@ -26,12 +33,13 @@ from pulumi.dynamic import (
 
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 TIMEOUT_S = 30.0
+INPUTS = ("bootstrap_servers", "topic", "partitions", "replication_factor", "configs")
 
 
 def whole_numbers(props: dict[str, Any]) -> dict[str, Any]:
     """Integers cross the engine's gRPC boundary as doubles (protobuf Struct): 3 arrives as 3.0."""
     fixed = dict(props)
-    for key in ("partitions", "replication_factor"):
+    for key in ("partitions", "replication_factor", "declared_partitions"):
         value = fixed.get(key)
         if isinstance(value, float) and value.is_integer():
             fixed[key] = int(value)
@@ -55,12 +63,36 @@ def topic_failures(news: dict[str, Any]) -> list[CheckFailure]:
     return failures
 
 
+class PartitionDrift(RuntimeError):
+    """More partitions live than declared, and the declaration did not shrink: only a person can settle it."""
+
+
+def fewer_partitions_declared(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Whether the declared count went down (a replacement: Kafka cannot remove partitions). Raises when the live
+    count is above a declaration that did not go down: partitions were added behind the stack's back."""
+    live, declared = olds.get("partitions"), news.get("partitions", 0)
+    if not isinstance(live, int) or declared >= live:
+        return False
+    before = olds.get("declared_partitions")
+    if isinstance(before, int) and declared < before:
+        return True
+    raise PartitionDrift(
+        f"topic {news.get('topic')}: {live} partitions live, {declared} declared; Kafka cannot remove partitions: "
+        f"declare partitions={live}, or delete the topic (and its records) for the stack to recreate it"
+    )
+
+
 def topic_diff(olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
     replaces = [k for k in ("topic", "bootstrap_servers", "replication_factor") if olds.get(k) != news.get(k)]
-    if isinstance(olds.get("partitions"), int) and news.get("partitions", 0) < olds["partitions"]:
-        replaces.append("partitions")  # Kafka cannot remove partitions
+    if fewer_partitions_declared(olds, news):
+        replaces.append("partitions")
     changed = replaces or [k for k in ("partitions", "configs") if (olds.get(k) or None) != (news.get(k) or None)]
     return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True)
+
+
+def recorded(props: dict[str, Any]) -> dict[str, Any]:
+    """A create's or update's outputs: the inputs, and the partition count the stack declared."""
+    return {**props, "declared_partitions": props["partitions"]}
 
 
 def _admin(bootstrap_servers: str) -> Any:
@@ -104,7 +136,7 @@ class TopicProvider(ResourceProvider):
                 f"{props['replication_factor']} (delete it or change the stack)"
             )
         self.update(props["topic"], live.outs, props)
-        return CreateResult(id_=props["topic"], outs=dict(props))
+        return CreateResult(id_=props["topic"], outs=recorded(props))
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         from confluent_kafka.admin import NewTopic
@@ -122,29 +154,32 @@ class TopicProvider(ResourceProvider):
             raise RuntimeError(
                 f"create topic {props['topic']}: {exc} (an existing topic can be adopted with the `import` option)"
             ) from exc
-        return CreateResult(id_=props["topic"], outs=dict(props))
+        return CreateResult(id_=props["topic"], outs=recorded(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         from confluent_kafka.admin import ConfigResource, ResourceType
 
         admin = _admin(props["bootstrap_servers"])
-        metadata = admin.list_topics(topic=id_, timeout=TIMEOUT_S).topics.get(id_)
+        # every topic's metadata, not the one's: asking for a missing topic by name lets a broker with
+        # auto.create.topics.enable (devstack's) create it, and a deleted topic would never read as gone
+        metadata = admin.list_topics(timeout=TIMEOUT_S).topics.get(id_)
         if metadata is None or metadata.error is not None:
             return ReadResult(None, {})
         partitions = metadata.partitions
         replication = len(next(iter(partitions.values())).replicas) if partitions else 0
         resource = ConfigResource(ResourceType.TOPIC, id_)
         live = admin.describe_configs([resource])[resource].result(timeout=TIMEOUT_S)
-        managed = set(props.get("configs") or {})
-        configs = {k: entry.value for k, entry in live.items() if k in managed}
-        outs = {
-            **props,
+        owned = set(props.get("configs") or {})
+        configs = {k: entry.value for k, entry in live.items() if k in owned}
+        live_props = {
             "topic": id_,
             "partitions": len(partitions),
             "replication_factor": replication,
             "configs": configs,
         }
-        return ReadResult(id_, outs)
+        inputs = {k: props[k] for k in INPUTS if k in props}
+        # the live values as inputs too: a preview's diff then names what drifted, not just the resource
+        return ReadResult(id_, {**props, **live_props}, {**inputs, **live_props})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, ResourceType
@@ -163,7 +198,7 @@ class TopicProvider(ResourceProvider):
         if entries and old_configs != new_configs:
             resource = ConfigResource(ResourceType.TOPIC, news["topic"], incremental_configs=entries)
             _wait(admin.incremental_alter_configs([resource]))
-        return UpdateResult(dict(news))
+        return UpdateResult(recorded(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         # keep the client referenced until the future resolves: a collected AdminClient fails it

@@ -7,6 +7,10 @@ update with one line naming the subject and, where the registry says it, the fie
 registry URL replace the resource. `registry_url` is the Confluent-compatible API's base, e.g. devstack's
 Apicurio `http://127.0.0.1:15050/apis/ccompat/v7` (there, a subject's NONE means "no subject rule": the global
 BACKWARD devstack sets still applies).
+
+Refresh (`read`) reports the latest version's schema (ours while it parses the same) and the subject's own
+compatibility level, also as inputs so a preview names what drifted. A subject deleted behind the stack's back
+reads as gone, and `up` registers it again; a soft-deleted one gets its old versions, and ids, back.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ COMPATIBILITY_LEVELS = (
 SCHEMA_TYPES = ("JSON", "AVRO", "PROTOBUF")
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 TIMEOUT_S = 10.0
+INPUTS = ("registry_url", "subject", "schema", "schema_type", "compatibility")
 
 
 class RegistryError(RuntimeError):
@@ -85,6 +90,15 @@ def subject_diff(olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
     return DiffResult(changes=bool(changed), replaces=replaces, stables=[], delete_before_replace=True)
 
 
+def live_compatibility(config: dict[str, Any] | None) -> str:
+    """A subject's own compatibility level as `GET /config/{subject}` says it. No subject-level setting (404) is
+    "NONE", Apicurio's meaning of it (the registry's global rule still applies): a level the stack set and
+    someone removed shows as drift."""
+    if not config:
+        return "NONE"
+    return str(config.get("compatibilityLevel") or config.get("compatibility") or "NONE")
+
+
 def _error_text(response: requests.Response) -> str:
     """The registry's own message (Confluent's API: {"error_code": ..., "message": ...}), on one line."""
     try:
@@ -102,9 +116,17 @@ def incompatibility(message: str) -> str:
     return found.group(1) if found else message
 
 
-def _call(method: str, url: str, body: Any = None, allow_404: bool = False, subject: str = "") -> Any:
-    response = requests.request(method, url, json=body, headers={"Content-Type": CONTENT_TYPE}, timeout=TIMEOUT_S)
-    if allow_404 and response.status_code == 404:
+def _call(
+    method: str,
+    url: str,
+    body: Any = None,
+    allow_404: bool = False,
+    subject: str = "",
+    allow: tuple[int, ...] = (),
+    content_type: str = CONTENT_TYPE,
+) -> Any:
+    response = requests.request(method, url, json=body, headers={"Content-Type": content_type}, timeout=TIMEOUT_S)
+    if (allow_404 and response.status_code == 404) or response.status_code in allow:
         return None
     if response.status_code == 409 and subject:
         raise RegistryError(
@@ -116,6 +138,29 @@ def _call(method: str, url: str, body: Any = None, allow_404: bool = False, subj
         what = f"schema subject {subject}: " if subject else ""
         raise RegistryError(f"{what}{method} {url}: HTTP {response.status_code}: {_error_text(response)}")
     return response.json() if response.content else None
+
+
+def apicurio_api(base: str) -> str | None:
+    """Apicurio's own API beside its Confluent-compatible one (`.../apis/ccompat/v7` -> `.../apis/registry/v2`),
+    or None for another registry."""
+    found = re.fullmatch(r"(.*)/apis/ccompat/v\d+", base)
+    return f"{found.group(1)}/apis/registry/v2" if found else None
+
+
+def restore_soft_deleted(base: str, subject: str) -> None:
+    """Bring back a soft-deleted subject's versions. Registering its schema again does that on Confluent's
+    registry; Apicurio answers with the schema's id but keeps the versions DISABLED, so they are enabled through
+    its own API. Either way the ids stay, and records already written with them still resolve (a permanent
+    delete and a new registration would give the schema another id)."""
+    native = apicurio_api(base)
+    if native is None:
+        raise RegistryError(
+            f"schema subject {subject}: registered, yet the registry lists no version of it (soft-deleted?); "
+            f"delete it for good (DELETE {base}/subjects/{subject}?permanent=true) and run up again"
+        )
+    for version in _call("GET", f"{base}/subjects/{subject}/versions?deleted=true", subject=subject) or []:
+        url = f"{native}/groups/default/artifacts/{subject}/versions/{version}/state"
+        _call("PUT", url, {"state": "ENABLED"}, subject=subject, content_type="application/json")
 
 
 class SubjectProvider(ResourceProvider):
@@ -130,7 +175,10 @@ class SubjectProvider(ResourceProvider):
         _call("PUT", f"{base}/config/{subject}", {"compatibility": props["compatibility"]}, subject=subject)
         body = {"schema": props["schema"], "schemaType": props.get("schema_type", "JSON")}
         registered = _call("POST", f"{base}/subjects/{subject}/versions", body, subject=subject)
-        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
+        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", allow_404=True, subject=subject)
+        if latest is None:  # the subject was soft-deleted behind the stack's back
+            restore_soft_deleted(base, subject)
+            latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
         return {**props, "schema_id": registered["id"], "version": latest["version"]}
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -144,21 +192,23 @@ class SubjectProvider(ResourceProvider):
         latest = _call("GET", f"{base}/subjects/{id_}/versions/latest", allow_404=True, subject=id_)
         if latest is None:
             return ReadResult(None, {})
-        config = _call("GET", f"{base}/config/{id_}", allow_404=True, subject=id_) or {}
-        outs = {
-            **props,
+        config = _call("GET", f"{base}/config/{id_}", allow_404=True, subject=id_)
+        live = {
             "subject": id_,
-            "schema": latest["schema"],
+            # ours while the registry holds the same schema (it may re-format it): only a real change is drift
+            "schema": props.get("schema") if same_schema(props.get("schema"), latest["schema"]) else latest["schema"],
             "schema_type": latest.get("schemaType", "AVRO"),
-            "schema_id": latest["id"],
-            "version": latest["version"],
-            "compatibility": config.get("compatibilityLevel", props.get("compatibility")),
+            "compatibility": live_compatibility(config),
         }
-        return ReadResult(id_, outs)
+        outs = {**props, **live, "schema_id": latest["id"], "version": latest["version"]}
+        # the live values as inputs too, so a preview's diff names what drifted; ids and versions are no inputs
+        inputs = {**{k: props.get(k) for k in INPUTS}, **live, "schema_id": None, "version": None}
+        return ReadResult(id_, outs, inputs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         base = props["registry_url"].rstrip("/")
-        _call("DELETE", f"{base}/subjects/{id_}", allow_404=True, subject=id_)
+        # 400: Apicurio's answer for a subject soft-deleted already (behind the stack's back)
+        _call("DELETE", f"{base}/subjects/{id_}", allow_404=True, subject=id_, allow=(400,))
         _call("DELETE", f"{base}/subjects/{id_}?permanent=true", allow_404=True, subject=id_)
 
 

@@ -7,8 +7,16 @@ from typing import Any
 
 import pytest
 
-from components.kafka_topic import TopicProvider, topic_diff, topic_failures
-from components.schema_subject import SubjectProvider, same_schema, schema_text, subject_diff, subject_failures
+from components.kafka_topic import PartitionDrift, TopicProvider, topic_diff, topic_failures
+from components.schema_subject import (
+    SubjectProvider,
+    apicurio_api,
+    live_compatibility,
+    same_schema,
+    schema_text,
+    subject_diff,
+    subject_failures,
+)
 from schemas import load as load_schema
 from tests.unit._fake_http import FakeHttp, response
 
@@ -19,6 +27,8 @@ TOPIC: dict[str, Any] = {
     "replication_factor": 1,
     "configs": {"retention.ms": "1000"},
 }
+#: a topic's outputs: its inputs, and the partition count the stack declared (what drift is told from)
+TOPIC_OUTS: dict[str, Any] = {**TOPIC, "declared_partitions": 3}
 SCHEMA = schema_text(load_schema("cards").json_schema())
 SUBJECT: dict[str, Any] = {
     "registry_url": "http://127.0.0.1:8081",
@@ -57,8 +67,26 @@ def test_topic_check(change: dict[str, Any], failing: list[str]) -> None:
     ],
 )
 def test_topic_diff(change: dict[str, Any], changes: bool, replaces: list[str]) -> None:
-    result = topic_diff(TOPIC, {**TOPIC, **change})
+    result = topic_diff(TOPIC_OUTS, {**TOPIC, **change})
     assert (result.changes, result.replaces) == (changes, replaces)
+
+
+def test_partitions_added_behind_the_stacks_back_fail_the_diff_in_one_line_instead_of_a_replacement() -> None:
+    refreshed = {**TOPIC_OUTS, "partitions": 5}  # live 5, the stack declared 3 and still does
+    with pytest.raises(PartitionDrift) as err:
+        topic_diff(refreshed, TOPIC)
+    assert str(err.value).startswith("topic cards-data: 5 partitions live, 3 declared; Kafka cannot remove")
+    assert "\n" not in str(err.value)
+    with pytest.raises(PartitionDrift):  # a state from before declared_partitions: never a replacement
+        topic_diff({**TOPIC, "partitions": 5}, TOPIC)
+
+
+def test_declaring_fewer_partitions_than_before_replaces_even_after_drift() -> None:
+    refreshed = {**TOPIC_OUTS, "partitions": 5}
+    result = topic_diff(refreshed, {**TOPIC, "partitions": 2})
+    assert (result.changes, result.replaces) == (True, ["partitions"])
+    # declaring the live count settles the drift: nothing left to change
+    assert not topic_diff(refreshed, {**TOPIC, "partitions": 5}).changes
 
 
 @pytest.mark.parametrize(
@@ -132,8 +160,48 @@ def test_topic_provider_takes_the_engines_whole_floats_as_ints() -> None:
     checked = TopicProvider().check({}, floats)
     assert checked.failures == []
     assert checked.inputs["partitions"] == 3 and isinstance(checked.inputs["partitions"], int)
-    assert TopicProvider().diff("cards-data", floats, TOPIC).changes is False
+    assert TopicProvider().diff("cards-data", {**floats, "declared_partitions": 3.0}, TOPIC).changes is False
+    with pytest.raises(PartitionDrift):  # 5.0 live against a declared 3.0 compares as numbers
+        TopicProvider().diff("cards-data", {**floats, "partitions": 5.0, "declared_partitions": 3.0}, TOPIC)
 
 
 def test_topic_check_still_refuses_a_fractional_partition_count() -> None:
     assert [f.property for f in TopicProvider().check({}, {**TOPIC, "partitions": 2.5}).failures] == ["partitions"]
+
+
+@pytest.mark.parametrize(
+    ("config", "level"),
+    [
+        ({"compatibilityLevel": "FULL"}, "FULL"),
+        ({"compatibility": "FORWARD"}, "FORWARD"),
+        (None, "NONE"),  # no subject-level setting (404)
+    ],
+)
+def test_live_compatibility(config: dict[str, Any] | None, level: str) -> None:
+    assert live_compatibility(config) == level
+
+
+def test_subject_refresh_reports_live_compatibility_keeps_our_schema_text_and_no_ids_as_inputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reformatted = json.dumps(json.loads(SCHEMA), indent=2)
+    http = FakeHttp(
+        {
+            ("GET", "/subjects/cards-data-value/versions/latest"): [
+                response(200, {"schema": reformatted, "schemaType": "JSON", "id": 7, "version": 2})
+            ],
+            ("GET", "/config/cards-data-value"): [response(200, {"compatibilityLevel": "FORWARD"})],
+        }
+    )
+    monkeypatch.setattr("requests.request", http)
+    state = {**SUBJECT, "schema_id": 7, "version": 2}
+    read = SubjectProvider().read("cards-data-value", state)
+    assert read.outs is not None and read.inputs is not None
+    assert (read.outs["compatibility"], read.outs["schema"], read.outs["schema_id"]) == ("FORWARD", SCHEMA, 7)
+    assert read.inputs == {**SUBJECT, "compatibility": "FORWARD", "schema_id": None, "version": None}
+    assert subject_diff(read.outs, SUBJECT).changes
+
+
+def test_apicurios_own_api_is_found_beside_its_confluent_compatible_one() -> None:
+    assert apicurio_api("http://127.0.0.1:15050/apis/ccompat/v7") == "http://127.0.0.1:15050/apis/registry/v2"
+    assert apicurio_api("http://registry.internal:8081") is None  # Confluent's: nothing to enable by hand
