@@ -56,7 +56,7 @@ up: setup ## STACK (default devstack) on the real Pulumi engine; for devstack it
 	@if [ "$(STACK)" = devstack ]; then $(PY) -m devstack up; fi
 	$(PY) -m stacks up --stack $(STACK) $(ARGS)
 
-preview: setup ## what `make up` would change in STACK, as a diff
+preview: setup ## what `make up` would change in STACK, as a diff; devstack: live objects read first, so drift shows (cloud stacks: ARGS=--refresh)
 	$(PY) -m stacks preview --diff --stack $(STACK) $(ARGS)
 
 refresh: setup ## read STACK's live topics/subjects/connector/Airflow settings back into its state

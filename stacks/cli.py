@@ -10,13 +10,19 @@ from pathlib import Path
 
 from pulumi import automation as auto
 
+from contract.outputs import PROJECT
+from stacks.config import file_config
 from stacks.engine import EngineError, changes, outputs_of, select_stack
 
 DEFAULT_STACK = "devstack"
 EPILOG = """\
 examples:
   python -m stacks up                             the devstack stack: topics, subjects, S3 sink, Airflow settings
-  python -m stacks preview --diff                 what `up` would change, property by property
+  python -m stacks preview --diff                 what `up` would change, property by property; on devstack
+                                                  it reads the live objects first, so drift shows as changes
+  python -m stacks preview --diff --refresh --stack dev
+                                                  the same on a cloud stack (off by default there: a refresh
+                                                  reads every cloud resource, which is slow and costs API calls)
   python -m stacks refresh --expect-no-changes    fail if anything drifted from the state
   python -m stacks outputs --file local.json      the stack outputs (mode 0600: they hold secrets) for --outputs
   python -m stacks destroy                        delete everything the stack created
@@ -40,7 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", action="store_true", help="show a property-level diff (up, preview)")
     p.add_argument("--expect-no-changes", action="store_true", help="fail if anything would change")
     p.add_argument(
-        "--no-refresh", action="store_true", help="up: skip reading the live objects first (drift is then not fixed)"
+        "--refresh",
+        action=argparse.BooleanOptionalAction,
+        help="read the live objects first, so what changed behind the stack's back shows (preview) and is repaired "
+        "(up); default: on for up, and for preview on devstack-substrate stacks only",
     )
     p.add_argument("--file", type=Path, help="outputs: write them to this file (0600) instead of stdout")
     p.add_argument(
@@ -59,6 +68,15 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return result
 
 
+def preview_refreshes(stack: str, flag: bool | None, overrides: dict[str, str] | None = None) -> bool:
+    """--refresh/--no-refresh as given; by default a preview refreshes where that is cheap: on devstack's local
+    processes (stacks of substrate `devstack`), not on the clouds."""
+    if flag is not None:
+        return flag
+    config = {**file_config(stack)[0], **{k if ":" in k else f"{PROJECT}:{k}": v for k, v in (overrides or {}).items()}}
+    return config.get(f"{PROJECT}:substrate") == "devstack"
+
+
 def write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -71,14 +89,18 @@ def run(args: argparse.Namespace) -> int:
         result = stack.up(
             diff=args.diff,
             expect_no_changes=args.expect_no_changes,
-            refresh=not args.no_refresh,
+            refresh=args.refresh is not False,
             on_output=print,
             color="never",
         )
         print(f"stack {args.stack}: {changes(result.summary.resource_changes)}", file=sys.stderr)
     elif args.command == "preview":
         preview = stack.preview(
-            diff=args.diff, expect_no_changes=args.expect_no_changes, on_output=print, color="never"
+            diff=args.diff,
+            expect_no_changes=args.expect_no_changes,
+            refresh=preview_refreshes(args.stack, args.refresh, _overrides(args.config)),
+            on_output=print,
+            color="never",
         )
         print(f"stack {args.stack}: {changes(preview.change_summary)}", file=sys.stderr)
     elif args.command == "refresh":
