@@ -6,7 +6,7 @@ leaving no topic, subject, connector, connection or variable, and up again after
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,37 +19,16 @@ from contract.backend import state_file
 from contract.outputs import PROJECT
 from contract.s3_sink import DEAD_LETTER_TOPIC
 from demo.airflow import DevstackAirflow
-from devstack.config import DEFAULT_PORTS, DevstackConfig
-from devstack.outputs import build_outputs, outputs_file
-from devstack.platform import Platform
-from stacks.engine import changes, outputs_of, select_stack
+from devstack.config import DevstackConfig
+from devstack.outputs import build_outputs
+from stacks.engine import changes, outputs_of
 
 pytestmark = pytest.mark.devstack
 
-SERVICES = ["moto", "kafka", "registry", "connect", "airflow"]
-PORT_OFFSET = 2000  # 17000-17070: clear of the default block, so the session's own devstack is untouched
-PASSPHRASE = "engine-test-passphrase"
-
-
-@pytest.fixture(scope="module")
-def substrate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackConfig]:
-    home = tmp_path_factory.mktemp("engine-devstack")
-    (home / "install").symlink_to(DevstackConfig.from_env().install_dir)  # built once by `make setup`
-    cfg = DevstackConfig(home=home, ports={name: port + PORT_OFFSET for name, port in DEFAULT_PORTS.items()})
-    platform = Platform(cfg)
-    platform.up(SERVICES, report=lambda _msg: None)
-    yield cfg
-    platform.down(SERVICES, report=lambda _msg: None)
-
 
 @pytest.fixture
-def stack(substrate: DevstackConfig, tmp_path: Path) -> Iterator[auto.Stack]:
-    selected = select_stack(
-        "devstack",
-        state_dir=tmp_path / "state",
-        config={"substrateOutputs": str(outputs_file(substrate))},
-        extra_env={"PULUMI_CONFIG_PASSPHRASE": PASSPHRASE},
-    )
+def stack(devstack_stack: Callable[[Path], auto.Stack], tmp_path: Path) -> Iterator[auto.Stack]:
+    selected = devstack_stack(tmp_path / "state")
     yield selected
     selected.destroy(color="never")
 
