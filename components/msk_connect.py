@@ -4,6 +4,10 @@ worker logs to CloudWatch, and a service execution role that replaces the `dev` 
 key: S3 access only under the landing bucket's sink prefix (components.aws_lake.sink_policy), Kafka access only
 to the sink's topics, MSK Connect's internal topics and its consumer group. No key exists anywhere.
 
+Its running state is what MSK Connect's API allows (components.connect.msk_state): RUNNING only (no pause,
+stop or offsets), a connector not RUNNING is drift on refresh, and `up` restarts what failed; see
+docs/connector-operations.md.
+
 The plugin is a `pulumi.FileAsset` of a zip named by stack config (`connectPluginPath`): the S3 sink and its
 JSON Schema converter unpacked from containers/connect's image build. The SDK reads the file only when the
 engine uploads it, so the mock run and the plan do not need it.
@@ -20,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws_lake import sink_policy
+from components.connect.msk_state import MskConnectorState
 from components.msk import client_statements, topic_arn
 from contract import naming
 
@@ -50,6 +55,7 @@ class MskConnectArgs(TypedDict):
 
 class MskConnect(pulumi.ComponentResource):
     connector: aws.mskconnect.Connector
+    state: MskConnectorState
     role: aws.iam.Role
     name: pulumi.Output[str]
 
@@ -119,8 +125,9 @@ class MskConnect(pulumi.ComponentResource):
             log_delivery={"worker_log_delivery": {"cloudwatch_logs": {"enabled": True, "log_group": logs.name}}},
             opts=child,
         )
+        self.state = MskConnectorState(f"{base}-state", self.connector.arn, child)
         self.name = self.connector.name
-        self.register_outputs({"name": self.name, "role": self.role.arn})
+        self.register_outputs({"name": self.name, "role": self.role.arn, "state": self.state.state})
 
 
 def _assumed_by(service: str) -> dict[str, Any]:
