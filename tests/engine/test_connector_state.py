@@ -21,7 +21,7 @@ from pulumi import automation as auto
 
 from components.connect import Connector
 from components.connect.client import ConnectClient, basic_auth
-from components.connect.offsets import SinkOffset, reset, rewind, sink_offsets
+from components.connect.offsets import SinkOffset, reset, sink_offsets
 from contract import naming
 from contract.backend import state_file
 from contract.clients import s3_client
@@ -302,34 +302,79 @@ def committed(declared: Declared) -> list[SinkOffset]:
     return sink_offsets(declared.client, declared.name)
 
 
-def test_offsets_listed_rewound_and_reset_with_each_record_in_the_lake_once(declared: Declared) -> None:
-    assert declared.up() == CREATED
-    produce(declared, 6, partition=0)
-    produce(declared, 3, partition=1)
-    at_end = [SinkOffset(declared.topic, 0, 6), SinkOffset(declared.topic, 1, 3)]
-    wait_for(lambda: committed(declared) == at_end, 60, "offsets committed at the topic's end")
-    objects = lake_keys(declared)
-    assert len(objects) == 3 and lake_ids(declared) == sorted([*range(6), *range(3)])
+def stack_outputs_file(declared: Declared, path: Path) -> Path:
+    """The outputs a stack with this connector as its S3 sink would have (what `offsets --outputs FILE` reads)."""
+    outputs = {
+        **declared.substrate,
+        "stack": "devstack",
+        "firestore_collections": {},
+        "mongodb_database": "unused",
+        "mongodb_collections": {},
+        "kafka_topics": {},
+        "kafka_auth": None,
+        "s3_sink": {
+            "connector": declared.name,
+            "topics": [declared.topic],
+            "bucket": "b",
+            "prefix": "p",
+            "flavour": "f",
+        },
+    }
+    path.write_text(json.dumps(outputs), encoding="utf-8")
+    return path
 
-    # a partition rewound and left stopped: the offset written is the one listed
-    written = rewind(declared.client, declared.name, declared.topic, partition=0, to_offset=2, then="STOPPED")
-    assert written == [SinkOffset(declared.topic, 0, 2)]
+
+def offsets_verb(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    """`python -m stacks offsets ARGS`: its exit code must be 0; returns the lines it printed."""
+    from stacks.cli import main
+
+    capsys.readouterr()
+    assert main(["offsets", *args]) == 0, capsys.readouterr().err
+    return capsys.readouterr().out.splitlines()
+
+
+def written_at(declared: Declared) -> dict[str, str]:
+    """When the sink wrote each object of the test's topic (its own metadata): a rewrite changes it."""
+    s3, bucket = s3_client(declared.substrate), declared.substrate["s3_buckets"]["landing"]
+    return {key: s3.head_object(Bucket=bucket, Key=key)["Metadata"]["kde-written-at"] for key in lake_keys(declared)}
+
+
+def test_offsets_listed_rewound_and_reset_with_each_record_in_the_lake_once(
+    declared: Declared, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = str(stack_outputs_file(declared, tmp_path / "outputs.json"))
+    every_id = sorted([*range(9), *range(3)])
+    assert declared.up() == CREATED
+    produce(declared, 9, partition=0)
+    produce(declared, 3, partition=1)
+    at_end = [SinkOffset(declared.topic, 0, 9), SinkOffset(declared.topic, 1, 3)]
+    wait_for(lambda: committed(declared) == at_end, 60, "offsets committed at the topic's end")
+    objects, first_written = lake_keys(declared), written_at(declared)
+    assert len(objects) == 4 and lake_ids(declared) == every_id
+
+    # a partition rewound and left stopped through the CLI verb: the offset written is the one listed
+    rewound = ["rewind", "--topic", declared.topic, "--partition", "0", "--to-offset", "2", "--then", "STOPPED"]
+    assert offsets_verb(capsys, *rewound, "--outputs", outputs)[-1].split() == [declared.topic, "0", "2"]
     assert committed(declared) == [SinkOffset(declared.topic, 0, 2), SinkOffset(declared.topic, 1, 3)]
+    listed = offsets_verb(capsys, "list", "--outputs", outputs)
+    assert [line.split() for line in listed[1:]] == [[declared.topic, "0", "2"], [declared.topic, "1", "3"]]
     assert declared.states() == ("STOPPED", [])
 
-    # objects lost from the lake: a rewind of the whole topic brings them back, and nothing twice
-    s3, bucket = s3_client(declared.substrate), declared.substrate["s3_buckets"]["landing"]
-    for key in objects:
-        s3.delete_object(Bucket=bucket, Key=key)
-    rewind(declared.client, declared.name, declared.topic, then="RUNNING")
+    # an object lost in the middle of the lake: a rewind of the whole topic writes it again, and only it
+    lost = next(key for key in objects if key.endswith(f"{declared.topic}+0+0000000003.json"))
+    s3_client(declared.substrate).delete_object(Bucket=declared.substrate["s3_buckets"]["landing"], Key=lost)
+    offsets_verb(capsys, "rewind", "--topic", declared.topic, "--then", "RUNNING", "--outputs", outputs)
+    wait_for(lambda: lake_keys(declared) == objects, 60, f"the lost object {lost} written again")
     wait_for(lambda: committed(declared) == at_end, 60, "offsets committed at the end again")
-    wait_for(lambda: lake_keys(declared) == objects, 60, "the lost objects written again")
-    assert lake_ids(declared) == sorted([*range(6), *range(3)])
+    rewritten = {key for key, at in written_at(declared).items() if at != first_written[key]}
+    assert rewritten == {lost}
+    assert lake_ids(declared) == every_id
 
-    # a reset of the whole connector reads everything again: S3 holds it all, so nothing is written twice
+    # a reset of the whole connector reads everything again: S3 holds it all, so nothing is written again
+    before_reset = written_at(declared)
     reset(declared.client, declared.name)
     wait_for(lambda: committed(declared) == at_end, 60, "offsets committed at the end after the reset")
-    assert lake_keys(declared) == objects
-    assert lake_ids(declared) == sorted([*range(6), *range(3)])
+    assert written_at(declared) == before_reset
+    assert lake_ids(declared) == every_id
     assert declared.states()[0] == "RUNNING"
     assert changes(declared.preview().change_summary) == UNCHANGED
