@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,16 +57,22 @@ def parser() -> argparse.ArgumentParser:
 
 
 def declared_state(stack: str, connector: str) -> str | None:
-    """The state the stack declares for `connector` (its resource's `state` input), or None if not found."""
+    """The state the stack declares for `connector`, from its state file (None if not found)."""
     from pulumi import automation as auto
 
     from stacks.engine import EngineError, select_stack
 
     try:
-        deployment = select_stack(stack).export_stack().deployment or {}
+        deployment = select_stack(stack).export_stack().deployment
     except (EngineError, auto.errors.CommandError):
         return None
-    for resource in deployment.get("resources", []):
+    return state_declared_in(deployment, connector)
+
+
+def state_declared_in(deployment: Mapping[str, Any] | None, connector: str) -> str | None:
+    """The `state` input of `connector`'s resource in an exported deployment: the declared state as of the last
+    `up` (a refresh alone records the live state there, which the next `up` brings back to the declared one)."""
+    for resource in (deployment or {}).get("resources", []):
         inputs = resource.get("inputs") or {}
         if resource.get("type") == CONNECTOR_TYPE and inputs.get("name") == connector:
             state = inputs.get("state")

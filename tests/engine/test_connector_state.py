@@ -27,6 +27,7 @@ from contract.backend import state_file
 from contract.clients import s3_client
 from contract.s3_sink import S3SinkSettings, s3_sink_config
 from stacks.engine import changes, select_stack
+from stacks.offsets import state_declared_in
 
 pytestmark = pytest.mark.devstack
 
@@ -359,6 +360,8 @@ def test_offsets_listed_rewound_and_reset_with_each_record_in_the_lake_once(
     listed = offsets_verb(capsys, "list", "--outputs", outputs)
     assert [line.split() for line in listed[1:]] == [[declared.topic, "0", "2"], [declared.topic, "1", "3"]]
     assert declared.states() == ("STOPPED", [])
+    # what the verb brings a connector back to with --stack: the state the stack's last up declared
+    assert state_declared_in(declared.stack.export_stack().deployment, declared.name) == "RUNNING"
 
     # an object lost in the middle of the lake: a rewind of the whole topic writes it again, and only it
     lost = next(key for key in objects if key.endswith(f"{declared.topic}+0+0000000003.json"))
