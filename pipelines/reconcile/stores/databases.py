@@ -45,6 +45,7 @@ class FirestoreStore:
     def records(self) -> Iterator[dict[str, Any]]:
         from google.api_core import exceptions
 
+        _reachable("firestore", f"firestore {self.where}", (self.outputs.get("endpoints") or {}).get("firestore"))
         client = firestore_client(self.outputs)
         try:
             for snapshot in client.collection(self.collection).stream():
@@ -67,6 +68,7 @@ class DynamoStore:
     def records(self) -> Iterator[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        _reachable("dynamodb", self.where, (self.outputs.get("endpoints") or {}).get("dynamodb"))
         table = dynamodb_resource(self.outputs).Table(self.table)
         kwargs: dict[str, Any] = {}  # DynamoDB's own 1 MB pages: fewer round trips than any Limit (moto: 19 s vs 30 s)
         try:
@@ -78,3 +80,14 @@ class DynamoStore:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"{self.where}: {exc}") from None
+
+
+def _reachable(service: str, where: str, endpoint: str | None) -> None:
+    """A TCP connect to an emulator's endpoint first: its client library would retry a dead one for minutes
+    (Firestore's query stream, boto3's adaptive mode) before saying anything."""
+    from loaders.sinks.base import TargetUnreachable, probe_endpoint
+
+    try:
+        probe_endpoint(service, endpoint)
+    except TargetUnreachable as exc:
+        raise StoreError(f"{where}: {exc}") from None
