@@ -315,6 +315,117 @@ def test_thresholds_set_the_exit_code_and_json_names_the_key(world: World, tmp_p
     assert bad.returncode == 2 and "'many' is not a row count" in bad.stderr
 
 
+def test_an_amount_off_by_a_cent_in_dynamodb_is_named_by_key_and_column(world: World) -> None:
+    victim = world.records("transactions")[23]
+    table = dynamodb_resource(world.outputs).Table(world.outputs["dynamodb_tables"]["transactions"])
+    table.update_item(
+        Key={"id": victim["id"]},
+        UpdateExpression="SET amount = :a",
+        ExpressionAttributeValues={":a": Decimal(str(round(victim["amount"] + 0.01, 2)))},
+    )
+    try:
+        report = world.run()
+    finally:
+        table.put_item(Item=json.loads(json.dumps(victim), parse_float=Decimal))
+
+    assert_only_mismatch(report, "transactions", "dynamodb", victim["id"], "amount")
+
+
+def test_an_amount_off_by_a_cent_on_kafka_is_named_by_key_and_column(world: World) -> None:
+    """A log cannot be changed in place: the dataset, one amount off, is loaded by the loaders into a topic of
+    this test's, which then stands for the dataset's topic."""
+    from dataclasses import replace
+
+    from confluent_kafka.admin import NewTopic
+
+    records = world.records("transactions")
+    victim = records[31]
+    changed = [{**r, "amount": round(r["amount"] + 0.01, 2)} if r is victim else r for r in records]
+    folder = world.tmp / f"kafka-mismatch-{uuid.uuid4().hex[:6]}"
+    folder.mkdir()
+    (folder / "transactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in changed))
+    outputs = copy.deepcopy(world.outputs)
+    topic = outputs["kafka_topics"]["transactions"] + "-mismatch"
+    outputs["kafka_topics"]["transactions"] = topic
+    admin = _admin(outputs)
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(timeout=30)
+    try:
+        loaded = load_dataset("kafka", "transactions", outputs, folder, progress=False, count=False)
+        assert loaded.failed == 0 and loaded.written == len(records), loaded
+        report = reconcile(outputs, ["transactions"], replace(world.scope, stages=("source", "kafka")), store=False)
+    finally:
+        admin.delete_topics([topic])
+
+    assert_only_mismatch(report, "transactions", "kafka", victim["id"], "amount")
+
+
+def test_an_amount_off_by_a_cent_in_dlt_s_lake_table_is_named_by_key_and_column(world: World) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    victim = world.records("transactions")[57]
+    s3, bucket = s3_client(world.outputs), world.outputs["s3_buckets"]["landing"]
+    assert world.scope.dlt_target is not None
+    key, original = next(
+        (k, body)
+        for k in table_keys(s3, world.scope.dlt_target, "mongodb", "transactions")
+        if (body := s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+        and any(row["id"] == victim["id"] for row in pq.read_table(io.BytesIO(body)).to_pylist())
+    )  # fmt: skip
+    table = pq.read_table(io.BytesIO(original))
+    rows = table.to_pylist()
+    for row in rows:
+        if row["id"] == victim["id"]:
+            amount = row["amount"]
+            row["amount"] = amount + Decimal("0.01") if isinstance(amount, Decimal) else round(amount + 0.01, 2)
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), buffer)
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    try:
+        report = world.run()
+    finally:
+        s3.put_object(Bucket=bucket, Key=key, Body=original)
+
+    assert_only_mismatch(report, "transactions", "lake-dlt", victim["id"], "amount")
+
+
+def test_a_credit_limit_changed_in_the_s3_sink_s_objects_is_named_by_key_and_column(world: World) -> None:
+    victim = world.records("cards")[9]
+    s3, bucket = s3_client(world.outputs), world.outputs["s3_sink"]["bucket"]
+    prefix = sink_prefix(world.outputs, world.outputs["kafka_topics"]["cards"])
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for o in page.get("Contents", [])]  # fmt: skip
+    key, original = next(
+        (k, body) for k in keys
+        if (body := s3.get_object(Bucket=bucket, Key=k)["Body"].read())
+        and any(json.loads(line)["id"] == victim["id"] for line in body.splitlines() if line.strip())
+    )  # fmt: skip
+    assert not key.endswith(".gz"), key  # the module's connector writes plain JSON lines
+    lines = [
+        json.dumps({**doc, "credit_limit": doc["credit_limit"] + 1}) if doc["id"] == victim["id"] else json.dumps(doc)
+        for doc in (json.loads(line) for line in original.splitlines() if line.strip())
+    ]
+    s3.put_object(Bucket=bucket, Key=key, Body="".join(line + "\n" for line in lines).encode())
+    try:
+        report = world.run()
+    finally:
+        s3.put_object(Bucket=bucket, Key=key, Body=original)
+
+    assert_only_mismatch(report, "cards", "lake-s3-sink", victim["id"], "credit_limit")
+
+
+def assert_only_mismatch(report: RunReport, dataset: str, name: str, key: Any, column: str) -> None:
+    """One row of `dataset` differs in `column` at stage `name`, named by key, and nothing else anywhere."""
+    found = stage(report, dataset, name).comparison
+    assert found.mismatched.first == [{"key": str(key), "columns": [column]}], found
+    assert (found.mismatched.count, found.by_column) == (1, {column: 1}), found
+    assert found.missing.count == found.extra.count == found.duplicates.count == 0, found
+    clean_except(report, (dataset, name))
+    assert report.failures() == [f"{dataset} {name}: 1 mismatched (max 0): key {key} differs in {column}"]
+
+
 def test_a_message_sent_twice_to_kafka_is_a_duplicate_in_the_topic_and_in_the_lake(world: World) -> None:
     from confluent_kafka import Consumer, Producer, TopicPartition
 
