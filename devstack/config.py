@@ -17,7 +17,8 @@ HOST = "127.0.0.1"
 
 #: Default ports: a block of its own so they clash neither with the Docker stack nor with common dev servers.
 DEFAULT_PORTS: dict[str, int] = {
-    "moto": 15000,
+    "moto": 15000,  # S3 (the s3 service): the port keeps the name of the server it replaced
+    "dynamodb": 15001,
     "gcs": 15010,
     "firestore": 15020,
     "ferretdb": 15030,

@@ -8,6 +8,9 @@ from devstack.config import DevstackConfig
 from devstack.service import Service
 
 SERVICES: dict[str, str] = {
+    "s3": "devstack.services.s3:S3Gateway",
+    "dynamodb": "devstack.services.dynamodb:Dynalite",
+    # the old name for both, until its callers say which one they need (after them: `up` starts them first)
     "moto": "devstack.services.moto:Moto",
     "gcs": "devstack.services.gcs:FakeGcs",
     "firestore": "devstack.services.firestore:FirestoreEmulator",
