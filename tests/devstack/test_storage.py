@@ -1,5 +1,6 @@
-"""Object and key-value storage (devstack): google-cloud-storage against the GCS emulator, boto3 S3 and DynamoDB
-against moto, each client built from the stack outputs as the loaders build theirs."""
+"""Object and key-value storage (devstack): google-cloud-storage against the GCS emulator, boto3 against the S3
+gateway and DynamoDB, each client built from the stack outputs as the loaders build theirs: what the loaders, dlt
+(s3fs), the S3 sink and the reconciler rely on."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def test_gcs_upload_download_and_list_by_prefix(devstack: Any) -> None:
 
 
 def test_s3_put_get_list(devstack: Any) -> None:
-    outputs = devstack("moto")
+    outputs = devstack("s3")
     s3 = _aws("client", "s3", outputs)
     bucket = outputs["s3_buckets"]["landing"]
     prefix = f"devstack-test/{uuid.uuid4().hex[:8]}"
@@ -93,7 +94,7 @@ def test_s3_put_get_list(devstack: Any) -> None:
 def test_dynamodb_batch_writer_and_query_on_the_cards_table(devstack: Any) -> None:
     from boto3.dynamodb.conditions import Key
 
-    outputs = devstack("moto")
+    outputs = devstack("dynamodb")
     table = _aws("resource", "dynamodb", outputs).Table(outputs["dynamodb_tables"]["cards"])
     schema = {k["AttributeName"]: k["KeyType"] for k in table.key_schema}
     assert schema == {"id": "HASH", "client_id": "RANGE"}
@@ -114,3 +115,83 @@ def test_dynamodb_batch_writer_and_query_on_the_cards_table(devstack: Any) -> No
     assert first["card_brand"] == "Visa" and first["credit_limit"] == Decimal("24295.0")
     assert table.query(KeyConditionExpression=Key("id").eq(base + 2))["Count"] == 10
     assert table.query(KeyConditionExpression=Key("id").eq(base + 3))["Count"] == 0
+
+
+def test_s3_metadata_delimiter_pages_delete_and_multipart(devstack: Any) -> None:
+    outputs = devstack("s3")
+    s3 = _aws("client", "s3", outputs)
+    bucket = outputs["s3_buckets"]["landing"]
+    prefix = f"devstack-test/{uuid.uuid4().hex[:8]}/"
+    keys = [f"{prefix}{folder}/{n}.json" for folder in ("a", "b") for n in range(3)] + [f"{prefix}top.json"]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=key.encode(), Metadata={"Dataset": "cards", "key-name": key})
+
+    head = s3.head_object(Bucket=bucket, Key=keys[0])
+    assert head["Metadata"] == {"dataset": "cards", "key-name": keys[0]}  # S3 lowercases x-amz-meta-* names
+    assert head["ContentLength"] == len(keys[0])
+    folders = s3.list_objects_v2(Bucket=bucket, Prefix=prefix, Delimiter="/")
+    assert [p["Prefix"] for p in folders["CommonPrefixes"]] == [f"{prefix}a/", f"{prefix}b/"]
+    assert [o["Key"] for o in folders["Contents"]] == [f"{prefix}top.json"]
+    pages = list(
+        s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, PaginationConfig={"PageSize": 2})
+    )
+    assert len(pages) == 4 and [o["Key"] for p in pages for o in p["Contents"]] == sorted(keys)
+
+    deleted = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[:3]]})
+    assert sorted(d["Key"] for d in deleted["Deleted"]) == keys[:3]
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]] == sorted(keys[3:])
+
+    big = random.Random(5).randbytes(5 * 1024 * 1024 + 7)  # a 5 MiB part, S3's smallest but the last, and 7 bytes
+    key = f"{prefix}multipart.bin"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key, Metadata={"parts": "2"})["UploadId"]
+    etags = [
+        s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=n, Body=body)["ETag"]
+        for n, body in ((1, big[: 5 * 1024 * 1024]), (2, big[5 * 1024 * 1024 :]))
+    ]
+    parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, start=1)]
+    s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+    got = s3.get_object(Bucket=bucket, Key=key)
+    assert (got["Body"].read(), got["Metadata"], got["ETag"].strip('"').endswith("-2")) == (big, {"parts": "2"}, True)
+
+
+def test_dynamodb_parallel_scan_pages_and_table_listing(devstack: Any) -> None:
+    outputs = devstack("dynamodb")
+    client = _aws("client", "dynamodb", outputs)
+    name = f"devstack-scan-{uuid.uuid4().hex[:8]}"
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "n", "AttributeType": "N"},
+        ],
+    )
+    try:
+        client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+        described = client.describe_table(TableName=name)["Table"]
+        assert (described["TableStatus"], described["BillingModeSummary"]["BillingMode"]) == (
+            "ACTIVE",
+            "PAY_PER_REQUEST",
+        )
+        table = _aws("resource", "dynamodb", outputs).Table(name)
+        written = {(f"k{i % 50}", i) for i in range(250)}
+        with table.batch_writer() as batch:
+            for pk, n in written:
+                batch.put_item(Item={"id": pk, "n": n, "pad": "x" * 100})
+
+        segments = []
+        for segment in range(4):
+            pages = client.get_paginator("scan").paginate(
+                TableName=name, Segment=segment, TotalSegments=4, PaginationConfig={"PageSize": 30}
+            )
+            segments.append({(i["id"]["S"], int(i["n"]["N"])) for page in pages for i in page["Items"]})
+        assert set().union(*segments) == written
+        assert sum(len(s) for s in segments) == len(written)  # no item in two segments
+        assert sum(1 for s in segments if s) > 1  # the segments split the table
+
+        tables = client.get_paginator("list_tables").paginate(PaginationConfig={"PageSize": 1})
+        listed = [t for page in tables for t in page["TableNames"]]
+        assert {name, *outputs["dynamodb_tables"].values()} <= set(listed) and len(listed) == len(set(listed))
+    finally:
+        client.delete_table(TableName=name)
