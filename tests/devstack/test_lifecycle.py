@@ -1,4 +1,4 @@
-"""devstack's lifecycle on a private home and port (moto, the cheapest service): `up` twice starts once,
+"""devstack's lifecycle on a private home and port (s3, the cheapest service): `up` twice starts once,
 `down` leaves no process behind, and a taken port fails with an error that names it."""
 
 from __future__ import annotations
@@ -42,30 +42,30 @@ def _group_alive(pgid: int) -> bool:
 
 
 def test_up_twice_starts_once_and_down_leaves_nothing(private_platform: Platform) -> None:
-    assert private_platform.up(["moto"], report=lambda _: None) == ["moto"]
-    moto = private_platform.services(["moto"])[0]
-    pid = moto.pid()
+    assert private_platform.up(["s3"], report=lambda _: None) == ["s3"]
+    s3 = private_platform.services(["s3"])[0]
+    pid = s3.pid()
     assert pid is not None and process.pid_alive(pid)
 
-    assert private_platform.up(["moto"], report=lambda _: None) == []
-    assert moto.pid() == pid
+    assert private_platform.up(["s3"], report=lambda _: None) == []
+    assert s3.pid() == pid
 
-    assert private_platform.down(["moto"], report=lambda _: None) == ["moto"]
+    assert private_platform.down(["s3"], report=lambda _: None) == ["s3"]
     assert not process.pid_alive(pid)
     assert not _group_alive(pid)  # started as its own session: the group id is the pid
-    assert not moto.pid_file.exists()
-    assert process.port_is_free(private_platform.cfg.host, moto.port)
-    assert private_platform.down(["moto"], report=lambda _: None) == []
+    assert not s3.pid_file.exists()
+    assert process.port_is_free(private_platform.cfg.host, s3.port)
+    assert private_platform.down(["s3"], report=lambda _: None) == []
 
 
 def test_a_taken_port_is_named_in_the_error(private_platform: Platform) -> None:
-    moto = private_platform.services(["moto"])[0]
+    s3 = private_platform.services(["s3"])[0]
     with socket.socket() as squatter:
-        squatter.bind((private_platform.cfg.host, moto.port))
+        squatter.bind((private_platform.cfg.host, s3.port))
         squatter.listen()
         with pytest.raises(ServiceError) as error:
-            private_platform.up(["moto"], report=lambda _: None)
+            private_platform.up(["s3"], report=lambda _: None)
     message = str(error.value)
-    assert str(moto.port) in message
+    assert str(s3.port) in message
     assert "DEVSTACK_PORT_MOTO" in message
-    assert moto.pid() is None
+    assert s3.pid() is None

@@ -17,24 +17,24 @@ pytestmark = pytest.mark.devstack
 
 
 def test_a_failing_up_leaves_what_it_started_to_the_teardown(devstack: Any, tmp_path: Path) -> None:
-    install = devstack.service("moto").cfg.install_dir
+    install = devstack.service("s3").cfg.install_dir
     with socket.socket() as taken, socket.socket() as free:
         taken.bind(("127.0.0.1", 0))
-        taken.listen()  # firestore's port is busy: its start fails while moto's succeeds
+        taken.listen()  # firestore's port is busy: its start fails while s3's succeeds
         free.bind(("127.0.0.1", 0))
         ports = {"moto": free.getsockname()[1], "firestore": taken.getsockname()[1]}
         free.close()
         services = SessionServices(DevstackConfig(home=tmp_path, ports=ports, install=install))
-        moto = services.service("moto")
+        s3 = services.service("s3")
         try:
             with pytest.raises(ServiceError, match=f"firestore: port {ports['firestore']}"):
-                services("moto", "firestore")
-            pid = moto.pid()
-            assert pid is not None and services.started == ["moto"]
+                services("s3", "firestore")
+            pid = s3.pid()
+            assert pid is not None and services.started == ["s3"]
             services.teardown()
             assert not _alive(pid)
         finally:
-            moto.stop()  # whatever failed above: nothing outlives the test
+            s3.stop()  # whatever failed above: nothing outlives the test
 
 
 def _alive(pid: int) -> bool:

@@ -30,7 +30,7 @@ def test_default_ports_are_distinct_and_on_loopback() -> None:
 
 
 def test_unknown_service_lists_the_known_ones() -> None:
-    with pytest.raises(UnknownServiceError, match="known services: moto"):
+    with pytest.raises(UnknownServiceError, match="known services: s3, dynamodb, moto"):
         with_dependencies(["kafak"])
 
 

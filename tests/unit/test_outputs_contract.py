@@ -30,7 +30,7 @@ def test_devstack_publishes_the_substrate_assembled_from_its_services(tmp_path: 
     assert substrate["kafka_bootstrap_servers"] == f"127.0.0.1:{ports['kafka']}"
     assert substrate["endpoints"] == {
         "s3": f"http://127.0.0.1:{ports['moto']}",
-        "dynamodb": f"http://127.0.0.1:{ports['moto']}",
+        "dynamodb": f"http://127.0.0.1:{ports['dynamodb']}",
         "gcs": f"http://127.0.0.1:{ports['gcs']}",
         "firestore": f"127.0.0.1:{ports['firestore']}",
     }
