@@ -24,7 +24,7 @@ from contract.clients import s3_client
 from contract.s3_sink import sink_config_for
 from pipelines.common import REPO_ROOT
 from pipelines.streaming.producer import ProducerSettings, produce
-from pipelines.streaming.sink import end_offsets, read_sink_records, sink_prefix, wait_for_records
+from pipelines.streaming.sink import end_offsets, sink_prefix, wait_for_records
 from schemas import load as load_schema
 
 pytestmark = pytest.mark.devstack
@@ -80,6 +80,25 @@ def produce_cli(outputs_path: Path, topic: str, source: Path, *extra: str) -> su
     )
 
 
+def lake_lines(outputs: dict[str, Any], topic: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """(partition, offset, document) of every line of every object under the topic's sink prefix, as stored:
+    read apart from the pipeline's reader, which keeps one record per offset and so hides a record written twice."""
+    import gzip
+
+    s3, bucket = s3_client(outputs), outputs["s3_sink"]["bucket"]
+    found: list[tuple[int, int, dict[str, Any]]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sink_prefix(outputs, topic)):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            name = obj["Key"].rsplit("/", 1)[-1]
+            body = gzip.decompress(body) if name.endswith(".gz") else body
+            # <topic>+<partition>+<start offset>.json[.gz]
+            partition, start = (int(part) for part in name.split(".json")[0].rsplit("+", 2)[1:])
+            documents = [json.loads(line) for line in body.splitlines() if line.strip()]
+            found += [(partition, start + i, doc) for i, doc in enumerate(documents)]
+    return found
+
+
 def kafka_messages(outputs: dict[str, Any], topic: str, expected: int, timeout: float = 30) -> list[Any]:
     from confluent_kafka import Consumer
 
@@ -120,9 +139,13 @@ def test_n_records_produced_are_exactly_n_records_in_s3_field_for_field(
     messages = kafka_messages(outputs, topic, 25)
     assert sorted(int(m.key()) for m in messages) == [r["id"] for r in records]
     assert all(m.value()[:1] == b"\x00" for m in messages), "values use the schema registry's wire format"
-    # and not more: a sink offset commit later, still exactly 25 (the seed's producer re-sent forever)
+    # and not more: a sink offset commit later, every line of every object the sink wrote is one of the 25, once
+    # (the seed's producer re-sent forever; a sink that wrote a batch twice would repeat its offsets)
     time.sleep(6)
-    assert len(read_sink_records(outputs, topic)) == 25
+    lines = lake_lines(outputs, topic)
+    assert len(lines) == 25, [(p, o) for p, o, _ in lines]
+    assert len({(p, o) for p, o, _ in lines}) == 25
+    assert sorted((v for _, _, v in lines), key=lambda v: v["id"]) == records
     subject = requests.get(f"{outputs['schema_registry_url']}/subjects/{topic}-value/versions/latest", timeout=10)
     assert subject.status_code == 200, subject.text
     assert json.loads(subject.json()["schema"]) == load_schema("cards").json_schema()
@@ -187,44 +210,23 @@ def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
     outputs: dict[str, Any], topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
 ) -> None:
     source = write_lines(tmp_path / "cards.jsonl", [json.dumps(card(i)) for i in range(1, 11)])
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pipelines",
-            "produce",
-            "--outputs",
-            str(outputs_file(outputs)),
-            "--topic",
-            topic,
-            "--source-path",
-            str(source),
-            "--loop",
-            "--streaming-interval",
-            "0.02",
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # Ctrl-C as from a terminal: a test run started in the background of a non-interactive shell (as CI
-        # jobs often are) ignores SIGINT, the child inherits that, and Python then never raises KeyboardInterrupt
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    # let it loop over the file a few times, then Ctrl-C
-    deadline = time.monotonic() + 60
-    while sum(end_offsets(outputs, topic).values()) < 25 and time.monotonic() < deadline:
-        time.sleep(0.3)
-    on_topic = sum(end_offsets(outputs, topic).values())
-    proc.send_signal(signal.SIGINT)
-    try:  # Ctrl-C flushes (up to 30 s for what is stuck), then the producer's own exit flushes once more
-        stdout, stderr = proc.communicate(timeout=100)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
-        pytest.fail(f"no exit within 100 s of SIGINT; the topic held {on_topic} records then:\n{stdout}{stderr}")
+    command = [sys.executable, "-m", "pipelines", "produce", "--outputs", str(outputs_file(outputs)), "--topic",
+               topic, "--source-path", str(source), "--loop", "--streaming-interval", "0.02"]  # fmt: skip
+    # Ctrl-C as from a terminal: a test run started in the background of a non-interactive shell (as CI jobs often
+    # are) ignores SIGINT, the child inherits that, and Python then never raises KeyboardInterrupt
+    proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    try:
+        # let it loop over the file a few times (a deadline against a hang only, not a speed), then Ctrl-C
+        _wait_for_records_on_topic(outputs, topic, 25, proc, timeout=600)
+        proc.send_signal(signal.SIGINT)
+        # Ctrl-C flushes (up to 30 s for what is stuck), then the producer's own exit flushes once more
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:  # the endless producer never outlives the test, whatever failed above
+            proc.kill()
+            proc.communicate()
 
-    assert on_topic >= 25, f"the topic held {on_topic} records after 60 s of sending:\n{stdout}{stderr}"
     assert proc.returncode == 130, stdout + stderr
     line = next(ln for ln in stderr.splitlines() if ln.startswith(f"{topic}: delivered"))
     match = re.search(r"delivered ([\d,]+), failed", line)
@@ -234,6 +236,20 @@ def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
     # every record it counted as delivered is in Kafka, and nothing it did not count
     assert sum(end_offsets(outputs, topic).values()) == delivered
     assert "failed 0" in line
+
+
+def _wait_for_records_on_topic(outputs: dict[str, Any], topic: str, n: int, proc: Any, timeout: float) -> int:
+    """The topic's record count once it holds `n`; fails at once if the producer exits, and at `timeout`."""
+    deadline = time.monotonic() + timeout
+    while (on_topic := sum(end_offsets(outputs, topic).values())) < n:
+        if proc.poll() is not None:
+            stdout, stderr = proc.communicate()
+            pytest.fail(f"the producer exited ({proc.returncode}) with {on_topic} records on the topic:\n"
+                        f"{stdout}{stderr}")  # fmt: skip
+        if time.monotonic() > deadline:
+            pytest.fail(f"the topic held {on_topic} of {n} records after {timeout:.0f} s: hung?")
+        time.sleep(0.3)
+    return on_topic
 
 
 def test_a_record_the_topic_does_not_hold_fails_named_by_key_and_line(
