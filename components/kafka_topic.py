@@ -98,7 +98,8 @@ def recorded(props: dict[str, Any]) -> dict[str, Any]:
 def _admin(bootstrap_servers: str) -> Any:
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": 10000})
+    # log_level 4: warnings and errors only, not librdkafka's notices on teardown in every preview's output
+    return AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": 10000, "log_level": 4})
 
 
 def _wait(futures: dict[str, Any]) -> None:

@@ -10,7 +10,9 @@ BACKWARD devstack sets still applies).
 
 Refresh (`read`) reports the latest version's schema (ours while it parses the same) and the subject's own
 compatibility level, also as inputs so a preview names what drifted. A subject deleted behind the stack's back
-reads as gone, and `up` registers it again; a soft-deleted one gets its old versions, and ids, back.
+reads as gone, and `up` registers it again; a soft-deleted one gets its old versions, and ids, back. A version
+registered behind the stack's back shows as a schema change, and `up` makes the stack's schema the latest again
+by soft-deleting the newer versions (their ids still resolve: records written with them stay readable).
 """
 
 from __future__ import annotations
@@ -163,6 +165,19 @@ def restore_soft_deleted(base: str, subject: str) -> None:
         _call("PUT", url, {"state": "ENABLED"}, subject=subject, content_type="application/json")
 
 
+def retire_newer_versions(base: str, subject: str, body: dict[str, Any]) -> Any:
+    """Make our schema the subject's latest version again, when it is an older one (a registry answers a
+    schema it holds with its id, and adds no version): soft-delete the versions after it, registered behind
+    the stack's back. A soft-deleted version's id still resolves, so records written with it stay readable.
+    Returns the latest version."""
+    ours = _call("POST", f"{base}/subjects/{subject}", body, subject=subject)  # which version is our schema
+    for version in _call("GET", f"{base}/subjects/{subject}/versions", subject=subject) or []:
+        if int(version) > int(ours["version"]):
+            # 400: Apicurio's answer for a version soft-deleted already (it still lists those)
+            _call("DELETE", f"{base}/subjects/{subject}/versions/{version}", subject=subject, allow=(400, 404))
+    return _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
+
+
 class SubjectProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         return CheckResult(news, subject_failures(news))
@@ -179,6 +194,8 @@ class SubjectProvider(ResourceProvider):
         if latest is None:  # the subject was soft-deleted behind the stack's back
             restore_soft_deleted(base, subject)
             latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
+        if not same_schema(latest["schema"], props["schema"]):
+            latest = retire_newer_versions(base, subject, body)
         return {**props, "schema_id": registered["id"], "version": latest["version"]}
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -6,6 +6,7 @@ against the broker."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -211,6 +212,27 @@ def test_a_subjects_compatibility_changed_by_hand_shows_and_heals(
         (f"subject-{SUBJECT}", "compatibility", "FORWARD"),
         lambda: subject_compatibility(outputs, SUBJECT) == "BACKWARD",
     )
+
+
+def test_a_schema_version_registered_by_hand_shows_and_the_stacks_schema_is_the_latest_again(
+    deployed: Deployed,
+) -> None:
+    stack, outputs, _ = deployed
+    base = outputs["schema_registry_url"]
+    ours = requests.get(f"{base}/subjects/{SUBJECT}/versions/latest", timeout=10).json()
+    schema = json.loads(ours["schema"])
+    schema["properties"]["note_by_hand"] = {"type": "string"}  # an optional field: a compatible version
+    body = {"schema": json.dumps(schema), "schemaType": "JSON"}
+    registered = requests.post(f"{base}/subjects/{SUBJECT}/versions", json=body, headers=REGISTRY_CONTENT_TYPE)
+    assert registered.status_code == 200, registered.text
+    assert_drift_heals(
+        stack,
+        "update",
+        (f"subject-{SUBJECT}", "note_by_hand"),
+        lambda: requests.get(f"{base}/subjects/{SUBJECT}/versions/latest", timeout=10).json()["id"] == ours["id"],
+    )
+    # the version made by hand is retired, not erased: records written with its id stay readable
+    assert requests.get(f"{base}/schemas/ids/{registered.json()['id']}", timeout=10).status_code == 200
 
 
 # --- Airflow --------------------------------------------------------------------------------------------

@@ -130,7 +130,9 @@ def test_subject_create_sets_compatibility_then_registers(monkeypatch: pytest.Mo
         {
             ("PUT", "/config/cards-data-value"): [response(200, {"compatibility": "BACKWARD"})],
             ("POST", "/subjects/cards-data-value/versions"): [response(200, {"id": 7})],
-            ("GET", "/subjects/cards-data-value/versions/latest"): [response(200, {"version": 2, "id": 7})],
+            ("GET", "/subjects/cards-data-value/versions/latest"): [
+                response(200, {"schema": SCHEMA, "version": 2, "id": 7})
+            ],
         }
     )
     monkeypatch.setattr("requests.request", http)
@@ -205,3 +207,27 @@ def test_subject_refresh_reports_live_compatibility_keeps_our_schema_text_and_no
 def test_apicurios_own_api_is_found_beside_its_confluent_compatible_one() -> None:
     assert apicurio_api("http://127.0.0.1:15050/apis/ccompat/v7") == "http://127.0.0.1:15050/apis/registry/v2"
     assert apicurio_api("http://registry.internal:8081") is None  # Confluent's: nothing to enable by hand
+
+
+def test_an_update_retires_versions_registered_after_ours_so_ours_is_the_latest_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    theirs = SCHEMA.replace('"minimum":0', '"minimum":1', 1)
+    http = FakeHttp(
+        {
+            ("PUT", "/config/cards-data-value"): [response(200, {"compatibility": "BACKWARD"})],
+            ("POST", "/subjects/cards-data-value/versions"): [response(200, {"id": 7})],  # ours is held: no version
+            ("GET", "/subjects/cards-data-value/versions/latest"): [
+                response(200, {"schema": theirs, "id": 9, "version": 3}),
+                response(200, {"schema": SCHEMA, "id": 7, "version": 2}),
+            ],
+            ("POST", "/subjects/cards-data-value"): [response(200, {"id": 7, "version": 2})],
+            ("GET", "/subjects/cards-data-value/versions"): [response(200, [1, 2, 3])],
+            ("DELETE", "/subjects/cards-data-value/versions/3"): [response(200, 3)],
+        }
+    )
+    monkeypatch.setattr("requests.request", http)
+    outs = SubjectProvider().update("cards-data-value", dict(SUBJECT), dict(SUBJECT)).outs or {}
+    deleted = [path for method, path, _ in http.calls if method == "DELETE"]
+    assert deleted == ["/subjects/cards-data-value/versions/3"]  # not 1 or 2: ours and the one before it
+    assert (outs["schema_id"], outs["version"]) == (7, 2)
