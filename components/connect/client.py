@@ -140,31 +140,16 @@ class ConnectClient:
         self.wait_running(name, timeout_s)
 
     def wait_running(self, name: str, timeout_s: float = 120.0, poll_s: float = 2.0) -> dict[str, Any]:
-        """Wait until the connector and all its tasks are RUNNING; raise with the worker's trace on FAILED.
-        Right after a create the worker answers 404 "No status found" for a moment: not ready yet."""
-        deadline = time.monotonic() + timeout_s
-        status: dict[str, Any] = {}
-        while True:
-            response = self.request("GET", f"/connectors/{name}/status")
-            if response.status_code == 404:
-                status, state = {}, f"no status yet ({_error_text(response)})"
-            else:
-                status = self._ok(response, f"status of {name}")
-                state = running_state(status)
-            if state == "RUNNING":
-                return status
-            if state.startswith("FAILED"):
-                raise ConnectError(f"connector {name} {state}")
-            if time.monotonic() >= deadline:
-                raise ConnectError(f"connector {name} not RUNNING after {timeout_s:.0f}s: {state}")
-            self.sleep(poll_s)
+        """Wait until the connector and all its tasks are RUNNING; raise at once on a failure."""
+        return self.wait_state(name, "RUNNING", timeout_s, poll_s)
 
     def wait_state(
         self, name: str, state: str, timeout_s: float = 120.0, poll_s: float = 1.0, fail_after_s: float | None = None
     ) -> dict[str, Any]:
         """Wait until the connector is in `state` (status.live_state) and return its status. A failure ends the
         wait at once when `fail_after_s` is None, else only after that many seconds (a restart just asked for
-        is not seen at once); the timeout's error names what still fails (task id and the trace's first line)."""
+        is not seen at once); the timeout's error names what still fails (task id and the trace's first line).
+        Right after a create the worker answers 404 "No status found" for a moment: not there yet."""
         started = time.monotonic()
         while True:
             response = self.request("GET", f"/connectors/{name}/status")
@@ -189,21 +174,6 @@ def basic_auth(credentials: Mapping[str, Any] | None) -> tuple[str, str] | None:
     if not credentials:
         return None
     return str(credentials["username"]), str(credentials["password"])
-
-
-def running_state(status: dict[str, Any]) -> str:
-    """`RUNNING` when the connector and at least one task run and none failed; else a readable reason."""
-    connector = status.get("connector", {})
-    tasks = status.get("tasks", [])
-    if connector.get("state") == "FAILED":
-        return f"FAILED: {connector.get('trace', 'no trace')}"
-    for task in tasks:
-        if task.get("state") == "FAILED":
-            return f"FAILED (task {task.get('id')}): {task.get('trace', 'no trace')}"
-    if connector.get("state") == "RUNNING" and tasks and all(t.get("state") == "RUNNING" for t in tasks):
-        return "RUNNING"
-    task_states = ", ".join(f"task {t.get('id')} {t.get('state')}" for t in tasks) or "no tasks yet"
-    return f"connector {connector.get('state', 'UNKNOWN')}, {task_states}"
 
 
 def validation_errors(result: dict[str, Any] | None) -> list[FieldError]:

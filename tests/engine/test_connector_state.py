@@ -1,7 +1,8 @@
-"""The Kafka Connect connector resource's state and offsets on the real Pulumi engine, against devstack's real Kafka,
-Connect worker and S3: created paused or stopped; paused, stopped or reconfigured behind the stack's back, which a
-refreshing preview shows and `up` repairs (the next preview is empty); a task that failed for real restarted by
-`up`, and a timeout naming it while it cannot start; the sink's offsets listed, rewound and reset."""
+"""The Kafka Connect connector resource's state and offsets on the real Pulumi engine, against the real Kafka,
+Connect worker and S3 of the engine tests' own devstack (conftest's `substrate`; KDE_ENGINE_PORT_OFFSET moves
+it): created paused or stopped; paused, stopped or reconfigured behind the stack's back, which a refreshing
+preview shows and `up` repairs (the next preview is empty); a task that failed for real restarted by `up`, and
+a timeout naming it while it cannot start; the sink's offsets listed, rewound and reset."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from contract import naming
 from contract.backend import state_file
 from contract.clients import s3_client
 from contract.s3_sink import S3SinkSettings, s3_sink_config
+from devstack.config import DevstackConfig
+from devstack.outputs import build_outputs
 from stacks.engine import changes, select_stack
 from stacks.offsets import state_declared_in
 
@@ -38,8 +41,9 @@ CREATED, UPDATED, UNCHANGED = {"create": 2}, {"update": 1, "same": 1}, {"same": 
 
 
 @pytest.fixture(scope="module")
-def substrate(devstack: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    return devstack("moto", "kafka", "connect")
+def published(substrate: DevstackConfig) -> dict[str, Any]:
+    """What the engine tests' own devstack (conftest's `substrate`) publishes: its Kafka, Connect worker and S3."""
+    return build_outputs(substrate)
 
 
 @dataclass
@@ -162,16 +166,16 @@ def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 @pytest.fixture
-def declared(substrate: dict[str, Any], tmp_path: Path) -> Iterator[Declared]:
-    made = Declared(substrate, tmp_path / "state")
-    create_topic(substrate, made.topic, partitions=2)
-    create_topic(substrate, made.dead_letter_topic)
+def declared(published: dict[str, Any], tmp_path: Path) -> Iterator[Declared]:
+    made = Declared(published, tmp_path / "state")
+    create_topic(published, made.topic, partitions=2)
+    create_topic(published, made.dead_letter_topic)
     yield made
     if made._stack is not None:
         made.stack.destroy(color="never")
     made.client.delete(made.name)
     for topic in (made.topic, made.dead_letter_topic):
-        delete_topic(substrate, topic)
+        delete_topic(published, topic)
 
 
 def behind_the_back(declared: Declared, method: str, path: str, body: Any = None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import dill
 import pytest
 
-from components.connect.client import ConnectClient, ConnectError, running_state, validation_errors
+from components.connect.client import ConnectClient, ConnectError, validation_errors
 from components.connect.offsets import SinkOffset, rewound
 from components.connect.provider import ConnectorProvider, changed_keys, live_properties, static_failures
 from components.connect.status import live_state, task_summary
@@ -76,22 +76,6 @@ def test_diff(olds: dict[str, Any], news: dict[str, Any], changes: bool, replace
 def test_changed_keys_lists_the_config_keys_that_drifted() -> None:
     live = props(config={"connector.class": CLASS, "topics": "x", "flush.size": "9"})
     assert changed_keys(live, props()) == ["config.flush.size", "config.topics"]
-
-
-@pytest.mark.parametrize(
-    ("status", "state"),
-    [
-        (RUNNING, "RUNNING"),
-        ({"connector": {"state": "RUNNING"}, "tasks": []}, "connector RUNNING, no tasks yet"),
-        ({"connector": {"state": "FAILED", "trace": "boom"}, "tasks": []}, "FAILED: boom"),
-        (
-            {"connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "FAILED", "trace": "NoSuchBucket"}]},
-            "FAILED (task 0): NoSuchBucket",
-        ),
-    ],
-)
-def test_running_state(status: dict[str, Any], state: str) -> None:
-    assert running_state(status) == state
 
 
 def test_validation_errors_are_read_per_field() -> None:
@@ -170,7 +154,7 @@ def test_wait_running_waits_through_the_workers_first_404(monkeypatch: pytest.Mo
     http = FakeHttp({("GET", "/connectors/s3-sink-kde/status"): [no_status, no_status, response(200, RUNNING)]})
     monkeypatch.setattr("requests.request", http)
     status = ConnectClient(URL, sleep=lambda _: None).wait_running("s3-sink-kde", timeout_s=60)
-    assert running_state(status) == "RUNNING"
+    assert live_state(status) == "RUNNING"
     assert len(http.calls) == 3
 
 
