@@ -6,6 +6,8 @@ again. Slow (every service the demo needs, Airflow three times): the sample is k
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -28,7 +30,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.devstack
 def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str, Any]], tmp_path: Path) -> None:
-    devstack(*SERVICES)  # started (and stopped at the end) by the session when they were not running
+    substrate = devstack(*SERVICES)  # started (and stopped at the end) by the session when they were not running
     for attempt in ("first", "again"):
         proc = run("demo", "--rows", "300", "--work-dir", str(tmp_path / "demo"))
         out = proc.stdout + proc.stderr
@@ -37,8 +39,10 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
         assert "FAIL" not in out
         assert "every row is where it should be" in out
         assert "HTML report: " in out and "reconciliation/transactions/" in out
-        for sink in ("mongodb", "firestore", "dynamodb", "kafka"):
-            assert sink in out
+        # every sink reconciled, clean, as the run's reports stored in the lake say (the banner names them anyway)
+        reconciled = stored_stages(substrate, out)
+        for sink in ("mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-s3-sink"):
+            assert reconciled.get(sink) and all(reconciled[sink]), (sink, reconciled)
         for dag in ("load_sources", "ingestion_pipeline_mongodb_s3"):
             assert f"{dag} succeeded" in out
             assert (tmp_path / "demo" / f"airflow-{dag}.log").exists()
@@ -58,6 +62,29 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
     # every resource of the stack, the S3 sink's dead-letter topic among them
     assert "stack devstack: {'create': 18}" in out
     assert "FAIL" not in out
+
+
+def stored_stages(outputs: dict[str, Any], out: str) -> dict[str, list[bool]]:
+    """Per stage, for each dataset the demo's reconciliation reported it for, whether it was clean: no error, the
+    reference's row count, no finding. Read back from the reports the run stored in the landing bucket."""
+    from contract.clients import s3_client
+    from schemas import DATASETS
+
+    match = re.search(r"reconciliation/[\w-]+/([\w-]+)\.json", out)
+    assert match, out[-3000:]
+    s3, bucket = s3_client(outputs), outputs["s3_buckets"]["landing"]
+    found: dict[str, list[bool]] = {}
+    for dataset in DATASETS:
+        try:
+            body = s3.get_object(Bucket=bucket, Key=f"reconciliation/{dataset}/{match.group(1)}.json")["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            continue
+        report = json.loads(body)
+        for stage in report["stages"]:
+            findings = [stage[kind]["count"] for kind in ("missing", "extra", "duplicates", "mismatched")]
+            clean = stage["error"] is None and stage["rows"] == report["reference_rows"] > 0 and not any(findings)
+            found.setdefault(stage["stage"], []).append(clean)
+    return found
 
 
 def test_the_demo_succeeds_only_when_its_reconciliation_does_and_no_step_failed() -> None:
