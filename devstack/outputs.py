@@ -20,7 +20,7 @@ UNSERVED: dict[str, Any] = {"bigquery_datasets": {}, "kafka_rest_proxy_url": Non
 def build_outputs(cfg: DevstackConfig) -> dict[str, Any]:
     """Every service's published facts, whether it runs now or not (ports and names are fixed by the config)."""
     outputs: dict[str, Any] = dict(UNSERVED)
-    for name in services.SERVICES:
+    for name in services.processes():
         for key, value in services.make(name, cfg).published().items():
             if isinstance(value, dict) and isinstance(outputs.get(key), dict):
                 outputs[key] = {**outputs[key], **value}

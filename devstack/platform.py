@@ -48,8 +48,8 @@ class Platform:
         self.cfg = cfg or DevstackConfig.from_env()
 
     def services(self, names: list[str] | None = None, with_deps: bool = True) -> list[Service]:
-        chosen = names or list(registry.SERVICES)
-        ordered = registry.with_dependencies(chosen) if with_deps else [n for n in registry.SERVICES if n in chosen]
+        chosen = registry.expand(names) if names else registry.processes()
+        ordered = registry.with_dependencies(chosen) if with_deps else chosen
         return [registry.make(n, self.cfg) for n in ordered]
 
     def install(self, names: list[str] | None = None, report: Report = print) -> None:

@@ -28,7 +28,7 @@ from pipelines.streaming.sink import end_offsets
 #: the dataset every load case moves: the largest, and every sink has a target for it
 DATASET = "transactions"
 #: the devstack service behind each load target
-TARGET_SERVICES = {"mongodb": "ferretdb", "firestore": "firestore", "dynamodb": "moto", "kafka": "kafka"}
+TARGET_SERVICES = {"mongodb": "ferretdb", "firestore": "firestore", "dynamodb": "dynamodb", "kafka": "kafka"}
 
 
 @dataclass(frozen=True)

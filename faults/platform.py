@@ -10,7 +10,7 @@ from devstack.config import DevstackConfig
 from devstack.service import Service
 
 #: what the four sinks, the streaming pipeline, the stack and the GCS lake need
-SERVICES = ("moto", "gcs", "firestore", "ferretdb", "kafka", "registry", "connect", "airflow")
+SERVICES = ("s3", "dynamodb", "gcs", "firestore", "ferretdb", "kafka", "registry", "connect", "airflow")
 STACK = "devstack"
 
 

@@ -41,6 +41,23 @@ def make(name: str, cfg: DevstackConfig) -> Service:
     return service_class(name)(cfg)
 
 
+def members(name: str) -> tuple[str, ...]:
+    """The services a name stands for: a group's members (e.g. "moto": s3 and dynamodb), else the name itself."""
+    group: tuple[str, ...] | None = getattr(service_class(name), "members", None)
+    return group or (name,)
+
+
+def expand(names: list[str]) -> list[str]:
+    """`names` with every group replaced by its members, each once, in start order."""
+    wanted = {member for name in names for member in members(name)}
+    return [n for n in SERVICES if n in wanted]
+
+
+def processes() -> list[str]:
+    """Every service that runs a process of its own (the groups left out), in start order."""
+    return [n for n in SERVICES if members(n) == (n,)]
+
+
 def with_dependencies(names: list[str]) -> list[str]:
     """`names` plus everything they depend on, in start order."""
     wanted: set[str] = set()
@@ -52,6 +69,6 @@ def with_dependencies(names: list[str]) -> list[str]:
             add(dep)
         wanted.add(name)
 
-    for n in names:
+    for n in expand(names):
         add(n)
-    return [n for n in SERVICES if n in wanted]
+    return expand([n for n in SERVICES if n in wanted])

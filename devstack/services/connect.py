@@ -62,7 +62,7 @@ LIB_STAMP = ".pom-sha256"
 class KafkaConnect(Service):
     name = "connect"
     port_names = ("connect",)
-    depends_on = ("kafka", "moto")
+    depends_on = ("kafka", "s3")
     description = "Kafka Connect distributed worker + S3 sink plugin"
     start_timeout = 120.0
     heap_mb = 384

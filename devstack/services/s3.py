@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devstack import account
+from devstack import account, process
 from devstack.services import _aws
 from devstack.services._go import GO_DIR, GoService
 
@@ -37,6 +37,23 @@ class S3Gateway(GoService):
     @property
     def url(self) -> str:
         return f"http://{self.cfg.host}:{self.port}"
+
+    def _stop_legacy_moto(self) -> bool:
+        """Stop the in-memory moto server an earlier devstack started on this port (its PID file in run/moto/),
+        so `make up` or `make down` after an upgrade does not trip over it."""
+        pid_file = self.cfg.run_dir("moto") / "pid"
+        pid = process.read_pid(pid_file)
+        if pid is not None:
+            process.stop_pid(pid)
+        pid_file.unlink(missing_ok=True)
+        return pid is not None
+
+    def start(self) -> None:
+        self._stop_legacy_moto()
+        super().start()
+
+    def stop(self) -> bool:
+        return self._stop_legacy_moto() | super().stop()
 
     def command(self) -> list[str]:
         creds = account.FAKE_AWS_CREDENTIALS

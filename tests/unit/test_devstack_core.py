@@ -34,6 +34,20 @@ def test_unknown_service_lists_the_known_ones() -> None:
         with_dependencies(["kafak"])
 
 
+def test_the_old_name_moto_stands_for_its_two_services_everywhere(tmp_path: Path) -> None:
+    from devstack.platform import Platform
+
+    assert with_dependencies(["moto"]) == ["s3", "dynamodb"]
+    # the worker's dependency on S3 pulls in S3, and no group appears in a start order
+    assert with_dependencies(["connect"]) == ["s3", "kafka", "connect"]
+    platform = Platform(DevstackConfig(home=tmp_path, ports=dict(DEFAULT_PORTS)))
+    assert [s.name for s in platform.services(["moto", "kafka"], with_deps=False)] == ["s3", "dynamodb", "kafka"]
+    # `down`, `status` and `reset` of everything act on each process once: the group is not one of them
+    assert "moto" not in [s.name for s in platform.services()]
+    data = {held.service: held for held in platform.data_held(["moto"])}
+    assert set(data) == {"s3", "dynamodb"}
+
+
 def test_port_in_use_is_detected() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
