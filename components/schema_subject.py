@@ -34,6 +34,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from schemas import registry_text
+
 COMPATIBILITY_LEVELS = (
     "BACKWARD",
     "BACKWARD_TRANSITIVE",
@@ -255,6 +257,5 @@ class SchemaSubject(Resource, module="schema-registry", name="Subject"):
         super().__init__(SubjectProvider(), resource_name, props, opts)
 
 
-def schema_text(json_schema: dict[str, Any]) -> str:
-    """Canonical JSON text of a schema (sorted keys, compact) so the registry sees one stable string."""
-    return json.dumps(json_schema, sort_keys=True, separators=(",", ":"))
+#: the canonical text the loads' serializer registers too (schemas.registry_text): one version per schema
+schema_text = registry_text

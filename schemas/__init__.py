@@ -93,6 +93,16 @@ class DatasetSchema:
         """The schema as plain JSON Schema (project `x-` annotations removed), for registries."""
         return _strip_annotations(self.raw)
 
+    def registry_text(self) -> str:
+        """The one text of the schema a registry holds: the subject the stack declares and the serializer a load
+        uses register the same string, so a load finds the stack's version instead of adding one."""
+        return registry_text(self.json_schema())
+
+
+def registry_text(json_schema: dict[str, Any]) -> str:
+    """Canonical JSON text of a schema (sorted keys, compact): one stable string per schema."""
+    return json.dumps(json_schema, sort_keys=True, separators=(",", ":"))
+
 
 def _strip_annotations(node: Any) -> Any:
     if isinstance(node, dict):

@@ -24,7 +24,6 @@ fail, each named by key (and source line, when the caller gave it).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -194,7 +193,7 @@ class SchemaRegistryJsonProducer:
             conf["ssl.ca.location"] = False  # plain HTTP: no TLS context, whose CA bundle took 20-40 ms to load
         registry = SchemaRegistryClient(conf)
         options = {"auto.register.schemas": True, "validate": False}
-        serializer = JSONSerializer(json.dumps(self.schema.json_schema()), registry, conf=options)
+        serializer = JSONSerializer(self.schema.registry_text(), registry, conf=options)
         try:
             # the subject's registration now (serializing an empty object: validation is off), so that a registry
             # that is down or refuses the schema stops the load before anything is sent, and the first record

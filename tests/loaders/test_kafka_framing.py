@@ -3,7 +3,6 @@ must be the very bytes confluent-kafka's JSONSerializer writes for that record, 
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -62,10 +61,31 @@ def test_every_value_is_the_serializers_own_bytes(platform: Any) -> None:
         with pytest.raises(RecordRejected, match="not encodable"):  # beyond orjson's 64 bits: refused, not sent
             producer.send({**records[0], "id": 10**30, "mcc": 2**70}, validated=True)
     serializer = JSONSerializer(
-        json.dumps(schema.json_schema()),
+        schema.registry_text(),
         SchemaRegistryClient({"url": outputs["schema_registry_url"]}),
         conf={"auto.register.schemas": True, "validate": False},
     )
     context = SerializationContext(topic, MessageField.VALUE)
     on_topic = _values(outputs, topic, len(records))
     assert on_topic == {schema.document_id(r).encode(): serializer(r, context) for r in records}
+
+
+def test_a_load_finds_the_stacks_schema_version_and_adds_none(platform: Any) -> None:
+    """The stack owns the subject: a load registers the very text the stack declared, so the registry answers with
+    the stack's id and keeps its versions as they were (before, every first load added a version with the same
+    schema in another text, and `make preview` then showed the subject drifting)."""
+    import requests
+
+    from contract import naming
+
+    outputs = platform("kafka", "registry")
+    topic = outputs["kafka_topics"]["transactions"]
+    url = f"{outputs['schema_registry_url']}/subjects/{naming.schema_subject(topic)}/versions"
+    before = requests.get(url, timeout=10).json()
+    stack_id = requests.get(f"{url}/latest", timeout=10).json()["id"]
+    with SchemaRegistryJsonProducer(
+        outputs["kafka_bootstrap_servers"], outputs["schema_registry_url"], topic, load_schema("transactions")
+    ) as producer:
+        assert producer.send(_records(1)[0])
+    assert requests.get(url, timeout=10).json() == before
+    assert requests.get(f"{url}/latest", timeout=10).json()["id"] == stack_id
