@@ -16,7 +16,10 @@ from devstack.testing import SessionServices
 pytestmark = pytest.mark.devstack
 
 
-def test_a_failing_up_leaves_what_it_started_to_the_teardown(devstack: Any, tmp_path: Path) -> None:
+def test_a_failing_up_leaves_what_it_started_to_the_teardown(
+    devstack: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DEVSTACK_KEEP", raising=False)  # this session's own choice must not keep the test's s3
     install = devstack.service("s3").cfg.install_dir
     with socket.socket() as taken, socket.socket() as free:
         taken.bind(("127.0.0.1", 0))
