@@ -94,7 +94,7 @@ def stop_pid(pid: int, timeout: float = 20.0) -> None:
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _group_alive(pgid):
+        if not group_alive(pgid):
             return
         time.sleep(0.2)
     with contextlib.suppress(ProcessLookupError):
@@ -102,7 +102,7 @@ def stop_pid(pid: int, timeout: float = 20.0) -> None:
     time.sleep(0.2)
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

@@ -140,8 +140,11 @@ class Service(ABC):
         if pid is None:
             return False
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(os.getpgid(pid), signal.SIGKILL)
-        process.wait_until(lambda: not process.pid_alive(pid), timeout=10, interval=0.1)
+            pgid = os.getpgid(pid)
+            os.killpg(pgid, signal.SIGKILL)
+            # every process of the group, not only its leader: a child still exiting holds the service's port, and
+            # the `start()` that follows a crash would find it taken
+            process.wait_until(lambda: not process.group_alive(pgid), timeout=10, interval=0.1)
         self.pid_file.unlink(missing_ok=True)
         return True
 
