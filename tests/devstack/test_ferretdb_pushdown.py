@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from devstack.config import DevstackConfig
+from devstack.process import free_port
 from devstack.services.ferretdb import FerretDB
 
 pytestmark = pytest.mark.devstack
@@ -42,13 +42,6 @@ class UnfilteredFerretDB(FerretDB):
 
     def env(self) -> dict[str, str]:
         return {**super().env(), "DEVSTACK_FERRETDB_PREFILTER": "off"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_sibling(

@@ -18,9 +18,9 @@ import pytest
 from bson import Decimal128, MinKey
 from bson.raw_bson import RawBSONDocument
 from test_ferretdb_decode import EVERY_TYPE, assert_identical, stored_and_read
-from test_ferretdb_pushdown import free_port
 
 from devstack.config import DevstackConfig
+from devstack.process import free_port
 from devstack.services.ferretdb import FerretDB
 
 pytestmark = pytest.mark.devstack

@@ -13,21 +13,15 @@ import pytest
 from devstack import process
 from devstack.config import DEFAULT_PORTS, DevstackConfig
 from devstack.platform import Platform
+from devstack.process import free_port
 from devstack.service import ServiceError
 
 pytestmark = pytest.mark.devstack
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def private_platform(tmp_path: Path) -> Iterator[Platform]:
-    ports = {name: _free_port() for name in DEFAULT_PORTS}
+    ports = {name: free_port() for name in DEFAULT_PORTS}
     platform = Platform(DevstackConfig(home=tmp_path / "devstack", ports=ports))
     yield platform
     platform.down(report=lambda _: None)

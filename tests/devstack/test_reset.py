@@ -3,7 +3,6 @@ SQLite files are the cheapest durable data devstack keeps), on a private home an
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,9 @@ import pytest
 from devstack import cli
 from devstack.config import DEFAULT_PORTS, DevstackConfig
 from devstack.platform import Platform
+from devstack.process import free_port
 
 pytestmark = pytest.mark.devstack
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -31,7 +24,7 @@ def private_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pla
     monkeypatch.setenv("DEVSTACK_INSTALL", str(DevstackConfig.from_env().install_dir))
     monkeypatch.setenv("DEVSTACK_HOME", str(tmp_path / "devstack"))
     for name in DEFAULT_PORTS:
-        monkeypatch.setenv(f"DEVSTACK_PORT_{name.upper()}", str(_free_port()))
+        monkeypatch.setenv(f"DEVSTACK_PORT_{name.upper()}", str(free_port()))
     platform = Platform()
     yield platform
     platform.down(report=lambda _: None)

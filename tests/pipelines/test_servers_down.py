@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,6 +19,7 @@ import pytest
 
 from devstack import services as registry
 from devstack.config import DevstackConfig
+from devstack.process import free_port
 from devstack.service import Service
 from loaders.convert import convert_dir
 from loaders.generate import generate_dataset
@@ -38,13 +38,6 @@ CASES: dict[str, tuple[str, tuple[str, ...]]] = {
     "firestore": ("firestore", ("firestore",)),
     "kafka": ("kafka", ("kafka",)),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def sibling(devstack: Any, home: Path, name: str) -> Service:
