@@ -151,6 +151,12 @@ def apicurio_api(base: str) -> str | None:
     return f"{found.group(1)}/apis/registry/v2" if found else None
 
 
+def is_listed(base: str, subject: str) -> bool:
+    """Whether the registry lists the subject: one deleted by hand leaves the list, while Apicurio may still answer
+    its versions (the artifact is only disabled)."""
+    return subject in (_call("GET", f"{base}/subjects", subject=subject) or [])
+
+
 def restore_soft_deleted(base: str, subject: str) -> None:
     """Bring back a soft-deleted subject's versions. Registering its schema again does that on Confluent's
     registry; Apicurio answers with the schema's id but keeps the versions DISABLED, so they are enabled through
@@ -192,10 +198,9 @@ class SubjectProvider(ResourceProvider):
         _call("PUT", f"{base}/config/{subject}", {"compatibility": props["compatibility"]}, subject=subject)
         body = {"schema": props["schema"], "schemaType": props.get("schema_type", "JSON")}
         registered = _call("POST", f"{base}/subjects/{subject}/versions", body, subject=subject)
-        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", allow_404=True, subject=subject)
-        if latest is None:  # the subject was soft-deleted behind the stack's back
+        if not is_listed(base, subject):  # soft-deleted behind the stack's back (Apicurio may still answer latest)
             restore_soft_deleted(base, subject)
-            latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
+        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
         if not same_schema(latest["schema"], props["schema"]):
             latest = retire_newer_versions(base, subject, body)
         return {**props, "schema_id": registered["id"], "version": latest["version"]}
@@ -208,6 +213,8 @@ class SubjectProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         base = props["registry_url"].rstrip("/")
+        if not is_listed(base, id_):
+            return ReadResult(None, {})
         latest = _call("GET", f"{base}/subjects/{id_}/versions/latest", allow_404=True, subject=id_)
         if latest is None:
             return ReadResult(None, {})
