@@ -14,7 +14,7 @@ from devstack.service import Service
 
 def section(cfg: DevstackConfig) -> dict[str, Any]:
     try:
-        rows = [row(registry.make(name, cfg)) for name in registry.SERVICES]
+        rows = [row(registry.make(name, cfg)) for name in registry.processes()]
     except Exception as exc:  # a broken PID file or an unreadable run dir: one line, the rest still shows
         return {"error": f"devstack: {type(exc).__name__}: {exc} (home {cfg.home})"}
     return {"error": None, "home": str(cfg.home), "services": rows}
