@@ -151,10 +151,14 @@ def apicurio_api(base: str) -> str | None:
     return f"{found.group(1)}/apis/registry/v2" if found else None
 
 
-def is_listed(base: str, subject: str) -> bool:
-    """Whether the registry lists the subject: one deleted by hand leaves the list, while Apicurio may still answer
-    its versions (the artifact is only disabled)."""
-    return subject in (_call("GET", f"{base}/subjects", subject=subject) or [])
+def is_disabled(base: str, subject: str, version: int) -> bool:
+    """Whether a version the registry still answers is soft-deleted: after a DELETE of the subject by hand,
+    Apicurio keeps answering `versions/latest` with a disabled version (Confluent's answers 404)."""
+    native = apicurio_api(base)
+    if native is None:
+        return False
+    meta = _call("GET", f"{native}/groups/default/artifacts/{subject}/versions/{version}/meta", subject=subject)
+    return bool(meta) and meta.get("state") == "DISABLED"
 
 
 def restore_soft_deleted(base: str, subject: str) -> None:
@@ -198,9 +202,10 @@ class SubjectProvider(ResourceProvider):
         _call("PUT", f"{base}/config/{subject}", {"compatibility": props["compatibility"]}, subject=subject)
         body = {"schema": props["schema"], "schemaType": props.get("schema_type", "JSON")}
         registered = _call("POST", f"{base}/subjects/{subject}/versions", body, subject=subject)
-        if not is_listed(base, subject):  # soft-deleted behind the stack's back (Apicurio may still answer latest)
+        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", allow_404=True, subject=subject)
+        if latest is None or is_disabled(base, subject, latest["version"]):  # soft-deleted behind the stack's back
             restore_soft_deleted(base, subject)
-        latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
+            latest = _call("GET", f"{base}/subjects/{subject}/versions/latest", subject=subject)
         if not same_schema(latest["schema"], props["schema"]):
             latest = retire_newer_versions(base, subject, body)
         return {**props, "schema_id": registered["id"], "version": latest["version"]}
@@ -213,10 +218,8 @@ class SubjectProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         base = props["registry_url"].rstrip("/")
-        if not is_listed(base, id_):
-            return ReadResult(None, {})
         latest = _call("GET", f"{base}/subjects/{id_}/versions/latest", allow_404=True, subject=id_)
-        if latest is None:
+        if latest is None or is_disabled(base, id_, latest["version"]):
             return ReadResult(None, {})
         config = _call("GET", f"{base}/config/{id_}", allow_404=True, subject=id_)
         live = {

@@ -177,9 +177,13 @@ def kill_at_progress(command: list[str], progress: Callable[[], int], records: i
     return running
 
 
+def _distinct_on_topic(outputs: dict[str, Any], topic: str, since: dict[int, int]) -> int:
+    return len(set(tally.kafka_keys(outputs, topic, since)))
+
+
 def kafka_at_kill(running: bool, outputs: dict[str, Any], topic: str, since: dict[int, int], source: int,
                   folder: Path) -> AtKill:  # fmt: skip
-    return AtKill(running, len(set(tally.kafka_keys(outputs, topic, since))), source, checkpointed(folder))
+    return AtKill(running, _distinct_on_topic(outputs, topic, since), source, checkpointed(folder))
 
 
 def last_line(text: str) -> str:
@@ -332,8 +336,8 @@ def kill_broker_mid_produce(work: Workspace, trials: int, report: Callable[[Tria
     return results
 
 
-#: seconds the producer streams the S3 sink's dataset for, and about how long its CLI takes to start
-STREAM_S, PRODUCER_START_S = 8.0, 1.5
+#: seconds the producer streams the S3 sink's dataset for: long enough for a kill to land inside the stream
+STREAM_S = 8.0
 
 
 # --- the broker frozen past the producer's message timeout: outcomes unknown, checked against the topic ---------
@@ -392,11 +396,13 @@ def kill_connect_mid_stream(
             stderr=subprocess.PIPE,
             text=True,
         )
-        moment = PRODUCER_START_S + work.rng.uniform(0.05, 0.95) * STREAM_S
-        time.sleep(moment)
+        on_topic = partial(_distinct_on_topic, work.outputs, topic, since)
+        started = time.monotonic()
+        running = wait_for_progress(proc, on_topic, work.kill_point(len(keys)))  # a random point of the stream
+        moment = time.monotonic() - started
         worker.kill()
         # the stream's progress at the kill: what the topic held of it, so what the sink had yet to land
-        at_kill = AtKill(proc.poll() is None, len(set(tally.kafka_keys(work.outputs, topic, since))), len(keys))
+        at_kill = AtKill(running, on_topic(), len(keys))
         down = time.monotonic()
         worker.start()
         outage = time.monotonic() - down

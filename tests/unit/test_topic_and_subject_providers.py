@@ -130,7 +130,6 @@ def test_subject_create_sets_compatibility_then_registers(monkeypatch: pytest.Mo
         {
             ("PUT", "/config/cards-data-value"): [response(200, {"compatibility": "BACKWARD"})],
             ("POST", "/subjects/cards-data-value/versions"): [response(200, {"id": 7})],
-            ("GET", "/subjects"): [response(200, ["cards-data-value"])],
             ("GET", "/subjects/cards-data-value/versions/latest"): [
                 response(200, {"schema": SCHEMA, "version": 2, "id": 7})
             ],
@@ -141,7 +140,6 @@ def test_subject_create_sets_compatibility_then_registers(monkeypatch: pytest.Mo
     assert [c[:2] for c in http.calls] == [
         ("PUT", "/config/cards-data-value"),
         ("POST", "/subjects/cards-data-value/versions"),
-        ("GET", "/subjects"),
         ("GET", "/subjects/cards-data-value/versions/latest"),
     ]
     assert http.calls[1][2] == {"schema": SCHEMA, "schemaType": "JSON"}
@@ -191,7 +189,6 @@ def test_subject_refresh_reports_live_compatibility_keeps_our_schema_text_and_no
     reformatted = json.dumps(json.loads(SCHEMA), indent=2)
     http = FakeHttp(
         {
-            ("GET", "/subjects"): [response(200, ["users-data-value", "cards-data-value"])],
             ("GET", "/subjects/cards-data-value/versions/latest"): [
                 response(200, {"schema": reformatted, "schemaType": "JSON", "id": 7, "version": 2})
             ],
@@ -207,21 +204,24 @@ def test_subject_refresh_reports_live_compatibility_keeps_our_schema_text_and_no
     assert subject_diff(read.outs, SUBJECT).changes
 
 
-def test_a_subject_the_registry_no_longer_lists_is_gone_though_its_versions_still_answer(
+def test_a_subject_deleted_by_hand_is_gone_though_apicurio_still_answers_its_latest_version(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Apicurio after a DELETE of the subject by hand: out of the list, while `versions/latest` still answers."""
+    """Apicurio after a DELETE of the subject by hand: `versions/latest` still answers, with a DISABLED version."""
+    meta = "/apis/registry/v2/groups/default/artifacts/cards-data-value/versions/2/meta"
     http = FakeHttp(
         {
-            ("GET", "/subjects"): [response(200, ["users-data-value"])],
-            ("GET", "/subjects/cards-data-value/versions/latest"): [
+            ("GET", "/apis/ccompat/v7/subjects/cards-data-value/versions/latest"): [
                 response(200, {"schema": SCHEMA, "schemaType": "JSON", "id": 7, "version": 2})
             ],
+            ("GET", meta): [response(200, {"state": "DISABLED"}), response(200, {"state": "ENABLED"})],
+            ("GET", "/apis/ccompat/v7/config/cards-data-value"): [response(200, {"compatibilityLevel": "BACKWARD"})],
         }
     )
     monkeypatch.setattr("requests.request", http)
-    read = SubjectProvider().read("cards-data-value", {**SUBJECT, "schema_id": 7, "version": 2})
-    assert read.id is None  # the next preview shows a create, and up restores its versions with their ids
+    state = {**SUBJECT, "registry_url": "http://127.0.0.1:15050/apis/ccompat/v7", "schema_id": 7, "version": 2}
+    assert SubjectProvider().read("cards-data-value", state).id is None  # preview: a create; up restores its ids
+    assert SubjectProvider().read("cards-data-value", state).id == "cards-data-value"  # enabled: it is there
 
 
 def test_apicurios_own_api_is_found_beside_its_confluent_compatible_one() -> None:
@@ -237,7 +237,6 @@ def test_an_update_retires_versions_registered_after_ours_so_ours_is_the_latest_
         {
             ("PUT", "/config/cards-data-value"): [response(200, {"compatibility": "BACKWARD"})],
             ("POST", "/subjects/cards-data-value/versions"): [response(200, {"id": 7})],  # ours is held: no version
-            ("GET", "/subjects"): [response(200, ["cards-data-value"])],
             ("GET", "/subjects/cards-data-value/versions/latest"): [
                 response(200, {"schema": theirs, "id": 9, "version": 3}),
                 response(200, {"schema": SCHEMA, "id": 7, "version": 2}),
