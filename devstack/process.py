@@ -57,6 +57,14 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def command_line(pid: int) -> str:
+    """The process's command line ('' when it is gone or unreadable)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def read_pid(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text().strip())

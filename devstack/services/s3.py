@@ -43,10 +43,12 @@ class S3Gateway(GoService):
         so `make up` or `make down` after an upgrade does not trip over it."""
         pid_file = self.cfg.run_dir("moto") / "pid"
         pid = process.read_pid(pid_file)
-        if pid is not None:
+        stopped = False
+        if pid is not None and "moto.server" in process.command_line(pid):  # not a reused pid's process
             process.stop_pid(pid)
+            stopped = True
         pid_file.unlink(missing_ok=True)
-        return pid is not None
+        return stopped
 
     def start(self) -> None:
         self._stop_legacy_moto()
