@@ -10,6 +10,7 @@ place to change it); the backend, passphrase and CLI come from contract.backend.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,23 @@ class EngineError(RuntimeError):
     """The engine cannot run here (no CLI, a secure config value it cannot read) or an operation failed."""
 
 
+#: pickle's own `_Pickler._batch_setitems`, before any dynamic provider was serialized
+_PLAIN_BATCH_SETITEMS = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+
+
+def unwrap_pickler() -> None:
+    """Undo what pulumi.dynamic's `serialize_provider` leaves behind: it wraps pickle's `_batch_setitems` in a
+    sorting wrapper on every call and never restores it, so each dynamic resource serialized in one process adds a
+    level, and a process that runs the program many times (the test suite, `python -m faults`) ends in
+    RecursionError. Called before each run: the run's own serializations still sort, one level deep."""
+    pickle._Pickler._batch_setitems = _PLAIN_BATCH_SETITEMS  # type: ignore[attr-defined]
+
+
 def default_program() -> None:
     """The stack program (stacks/program.py) exporting the outputs contract."""
     import pulumi
 
+    unwrap_pickler()
     from stacks.config import from_pulumi
     from stacks.program import build
 

@@ -33,6 +33,17 @@ def _own_platform() -> None:
 
 _own_platform()  # before any test module imports contract.backend, which reads KDE_PULUMI_STATE_DIR once
 
+
+@pytest.fixture(autouse=True)
+def _pickler_unwrapped() -> None:
+    """Each test starts with pickle's own `_batch_setitems` (stacks.engine.unwrap_pickler): pulumi.dynamic wraps it
+    once more for every provider it serializes, and after the engine tests the mock-runtime tests that followed
+    failed with RecursionError (50 of them in one run)."""
+    from stacks.engine import unwrap_pickler
+
+    unwrap_pickler()
+
+
 #: what the `devstack` stack declares its platform objects on (topics, subjects, S3 sink, Airflow settings)
 STACK_SERVICES = ("kafka", "registry", "connect", "airflow")
 

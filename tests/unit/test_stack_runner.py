@@ -65,3 +65,22 @@ def test_a_missing_devstack_substrate_file_is_one_line_naming_it(tmp_path: Path)
 
     with pytest.raises(pulumi.RunError, match=r"outputs.json: no such devstack outputs file; start devstack first"):
         read_devstack_outputs(tmp_path / "outputs.json")
+
+
+def test_the_program_can_run_many_times_in_one_process_without_pickles_recursion() -> None:
+    """pulumi.dynamic's serialize_provider wraps pickle's _batch_setitems once more on every call and never
+    restores it (at the default recursion limit, ~970 providers in one process raise RecursionError); every run of
+    the program starts from pickle's own (stacks.engine.unwrap_pickler)."""
+    import sys
+
+    from pulumi.dynamic import ResourceProvider
+    from pulumi.dynamic.dynamic import serialize_provider
+
+    from stacks.engine import unwrap_pickler
+
+    runs, providers_per_run = 100, 20  # a long fault-suite session's worth of `up`s
+    assert runs * providers_per_run > sys.getrecursionlimit()
+    for _ in range(runs):
+        unwrap_pickler()
+        for _ in range(providers_per_run):
+            serialize_provider(ResourceProvider())
