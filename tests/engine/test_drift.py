@@ -6,7 +6,9 @@ against the broker."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -115,19 +117,23 @@ def add_partitions(outputs: dict[str, Any], topic: str, count: int) -> None:
 
 
 def recreate_topic(outputs: dict[str, Any], topic: str, count: int) -> None:
-    """Delete the topic and create it again with `count` partitions and the broker's default configs."""
+    """Delete the topic and create it again with `count` partitions and the broker's default configs. Deletion
+    completes asynchronously, and the S3 sink's consumer may make the broker create the topic again first, with its
+    own defaults: then it is deleted again."""
     from confluent_kafka.admin import NewTopic
 
     admin = _admin(outputs)
-    admin.delete_topics([topic])[topic].result(timeout=10)
-    for _ in range(50):  # deletion completes asynchronously on the broker
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):  # already gone, or being deleted
+            admin.delete_topics([topic])[topic].result(timeout=10)
         try:
             admin.create_topics([NewTopic(topic, num_partitions=count, replication_factor=1)])[topic].result(timeout=10)
             return
         except Exception as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc) and "marked for deletion" not in str(exc):
                 raise
-        admin.list_topics(timeout=1)
+        time.sleep(0.5)
     raise AssertionError(f"topic {topic} could not be created again after its deletion")
 
 
