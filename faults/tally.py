@@ -129,19 +129,35 @@ def kafka_keys(outputs: Mapping[str, Any], topic: str, since: Mapping[int, int])
 
 def lake_keys(outputs: Mapping[str, Any], topic: str, dataset: str, since: Mapping[int, int]) -> list[str]:
     """The key of every line of every object the S3 sink wrote for `topic` at offsets >= `since`: a record
-    re-delivered into a second object counts twice (pipelines.streaming.sink's reader keeps one per offset)."""
+    re-delivered into a second object counts twice (pipelines.streaming.sink's reader keeps one per offset).
+    Only objects that can hold such offsets are read: a lake that other runs filled is listed, not downloaded."""
     schema = load_schema(dataset)
     s3, bucket = s3_client(outputs), outputs["s3_sink"]["bucket"]
     found: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sink_prefix(outputs, topic)):
+    for key in _objects_from(s3, bucket, sink_prefix(outputs, topic), since):
+        partition, first = _object_offsets(key)
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        lines = [line for line in _text(key, body).splitlines() if line.strip()]
+        start = since.get(partition, 0)
+        found += [schema.document_id(_json(line)) for i, line in enumerate(lines) if first + i >= start]
+    return found
+
+
+def _objects_from(s3: Any, bucket: str, prefix: str, since: Mapping[int, int]) -> list[str]:
+    """Each partition's objects that start at or after `since`, and the last few before, which may run into it (a
+    batch open at `since`, or a re-delivery of it cut elsewhere)."""
+    by_partition: dict[int, list[tuple[int, str]]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
             partition, first = _object_offsets(obj["Key"])
-            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            lines = [line for line in _text(obj["Key"], body).splitlines() if line.strip()]
-            found += [
-                schema.document_id(_json(line)) for i, line in enumerate(lines) if first + i >= since.get(partition, 0)
-            ]
-    return found
+            by_partition.setdefault(partition, []).append((first, obj["Key"]))
+    keys: list[str] = []
+    for partition, objects in by_partition.items():
+        objects.sort()
+        start = since.get(partition, 0)
+        before = [key for first, key in objects if first < start][-3:]
+        keys += before + [key for first, key in objects if first >= start]
+    return keys
 
 
 def _object_offsets(key: str) -> tuple[int, int]:
