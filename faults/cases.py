@@ -388,7 +388,7 @@ def kill_connect_mid_stream(
     results = []
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number, dataset)
-        since = end_offsets(work.outputs, topic)
+        started_at, since = time.time(), end_offsets(work.outputs, topic)
         source = folder / f"{dataset}.jsonl"
         proc = subprocess.Popen(
             produce_command(path, source, dataset, folder / "checkpoint", interval),
@@ -407,7 +407,7 @@ def kill_connect_mid_stream(
         worker.start()
         outage = time.monotonic() - down
         produced = proc.wait(timeout=600)
-        found = wait_for_lake(work.outputs, topic, dataset, since, len(keys), settle_s)
+        found = wait_for_lake(work.outputs, topic, dataset, since, len(keys), settle_s, started_at)
         note = (
             f"worker killed at {moment:.2f}s, {at_kill} on the topic, back in {outage:.1f}s; producer exit {produced}"
         )
@@ -419,15 +419,21 @@ def kill_connect_mid_stream(
 
 
 def wait_for_lake(
-    outputs: dict[str, Any], topic: str, dataset: str, since: dict[int, int], expected: int, timeout: float
+    outputs: dict[str, Any],
+    topic: str,
+    dataset: str,
+    since: dict[int, int],
+    expected: int,
+    timeout: float,
+    written_since: float = 0.0,
 ) -> list[str]:
     """The lake's keys once it holds `expected` records and two reads 5 s apart agree (re-deliveries after a
     restart land a while later), or at `timeout`."""
     deadline = time.monotonic() + timeout
-    found = tally.lake_keys(outputs, topic, dataset, since)
+    found = tally.lake_keys(outputs, topic, dataset, since, written_since)
     while time.monotonic() < deadline:
         time.sleep(5)
-        again = tally.lake_keys(outputs, topic, dataset, since)
+        again = tally.lake_keys(outputs, topic, dataset, since, written_since)
         if len(again) >= expected and len(again) == len(found):
             return again
         found = again

@@ -77,6 +77,7 @@ class Stream:
     keys: set[str]
     since: dict[int, int]
     command: list[str]
+    started_at: float  # epoch seconds before its first record: the lake's objects of this stream are written after
 
 
 @dataclass
@@ -96,7 +97,7 @@ class Filled:
         if self.stream is not None:
             s = self.stream
             counts.append((f"topic {s.topic}", tally.tally(s.keys, tally.kafka_keys(work.outputs, s.topic, s.since))))
-            lake = wait_for_lake(work.outputs, s.topic, s.dataset, s.since, len(s.keys), LAKE_SETTLE_S)
+            lake = wait_for_lake(work.outputs, s.topic, s.dataset, s.since, len(s.keys), LAKE_SETTLE_S, s.started_at)
             counts.append(("lake (S3 sink)", tally.tally(s.keys, lake)))
         if self.gcs_prefix:
             names = {f"{self.gcs_prefix}{i}" for i in range(GCS_OBJECTS)}
@@ -160,7 +161,8 @@ def prepare_stream(work: Workspace, case: str, number: int, stream_s: float = 0.
     command = produce_command(
         work.outputs_file(work.outputs), folder / f"{dataset}.jsonl", dataset, folder / "checkpoint", interval
     )
-    return Stream(topic, dataset, keys, end_offsets(work.outputs, topic), command)
+    started_at = time.time()
+    return Stream(topic, dataset, keys, end_offsets(work.outputs, topic), command, started_at)
 
 
 def fill(work: Workspace, case: str, number: int) -> Filled:
@@ -174,7 +176,7 @@ def fill(work: Workspace, case: str, number: int) -> Filled:
         if done.returncode != 0:
             raise RuntimeError(f"{case}: filling {target} failed, exit {done.returncode}: {last_line(done.stderr)}")
     s = filled.stream
-    in_lake = wait_for_lake(work.outputs, s.topic, s.dataset, s.since, len(s.keys), LAKE_SETTLE_S)
+    in_lake = wait_for_lake(work.outputs, s.topic, s.dataset, s.since, len(s.keys), LAKE_SETTLE_S, s.started_at)
     if len(set(in_lake)) < len(s.keys):
         raise RuntimeError(f"{case}: the lake holds {len(set(in_lake)):,} of {len(s.keys):,} before any restart")
     filled.gcs_prefix = f"faults/{uuid.uuid4().hex[:8]}/"

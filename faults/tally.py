@@ -127,14 +127,22 @@ def kafka_keys(outputs: Mapping[str, Any], topic: str, since: Mapping[int, int])
         reader.close()
 
 
-def lake_keys(outputs: Mapping[str, Any], topic: str, dataset: str, since: Mapping[int, int]) -> list[str]:
+#: S3's LastModified has whole seconds: an object written in the trial's first second is still the trial's
+CLOCK_SLACK_S = 2.0
+
+
+def lake_keys(
+    outputs: Mapping[str, Any], topic: str, dataset: str, since: Mapping[int, int], written_since: float = 0.0
+) -> list[str]:
     """The key of every line of every object the S3 sink wrote for `topic` at offsets >= `since`: a record
     re-delivered into a second object counts twice (pipelines.streaming.sink's reader keeps one per offset).
-    Only objects that can hold such offsets are read: a lake that other runs filled is listed, not downloaded."""
+    Only objects that can hold such offsets are read: a lake that other runs filled is listed, not downloaded.
+    `written_since` (epoch seconds) leaves out objects written before it: a topic deleted and created again starts
+    its offsets at 0 anew, and the objects of its earlier incarnation carry the same offsets."""
     schema = load_schema(dataset)
     s3, bucket = s3_client(outputs), outputs["s3_sink"]["bucket"]
     found: list[str] = []
-    for key in _objects_from(s3, bucket, sink_prefix(outputs, topic), since):
+    for key in _objects_from(s3, bucket, sink_prefix(outputs, topic), since, written_since):
         partition, first = _object_offsets(key)
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         lines = [line for line in _text(key, body).splitlines() if line.strip()]
@@ -143,12 +151,14 @@ def lake_keys(outputs: Mapping[str, Any], topic: str, dataset: str, since: Mappi
     return found
 
 
-def _objects_from(s3: Any, bucket: str, prefix: str, since: Mapping[int, int]) -> list[str]:
+def _objects_from(s3: Any, bucket: str, prefix: str, since: Mapping[int, int], written_since: float) -> list[str]:
     """Each partition's objects that start at or after `since`, and the last few before, which may run into it (a
     batch open at `since`, or a re-delivery of it cut elsewhere)."""
     by_partition: dict[int, list[tuple[int, str]]] = {}
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
+            if obj["LastModified"].timestamp() < written_since - CLOCK_SLACK_S:
+                continue
             partition, first = _object_offsets(obj["Key"])
             by_partition.setdefault(partition, []).append((first, obj["Key"]))
     keys: list[str] = []
