@@ -8,7 +8,9 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+
+from contract import errors
 
 Record = dict[str, Any]
 T = TypeVar("T")
@@ -19,14 +21,13 @@ class LoadError(RuntimeError):
     outputs); the message is one line that says what to do."""
 
 
-class TargetUnreachable(LoadError):
+class TargetUnreachable(LoadError, errors.TargetUnreachable):
     """The target's server does not answer: the message names the service and its address. Every further
     dataset would wait just as long, so the load stops."""
 
 
 def unreachable(service: str, address: str, cause: object) -> TargetUnreachable:
-    reason = " ".join(str(cause).split())[:200]  # one line, whatever the client library's message looks like
-    return TargetUnreachable(f"{service} at {address} does not answer: {reason}")
+    return cast(TargetUnreachable, errors.unreachable(service, address, cause, TargetUnreachable))
 
 
 #: batches written at once to a server on another machine (a cloud service), which each lane waits on over the
@@ -56,29 +57,11 @@ def _on_this_machine(host: str) -> bool:
 
 def endpoint_host(endpoint: str | None) -> list[str]:
     """The host of an emulator's endpoint (`http://host:port` or `host:port`); none for a cloud service."""
-    return [_host_port(endpoint)[0]] if endpoint else []
-
-
-def _host_port(endpoint: str) -> tuple[str, int]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
-    return parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https" else 80)
+    return [errors.endpoint_host_port(endpoint)[0]] if endpoint else []
 
 
 def probe_endpoint(service: str, endpoint: str | None, timeout_s: float = 10.0) -> None:
-    """A TCP connect to an emulator's endpoint (`http://host:port` or `host:port`), so a server that is down is
-    TargetUnreachable at once instead of after the client library's retries (minutes for boto3's adaptive mode).
-    Nothing to probe on a real cloud (no endpoint): its clients fail on their own timeouts."""
-    import socket
-
-    if not endpoint:
-        return
-    host, port = _host_port(endpoint)
-    try:
-        socket.create_connection((host, port), timeout=timeout_s).close()
-    except OSError as exc:
-        raise unreachable(service, f"{host}:{port}", exc.strerror or exc) from None
+    errors.probe_endpoint(service, endpoint, timeout_s, TargetUnreachable)
 
 
 def output_name(outputs: dict[str, Any], key: str, dataset: str) -> str:

@@ -37,6 +37,7 @@ import orjson
 from confluent_kafka import KafkaException
 
 from contract import naming
+from contract.errors import kafka_error_text
 from contract.kafka_auth import kafka_auth_config
 from loaders.sinks.base import LoadError, unreachable
 from loaders.sinks.kafka_checkpoint import Checkpoint, TopicReader, TopicUnreadable
@@ -59,15 +60,6 @@ COMMIT_EVERY_S = 1.0
 #: librdkafka waits reconnect.backoff.ms / 2 (default 50 ms) before it connects to the broker the bootstrap
 #: server named: of a load's start-up (topic id, metadata, watermarks: four clients), 200 ms of 100k's 0.6 s
 FAST_RECONNECT = {"reconnect.backoff.ms": 10}
-
-
-def kafka_error_text(exc: KafkaException) -> str:
-    """The one-line reason of a KafkaException, whose first argument is a KafkaError or a plain string (e.g.
-    list_topics's timeout): `.str()` on the string was an AttributeError that hid the broker's real error."""
-    from confluent_kafka import KafkaError
-
-    first = exc.args[0] if exc.args else type(exc).__name__
-    return " ".join((first.str() if isinstance(first, KafkaError) else str(first)).split())
 
 
 def quiet(verbose: bool) -> dict[str, Any]:

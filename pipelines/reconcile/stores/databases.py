@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from contract.clients import dynamodb_resource, firestore_client, mongo_client
+from contract.errors import TargetUnreachable, probe_endpoint
 from pipelines.reconcile.stores import StoreError
 
 PAGE = 2000
@@ -85,8 +86,6 @@ class DynamoStore:
 def _reachable(service: str, where: str, endpoint: str | None) -> None:
     """A TCP connect to an emulator's endpoint first: its client library would retry a dead one for minutes
     (Firestore's query stream, boto3's adaptive mode) before saying anything."""
-    from loaders.sinks.base import TargetUnreachable, probe_endpoint
-
     try:
         probe_endpoint(service, endpoint)
     except TargetUnreachable as exc:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from contract.clients import kafka_config
-from loaders.sinks.kafka import kafka_error_text
+from contract.errors import kafka_error_text
 from pipelines.reconcile.stores import StoreError
 from schemas import DatasetSchema
 
