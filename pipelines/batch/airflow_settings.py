@@ -25,8 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 from contract import naming
+from contract.lake_layout import DEFAULT_PREFIX, S3Target, bucket_name
 from pipelines.airflow_outputs import AirflowSettingsError, ConnectionFields, mongo_uri, task_lookups
-from pipelines.batch.settings import DEFAULT_PREFIX, BatchSettings, S3Target, bucket_name
+from pipelines.batch.settings import BatchSettings
 from schemas import DATASETS
 
 VAR_STACK_OUTPUTS = naming.AIRFLOW_STACK_OUTPUTS_VARIABLE

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from contract.lake_layout import DEFAULT_PREFIX
 from pipelines.batch.mongodb import CONTRACT_MODES, MAX_READERS
-from pipelines.batch.settings import DEFAULT_PREFIX, FILE_FORMATS
+from pipelines.batch.settings import FILE_FORMATS
 from pipelines.common import add_outputs_arguments, outputs_from_args
 from schemas import DATASETS
 

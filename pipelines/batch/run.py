@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipelines.batch.settings import FILE_FORMATS, BatchSettings, S3Target
+from contract.lake_layout import S3Target
+from pipelines.batch.settings import FILE_FORMATS, BatchSettings
 from pipelines.common import work_dir
 from schemas import DATASETS
 

@@ -6,35 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from contract.lake_layout import DATASET_NAME, DEFAULT_PREFIX, S3Target, landing_target
 from schemas import DATASETS
 
-#: dlt's dataset name: the folder under the bucket URL holding one folder per table (the seed's "mongodb")
-DATASET_NAME = "mongodb"
-#: the landing bucket holds the Kafka sink's `kafka/...` beside it; the batch lands under `<bucket>/<prefix>/mongodb`
-DEFAULT_PREFIX = "dlt"
 FILE_FORMATS = ("parquet", "jsonl")
-
-
-@dataclass(frozen=True)
-class S3Target:
-    bucket: str
-    prefix: str = DEFAULT_PREFIX
-    region: str | None = None
-    #: an S3-compatible endpoint (moto, MinIO); None on AWS
-    endpoint_url: str | None = None
-    #: static keys for emulators; None on real clouds, where the default credential chain applies
-    access_key_id: str | None = field(default=None, repr=False)
-    secret_access_key: str | None = field(default=None, repr=False)
-
-    @property
-    def bucket_url(self) -> str:
-        prefix = self.prefix.strip("/")
-        return f"s3://{self.bucket}/{prefix}" if prefix else f"s3://{self.bucket}"
-
-    def table_prefix(self, dataset_name: str, table: str) -> str:
-        """The S3 key prefix of one table's files (dlt's default layout `<table>/<load_id>.<file_id>.<ext>`)."""
-        parts = [p for p in (self.prefix.strip("/"), dataset_name, table) if p]
-        return "/".join(parts) + "/"
 
 
 @dataclass(frozen=True)
@@ -51,14 +26,6 @@ class BatchSettings:
         return f"extract_load_mongodb_s3_{dataset}"
 
 
-def bucket_name(value: str) -> str:
-    """`kde-landing`, `s3://kde-landing` or `s3://kde-landing/` -> `kde-landing` (Variables hold either form)."""
-    name = value.removeprefix("s3://").strip("/")
-    if not name or "/" in name:
-        raise ValueError(f"{value!r} is not a bucket name (expected `name` or `s3://name`)")
-    return name
-
-
 def settings_from_outputs(
     outputs: Mapping[str, Any],
     *,
@@ -69,7 +36,6 @@ def settings_from_outputs(
     dataset_name: str = DATASET_NAME,
 ) -> BatchSettings:
     """Settings from stack outputs; each keyword, when given, overrides the value the outputs define."""
-    creds = outputs.get("aws_credentials") or {}
     collections = dict(outputs.get("mongodb_collections") or {})
     unknown = sorted(set(collections) - set(DATASETS))
     if unknown:
@@ -81,13 +47,6 @@ def settings_from_outputs(
         mongodb_uri=uri,
         mongodb_database=database or outputs["mongodb_database"],
         collections=collections,
-        target=S3Target(
-            bucket=bucket_name(bucket or outputs["s3_buckets"]["landing"]),
-            prefix=prefix,
-            region=outputs.get("aws_region"),
-            endpoint_url=(outputs.get("endpoints") or {}).get("s3"),
-            access_key_id=creds.get("access_key_id"),
-            secret_access_key=creds.get("secret_access_key"),
-        ),
+        target=landing_target(outputs, bucket, prefix),
         dataset_name=dataset_name,
     )

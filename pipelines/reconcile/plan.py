@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipelines.batch.settings import S3Target
+from contract.lake_layout import S3Target
 from pipelines.reconcile.stores import Store
 from pipelines.reconcile.stores.databases import DynamoStore, FirestoreStore, MongoStore
 from pipelines.reconcile.stores.files import SourceFile, source_path

@@ -22,11 +22,11 @@ from components.connect.client import ConnectClient, basic_auth
 from components.connect.provider import ConnectorProvider
 from contract import naming
 from contract.clients import s3_client
+from contract.lake_readers import read_sink_records
 from devstack import services
 from devstack.config import DevstackConfig
 from devstack.service import Service
 from devstack.services.connect import S3_SINK_CLASS, KafkaConnect
-from pipelines.streaming.sink import read_sink_records
 
 pytestmark = pytest.mark.devstack
 

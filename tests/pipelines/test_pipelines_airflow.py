@@ -19,7 +19,7 @@ import pytest
 from _pipelines_records import card, delete_prefix, transaction, unique, with_mongo_id
 
 from contract.clients import s3_client
-from pipelines.batch.lake import read_table
+from contract.lake_readers import read_table
 from pipelines.batch.settings import settings_from_outputs
 from pipelines.common import REPO_ROOT
 

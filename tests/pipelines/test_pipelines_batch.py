@@ -16,7 +16,7 @@ import pytest
 from _pipelines_records import card, delete_prefix, transaction, unique, with_mongo_id
 
 from contract.clients import s3_client
-from pipelines.batch.lake import read_table, table_keys
+from contract.lake_readers import read_table, table_keys
 from pipelines.batch.run import SchemaContractViolation, run_batch, run_dataset
 from pipelines.batch.settings import BatchSettings, settings_from_outputs
 from pipelines.common import REPO_ROOT

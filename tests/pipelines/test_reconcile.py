@@ -26,18 +26,18 @@ from _pipelines_records import delete_prefix
 
 from components.connect.client import ConnectClient
 from contract.clients import dynamodb_resource, firestore_client, mongo_client, s3_client
+from contract.lake_readers import sink_prefix, table_keys
 from contract.s3_sink import sink_config_for
 from loaders.convert import convert_dir
 from loaders.generate import generate_dataset
 from loaders.load import load_dataset
-from pipelines.batch.lake import table_keys
 from pipelines.batch.run import run_dataset
 from pipelines.batch.settings import settings_from_outputs
 from pipelines.common import REPO_ROOT
 from pipelines.reconcile.plan import Scope
 from pipelines.reconcile.report import Limit, RunReport, StageReport, Thresholds
 from pipelines.reconcile.run import reconcile
-from pipelines.streaming.sink import sink_prefix, wait_for_records
+from pipelines.streaming.sink import wait_for_records
 from schemas import load as load_schema
 
 pytestmark = pytest.mark.devstack

@@ -10,11 +10,10 @@ import json
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pipelines.batch.lake import DLT_COLUMNS, table_keys
-from pipelines.batch.settings import DATASET_NAME, S3Target, settings_from_outputs
+from contract.lake_layout import DATASET_NAME, DLT_COLUMNS, S3Target, dlt_load_id_of, dlt_load_order, landing_target
+from contract.lake_readers import read_sink_records, sink_prefix, table_keys
 from pipelines.reconcile.stores import StoreError
 
 BATCH_ROWS = 10_000
@@ -31,7 +30,7 @@ class DltLakeStore:
         since_load_id: str | None = None,
         target: S3Target | None = None,
     ) -> None:
-        self.s3, self.target, self.dataset_name, self.table = s3, target or landing(outputs), DATASET_NAME, table
+        self.s3, self.target, self.dataset_name, self.table = s3, target or landing_target(outputs), DATASET_NAME, table
         self.since = since_load_id
         self.complete = since_load_id is None
         self.where = f"s3://{self.target.bucket}/{self.target.table_prefix(self.dataset_name, table)}"
@@ -43,8 +42,8 @@ class DltLakeStore:
         load_ids: set[str] = set()
         try:
             for key in table_keys(self.s3, self.target, self.dataset_name, self.table):
-                load_id = load_id_of(key)
-                if self.since is not None and _load_order(load_id) < _load_order(self.since):
+                load_id = dlt_load_id_of(key)
+                if self.since is not None and dlt_load_order(load_id) < dlt_load_order(self.since):
                     continue
                 load_ids.add(load_id)
                 for row in self._rows(key):
@@ -76,30 +75,8 @@ def _json_lines(spool: Any) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def load_id_of(key: str) -> str:
-    """dlt's file layout `<table>/<load id>.<file id>.<ext>` (the load id is a timestamp with a dot in it); the
-    rows' `_dlt_load_id` column says the same, but dlt leaves it out of Arrow loads."""
-    name = key.rsplit("/", 1)[-1]
-    for suffix in (".parquet", ".jsonl.gz", ".jsonl"):
-        name = name.removesuffix(suffix)
-    return name.rsplit(".", 1)[0]
-
-
-def _load_order(load_id: str) -> tuple[Decimal, str]:
-    """dlt's load ids are Unix timestamps as text: compared as numbers (`999.5` is before `1000.1`)."""
-    try:
-        return Decimal(load_id), load_id
-    except InvalidOperation:
-        return Decimal(0), load_id
-
-
-def landing(outputs: dict[str, Any]) -> S3Target:
-    """The batch pipeline's default place: the outputs' landing bucket, under `dlt/`."""
-    return settings_from_outputs(outputs).target
-
-
 class SinkLakeStore:
-    """The S3 sink's objects of one topic, read through the streaming pipeline's own reader."""
+    """The S3 sink's objects of one topic, read through contract.lake_readers."""
 
     stage = "lake-s3-sink"
 
@@ -114,13 +91,11 @@ class SinkLakeStore:
         self.outputs, self.s3, self.topic, self.written_since = outputs, s3, topic, written_since
         self.since = dict(since or {})
         self.complete = True  # as KafkaStore: `since` is where the current copy of the dataset starts
-        self.where = f"s3://{outputs['s3_sink']['bucket']}/{outputs['s3_sink']['prefix'].strip('/')}/{topic}/"
+        self.where = f"s3://{outputs['s3_sink']['bucket']}/{sink_prefix(outputs, topic)}"
         self.coverage: dict[str, Any] = {}
 
     def records(self) -> Iterator[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
-
-        from pipelines.streaming.sink import read_sink_records
 
         try:
             records = read_sink_records(self.outputs, self.topic, self.since or None, self.s3, self.written_since)
