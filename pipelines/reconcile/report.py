@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from pipelines.reconcile.compare import StageComparison
+from pipelines.reconcile.compare import Finding, StageComparison
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,24 @@ def dataset_json(report: DatasetReport) -> dict[str, Any]:
             for s in report.stages
         ],
     }
+
+
+def dataset_from_json(part: dict[str, Any]) -> DatasetReport:
+    """The inverse of dataset_json: a dataset's part of a stored report, read back (e.g. a DAG run's)."""
+    stages = [StageReport(s["stage"], s["where"], s["complete"], s["seconds"]) for s in part["stages"]]
+    for stage, stored in zip(stages, part["stages"], strict=True):
+        stage.comparison, stage.coverage, stage.error = (
+            comparison_from_json(stored),
+            stored["coverage"],
+            stored["error"],
+        )
+    return DatasetReport(part["dataset"], part["reference"], part["rejected"], stages, part["error"])
+
+
+def comparison_from_json(stage: dict[str, Any]) -> StageComparison:
+    findings = {kind: Finding(**stage[kind]) for kind in ("duplicates", "missing", "extra", "mismatched")}
+    return StageComparison(stage["rows"], stage["keys"], **findings, by_column=stage["by_column"],
+                           segments_differing=stage["segments_differing"])  # fmt: skip
 
 
 def describe(c: StageComparison) -> str:
