@@ -1,6 +1,8 @@
 """The S3 sink plugin's own unit tests (JUnit 5, devstack/jvm/s3-sink/src/test), run by Maven: rotation, S3 down
-at open and mid-batch, rewinds over a lake with holes or partial batches, wall-clock cuts. `make setup` builds the
-plugin with -DskipTests; this test is where they run, so `make test` fails when one of them does."""
+at open and mid-batch, rewinds over a lake with holes or partial batches, wall-clock cuts, re-created topics, and
+the object names against contract/lake_layout_golden.json (which tests/unit/test_lake_layout.py checks too).
+`make setup` builds the plugin with -DskipTests; this test is where they run, so `make test` fails when one of them
+does."""
 
 from __future__ import annotations
 

@@ -19,7 +19,10 @@ import org.apache.kafka.common.TopicPartition;
  * those of the range it replays, once.
  */
 final class Lake {
-  /** S3 user metadata of every object: its batch's first offset, the offset after it, its objects, its write time. */
+  /**
+   * S3 user metadata of every object: its batch's first offset, the offset after it, its objects, its write time
+   * (contract/lake_layout.py names the same keys; both check contract/lake_layout_golden.json).
+   */
   static final String BATCH_START = "kde-batch-start";
   static final String BATCH_END = "kde-batch-end";
   static final String BATCH_OBJECTS = "kde-batch-objects";
@@ -86,18 +89,11 @@ final class Lake {
 
   /** The start offsets of {@code tp}'s objects, from their names ({@code .../<topic>+<p>+<offset>.json[.gz]}). */
   private static NavigableMap<Long, List<String>> objects(Storage storage, String topicsDir, TopicPartition tp) {
-    String marker = "/" + tp.topic() + "+" + tp.partition() + "+";
     NavigableMap<Long, List<String>> byStart = new TreeMap<>();
-    for (String key : storage.list(topicsDir + "/" + tp.topic() + "/")) {
-      int at = key.lastIndexOf(marker);
-      int dot = at < 0 ? -1 : key.indexOf('.', at + marker.length());
-      if (dot > at + marker.length()) {
-        try {
-          long start = Long.parseLong(key.substring(at + marker.length(), dot));
-          byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(key);
-        } catch (NumberFormatException e) {
-          // not an object name of this sink
-        }
+    for (String key : storage.list(ObjectNames.topicPrefix(topicsDir, tp.topic()))) {
+      Long start = ObjectNames.startOffset(key, tp);
+      if (start != null) {
+        byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(key);
       }
     }
     return byStart;

@@ -256,9 +256,8 @@ final class TopicPartitionWriter {
   }
 
   String key(String encodedPartition, long startOffset) {
-    String offset = String.format("%0" + Math.max(1, config.zeroPadWidth()) + "d", startOffset);
-    return config.topicsDir() + "/" + tp.topic() + "/" + encodedPartition + "/" + tp.topic() + "+"
-        + tp.partition() + "+" + offset + format.extension();
+    return ObjectNames.of(config.topicsDir(), tp, encodedPartition, startOffset, config.zeroPadWidth(),
+        format.extension());
   }
 
   private void scheduleNextRotation(long now) {
