@@ -12,7 +12,7 @@ from devstack import process
 from devstack.config import ConfigError
 from devstack.platform import Platform
 from devstack.service import ServiceError
-from devstack.services import SERVICES, UnknownServiceError
+from devstack.services import SERVICES, UnknownServiceError, expand, processes
 
 EPILOG = (
     """\
@@ -56,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     ):
         sp = sub.add_parser(name, help=help_text)
         sp.add_argument("services", nargs="*", metavar="SERVICE", help="default: all")
+        if name == "install":
+            sp.add_argument(
+                "--skip",
+                action="append",
+                default=[],
+                metavar="SERVICE",
+                help="leave this one out (repeatable): `make setup` installs airflow's package while the rest build",
+            )
     rp = sub.add_parser(
         "reset",
         help="stop services and DELETE the data they keep (asks first; --yes skips the question); `make up` after",
@@ -106,12 +114,22 @@ def _reset(platform: Platform, names: list[str] | None, yes: bool) -> int:
     return 0
 
 
+def _install_names(names: list[str], skip: list[str]) -> list[str] | None:
+    """The services `install` works on: those named (default: all) less the skipped ones and their members."""
+    if not skip:
+        return names or None
+    skipped = set(expand(skip))
+    return [n for n in expand(names or processes()) if n not in skipped]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         platform = Platform()
         if args.command == "install":
-            platform.install(args.services or None, _report)
+            names = _install_names(args.services, args.skip)
+            if names != []:  # everything named was skipped: not "all"
+                platform.install(names, _report)
         elif args.command == "up":
             t0 = time.monotonic()
             platform.up(args.services or None, _report)

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from devstack.service import ServiceError
@@ -65,10 +66,16 @@ def is_complete(folder: Path) -> bool:
     return (folder / COMPLETE_MARKER).exists()
 
 
+#: one Maven at a time in this process: Maven 3.8 does not lock its local repository against a second build
+#: (services install concurrently), and two runs writing the same artifact can leave it truncated
+_MAVEN_LOCK = threading.Lock()
+
+
 def run_maven(args: list[str], what: str, timeout: float = 900) -> None:
     cmd = [maven_executable(), "-B", "-q", *args]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        with _MAVEN_LOCK:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ServiceError(f"{what}: Maven did not finish within {timeout:.0f}s: {' '.join(cmd)}") from None
     if proc.returncode != 0:
