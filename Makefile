@@ -1,60 +1,45 @@
 # Targets a newcomer can guess. Everything installs itself into project-local, git-ignored folders.
+# `make help` lists them under the `##@` headings below, in file order, from each target's `##` comment.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= devstack
 ARGS ?=
+# what `python -m devstack install` imports, installed first so the services build while pip installs the rest
+BOOTSTRAP_PINS := $(shell grep -oE '"(requests|psutil)==[^"]+"' pyproject.toml)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint plan demo bench faults up preview refresh destroy outputs down reset status clean
+.PHONY: help setup demo up status down reset plan preview refresh destroy outputs test test-setup unit lint bench faults clean
 
-help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+##@ Start here
+help: ## list the targets, by what you want to do
+	@awk 'BEGIN { FS = ":.*## " } /^##@ / { printf "\n%s\n", substr($$0, 5); next } \
+		/^[a-z-]+:.*## / { printf "  make %-12s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: pyproject.toml loaders/kernel/Cargo.toml loaders/kernel/pyproject.toml $(wildcard loaders/kernel/src/*.rs)
-	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
-	@command -v cargo >/dev/null || { echo "cargo not found: the converter's kernel (loaders/kernel) is Rust; install it with rustup"; exit 1; }
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip install --quiet --force-reinstall --no-deps ./loaders/kernel
-	touch $@
-
-setup: $(VENV)/.installed ## create .venv, install the project with every extra, devstack's services and the Pulumi CLI (idempotent)
-	$(PY) -m devstack install
-	tools/pulumi/build.sh
-	pipelines/reconcile/install_chromium.sh
-
-test: setup ## the whole test suite: unit tests, then data-path tests against real local services
-	@# pytest exits 5 when it collected nothing: fine for a filtered run (ARGS), a failure for the full suite
-	$(PY) -m pytest $(ARGS); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; [ -n "$(ARGS)" ] && exit 0 || exit 1; fi; exit $$rc
-
-unit: $(VENV)/.installed ## only the fast tests that need no local service
-	$(PY) -m pytest tests/unit $(ARGS)
-
-lint: $(VENV)/.installed ## ruff, mypy and the import-linter layering contracts (pyproject.toml)
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) -m mypy .
-	$(VENV)/bin/lint-imports
-
-plan: $(VENV)/.installed ## readable plan of STACK (dev|local|prod) under the mock runtime; ACCEPT=1 updates the snapshot
-	$(PY) -m stacks.plan --stack $(STACK) $(if $(ACCEPT),--accept,)
+setup: $(VENV)/.bootstrapped ## what `make demo` needs: .venv, devstack's services, the Pulumi CLI, side by side (idempotent; never sudo)
+	MAKE="$(MAKE)" tools/setup.sh
 
 demo: setup ## the main job: local platform, sample data, all sinks, both pipelines, reconciliation
 	$(PY) -m demo $(ARGS)
 
-bench: setup ## benchmarks, printed as ratios against baselines measured in the same run
-	$(PY) -m benchmarks $(ARGS)
-
-faults: setup ## crash loads, the broker, Connect and the registry at random moments; count duplicates and lost (ARGS="--trials 16")
-	$(PY) -m faults $(ARGS)
-
+##@ Run the platform (devstack's local processes)
 up: setup ## STACK (default devstack) on the real Pulumi engine; for devstack its processes first
 	@if [ "$(STACK)" = devstack ]; then $(PY) -m devstack up; fi
 	$(PY) -m stacks up --stack $(STACK) $(ARGS)
+
+status: ## one screen of the platform: services (pid, memory, disk), topics, sink lag, dead letters, connector, subjects, DAG runs (ARGS=--json)
+	@$(PY) -m demo.status --stack $(STACK) $(ARGS)
+
+down: ## stop devstack's processes (their data stays on disk: `make up` brings it back)
+	$(PY) -m devstack down
+
+reset: ## stop devstack and DELETE its data after asking (ARGS="moto kafka" for some services, ARGS=--yes to skip)
+	$(PY) -m devstack reset $(ARGS)
+
+##@ Operate a stack (STACK=devstack|dev|local|prod)
+plan: $(VENV)/.installed ## readable plan of STACK (dev|local|prod) under the mock runtime; ACCEPT=1 updates the snapshot
+	$(PY) -m stacks.plan --stack $(STACK) $(if $(ACCEPT),--accept,)
 
 preview: setup ## what `make up` would change in STACK, as a diff; devstack: live objects read first, so drift shows (cloud stacks: ARGS=--refresh)
 	$(PY) -m stacks preview --diff --stack $(STACK) $(ARGS)
@@ -68,14 +53,44 @@ destroy: setup ## delete everything STACK created (devstack's processes keep run
 outputs: ## STACK's outputs as JSON (they hold secrets: print, don't paste)
 	@$(PY) -m stacks outputs --stack $(STACK)
 
-down: ## stop devstack's processes (their data stays on disk: `make up` brings it back)
-	$(PY) -m devstack down
+##@ Develop
+test: test-setup ## the whole test suite: unit tests, then data-path tests against real local services
+	@# pytest exits 5 when it collected nothing: fine for a filtered run (ARGS), a failure for the full suite
+	$(PY) -m pytest $(ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; [ -n "$(ARGS)" ] && exit 0 || exit 1; fi; exit $$rc
 
-reset: ## stop devstack and DELETE its data after asking (ARGS="moto kafka" for some services, ARGS=--yes to skip)
-	$(PY) -m devstack reset $(ARGS)
+test-setup: setup ## setup, plus Debian's chromium for the browser test: only where CI=true or KDE_INSTALL_CHROMIUM=1 (sudo apt-get)
+	tools/install_chromium.sh
 
-status: ## one screen of the platform: services (pid, memory, disk), topics, sink lag, dead letters, connector, subjects, DAG runs (ARGS=--json)
-	@$(PY) -m demo.status --stack $(STACK) $(ARGS)
+unit: $(VENV)/.installed ## only the fast tests that need no local service
+	$(PY) -m pytest tests/unit $(ARGS)
+
+lint: $(VENV)/.installed ## ruff, mypy and the import-linter layering contracts (pyproject.toml)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+	$(VENV)/bin/lint-imports
+
+bench: setup ## benchmarks, printed as ratios against baselines measured in the same run
+	$(PY) -m benchmarks $(ARGS)
+
+faults: setup ## crash loads, the broker, Connect and the registry at random moments; count duplicates and lost (ARGS="--trials 16")
+	$(PY) -m faults $(ARGS)
 
 clean: down ## remove the venv, devstack's caches and the built Pulumi CLI
 	rm -rf $(VENV) .devstack tools/bin
+
+# the venv with pip and what devstack's installer imports: the first seconds of `make setup`
+$(VENV)/.bootstrapped:
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(BOOTSTRAP_PINS)
+	touch $@
+
+# the project with every extra and the converter's Rust kernel (tools/setup.sh runs it beside the other builds)
+$(VENV)/.installed: pyproject.toml loaders/kernel/Cargo.toml loaders/kernel/pyproject.toml $(wildcard loaders/kernel/src/*.rs) | $(VENV)/.bootstrapped
+	@command -v cargo >/dev/null || { echo "cargo not found: the converter's kernel (loaders/kernel) is Rust; install it with rustup"; exit 1; }
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --force-reinstall --no-deps ./loaders/kernel
+	touch $@

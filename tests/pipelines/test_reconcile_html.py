@@ -1,10 +1,11 @@
-"""The reconciliation page in a real browser (Debian's chromium, headless; `make setup` installs it): the DOM
-chromium builds from the file holds the table's findings, and its screenshot shows the chart: the stage bars
-in their colour and, only when a stage has problems, the red of the problem rows. A page whose chart did
-not render, or that drew red for a clean run, fails."""
+"""The reconciliation page in a real browser (Debian's chromium, headless; `make test-setup` installs it where
+CI=true or KDE_INSTALL_CHROMIUM=1, else this test skips): the DOM chromium builds from the file holds the table's
+findings, and its screenshot shows the chart: the stage bars in their colour and, only when a stage has problems,
+the red of the problem rows. A page whose chart did not render, or that drew red for a clean run, fails."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -38,9 +39,11 @@ def _report(faulty: bool) -> RunReport:
 
 
 def _chromium(page: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    assert Path(CHROMIUM).exists(), (
-        "no chromium: `make setup` installs Debian's (pipelines/reconcile/install_chromium.sh)"
-    )
+    if not Path(CHROMIUM).exists():
+        # installing it changes the machine (sudo apt-get): only CI does so unasked, and there it must be present
+        if os.environ.get("CI") == "true":
+            pytest.fail("no chromium in CI: `make test` installs Debian's there (tools/install_chromium.sh)")
+        pytest.skip("no chromium: `KDE_INSTALL_CHROMIUM=1 make test-setup` installs Debian's (sudo apt-get)")
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", *flags, page.as_uri()],
         capture_output=True,
