@@ -79,6 +79,7 @@ def preview_refreshes(stack: str, flag: bool | None, overrides: dict[str, str] |
 
 def write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # the mode given to open applies only to a file it creates, not to one already there
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
 
