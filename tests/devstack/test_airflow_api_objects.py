@@ -15,16 +15,10 @@ from typing import Any
 import pytest
 import requests
 
-from components.airflow_objects import (
-    CONNECTION_FIELDS,
-    MASK,
-    AirflowApiError,
-    ConnectionProvider,
-    VariableProvider,
-    changed_keys,
-    connection_diff,
-    variable_diff,
-)
+from components.airflow.client import MASK, AirflowApiError
+from components.airflow.drift import changed_keys
+from components.airflow.objects import CONNECTION_FIELDS, connection_diff, variable_diff
+from components.airflow.provider import ConnectionProvider, VariableProvider
 
 pytestmark = pytest.mark.devstack
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from components.airflow_objects import connection_fields_from_uri
+from components.airflow.uri import connection_fields_from_uri
 from pipelines.batch.airflow_settings import (
     AirflowSettingsError,
     ConnectionFields,

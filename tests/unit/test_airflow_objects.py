@@ -12,21 +12,12 @@ import pytest
 import requests
 from pulumi.runtime import rpc
 
-from components.airflow_objects import (
-    MASK,
-    AirflowApiError,
-    ConnectionProvider,
-    VariableProvider,
-    _raise_for_status,
-    connection_body,
-    connection_diff,
-    connection_failures,
-    connection_fields_from_uri,
-    live_extra,
-    live_variable_value,
-    variable_diff,
-    variable_failures,
-)
+from components.airflow.client import MASK, AirflowApiError, raise_for_status
+from components.airflow.drift import live_extra, live_variable_value
+from components.airflow.inputs import connection_failures, variable_failures
+from components.airflow.objects import connection_body, connection_diff, variable_diff
+from components.airflow.provider import ConnectionProvider, VariableProvider
+from components.airflow.uri import connection_fields_from_uri
 from pipelines.batch.airflow_settings import ConnectionFields, mongo_uri
 
 LOGIN: dict[str, Any] = {"api_url": "http://127.0.0.1:8080", "api_username": "admin", "api_password": "pw-1"}
@@ -187,7 +178,7 @@ def test_errors_name_the_endpoint_and_status_but_not_the_body() -> None:
     response.status_code, response.reason = 422, "Unprocessable Entity"
     response._content = json.dumps({"detail": [{"input": {"password": "s3cr3t"}}]}).encode()
     with pytest.raises(AirflowApiError) as err:
-        _raise_for_status("POST", "http://127.0.0.1:8080/api/v2/connections", response)
+        raise_for_status("POST", "http://127.0.0.1:8080/api/v2/connections", response)
     assert str(err.value) == "POST http://127.0.0.1:8080/api/v2/connections: HTTP 422 Unprocessable Entity"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.airflow_objects import connection_fields_from_uri
+from components.airflow.uri import connection_fields_from_uri
 from contract import naming
 from pipelines.airflow_outputs import AirflowSettingsError, ConnectionFields, outputs_from_settings
 from tests.unit._stack_runs import stack_run

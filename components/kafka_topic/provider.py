@@ -1,7 +1,5 @@
-"""Kafka topic as a Pulumi dynamic resource (partitions, replication factor, topic configs), through
-confluent-kafka's AdminClient, so producers and the sink never rely on auto-creation.
+"""`TopicProvider`: check, diff, create (or adopt), refresh, update and delete of one Kafka topic.
 
-Inputs: `bootstrap_servers`, `topic`, `partitions`, `replication_factor`, `configs` (map of strings).
 Partitions can only grow in place; fewer partitions declared or another replication factor replace the topic.
 A topic that already exists (e.g. left by a stack whose state was lost, or created by hand) is adopted on create
 when its partitions and replication allow it: Pulumi's `import` cannot adopt a dynamic resource.
@@ -17,22 +15,21 @@ decrease.
 from __future__ import annotations
 
 import re
-from typing import Any, NotRequired, Required, TypedDict
+from typing import Any
 
-import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
     ReadResult,
-    Resource,
     ResourceProvider,
     UpdateResult,
 )
 
+from components.kafka_topic.client import TopicAdmin
+
 _TOPIC = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-TIMEOUT_S = 30.0
 INPUTS = ("bootstrap_servers", "topic", "partitions", "replication_factor", "configs")
 
 
@@ -95,18 +92,6 @@ def recorded(props: dict[str, Any]) -> dict[str, Any]:
     return {**props, "declared_partitions": props["partitions"]}
 
 
-def _admin(bootstrap_servers: str) -> Any:
-    from confluent_kafka.admin import AdminClient
-
-    # log_level 4: warnings and errors only, not librdkafka's notices on teardown in every preview's output
-    return AdminClient({"bootstrap.servers": bootstrap_servers, "socket.timeout.ms": 10000, "log_level": 4})
-
-
-def _wait(futures: dict[str, Any]) -> None:
-    for future in futures.values():
-        future.result(timeout=TIMEOUT_S)
-
-
 class TopicProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         news = whole_numbers(news)
@@ -117,8 +102,11 @@ class TopicProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = whole_numbers(props)
+        admin = TopicAdmin(props["bootstrap_servers"])
+        configs = dict(props.get("configs") or {})
         try:
-            return self._create(props)
+            admin.create(props["topic"], props["partitions"], props["replication_factor"], configs)
+            return CreateResult(id_=props["topic"], outs=recorded(props))
         except RuntimeError as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
@@ -139,94 +127,25 @@ class TopicProvider(ResourceProvider):
         self.update(props["topic"], live.outs, props)
         return CreateResult(id_=props["topic"], outs=recorded(props))
 
-    def _create(self, props: dict[str, Any]) -> CreateResult:
-        from confluent_kafka.admin import NewTopic
-
-        admin = _admin(props["bootstrap_servers"])
-        new = NewTopic(
-            props["topic"],
-            num_partitions=props["partitions"],
-            replication_factor=props["replication_factor"],
-            config=dict(props.get("configs") or {}),
-        )
-        try:
-            _wait(admin.create_topics([new], operation_timeout=TIMEOUT_S))
-        except Exception as exc:
-            raise RuntimeError(
-                f"create topic {props['topic']}: {exc} (an existing topic can be adopted with the `import` option)"
-            ) from exc
-        return CreateResult(id_=props["topic"], outs=recorded(props))
-
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        from confluent_kafka.admin import ConfigResource, ResourceType
-
-        admin = _admin(props["bootstrap_servers"])
-        # every topic's metadata, not the one's: asking for a missing topic by name lets a broker with
-        # auto.create.topics.enable (devstack's) create it, and a deleted topic would never read as gone
-        metadata = admin.list_topics(timeout=TIMEOUT_S).topics.get(id_)
-        if metadata is None or metadata.error is not None:
+        live = TopicAdmin(props["bootstrap_servers"]).describe(id_, set(props.get("configs") or {}))
+        if live is None:
             return ReadResult(None, {})
-        partitions = metadata.partitions
-        replication = len(next(iter(partitions.values())).replicas) if partitions else 0
-        resource = ConfigResource(ResourceType.TOPIC, id_)
-        live = admin.describe_configs([resource])[resource].result(timeout=TIMEOUT_S)
-        owned = set(props.get("configs") or {})
-        configs = {k: entry.value for k, entry in live.items() if k in owned}
-        live_props = {
-            "topic": id_,
-            "partitions": len(partitions),
-            "replication_factor": replication,
-            "configs": configs,
-        }
+        live_props = {"topic": id_, **live._asdict()}
         inputs = {k: props[k] for k in INPUTS if k in props}
         # the live values as inputs too: a preview's diff then names what drifted, not just the resource
         return ReadResult(id_, {**props, **live_props}, {**inputs, **live_props})
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions, ResourceType
-
         olds, news = whole_numbers(olds), whole_numbers(news)
-        admin = _admin(news["bootstrap_servers"])
+        admin = TopicAdmin(news["bootstrap_servers"])
         if news["partitions"] > olds.get("partitions", 0):
-            _wait(admin.create_partitions([NewPartitions(news["topic"], news["partitions"])]))
+            admin.add_partitions(news["topic"], news["partitions"])
         old_configs, new_configs = olds.get("configs") or {}, news.get("configs") or {}
-        entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in new_configs.items()]
-        entries += [
-            ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE)
-            for k in old_configs
-            if k not in new_configs
-        ]
-        if entries and old_configs != new_configs:
-            resource = ConfigResource(ResourceType.TOPIC, news["topic"], incremental_configs=entries)
-            _wait(admin.incremental_alter_configs([resource]))
+        removed = [k for k in old_configs if k not in new_configs]
+        if (new_configs or removed) and old_configs != new_configs:
+            admin.alter_configs(news["topic"], new_configs, removed)
         return UpdateResult(recorded(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        # keep the client referenced until the future resolves: a collected AdminClient fails it
-        # with "Handle is terminating"
-        admin = _admin(props["bootstrap_servers"])
-        _wait(admin.delete_topics([id_], operation_timeout=TIMEOUT_S))
-        del admin
-
-
-class TopicArgs(TypedDict):
-    bootstrap_servers: Required[pulumi.Input[str]]
-    topic: Required[pulumi.Input[str]]
-    partitions: NotRequired[pulumi.Input[int]]
-    replication_factor: NotRequired[pulumi.Input[int]]
-    configs: NotRequired[pulumi.Input[dict[str, pulumi.Input[str]]]]
-
-
-class KafkaTopic(Resource, module="kafka", name="Topic"):
-    topic: pulumi.Output[str]
-    partitions: pulumi.Output[int]
-
-    def __init__(self, resource_name: str, args: TopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        props = {
-            "bootstrap_servers": args["bootstrap_servers"],
-            "topic": args["topic"],
-            "partitions": args.get("partitions", 1),
-            "replication_factor": args.get("replication_factor", 1),
-            "configs": args.get("configs") or {},
-        }
-        super().__init__(TopicProvider(), resource_name, props, opts)
+        TopicAdmin(props["bootstrap_servers"]).delete(id_)
