@@ -73,6 +73,9 @@ class Run:
     #: URN of each declared resource -> its parent's URN ("" for the stack's own), and (type, name) -> URN
     parents: dict[str, str] = field(default_factory=dict)
     urns: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: URNs of the resources aliased to the stack's root: moved under a component, they keep their URN from before
+    #: (the providers' own type aliases, e.g. pulumi-aws's BucketV2 -> Bucket, are left out)
+    moved_from_root: set[str] = field(default_factory=set)
 
     def of_type(self, type_: str) -> list[Declared]:
         return [r for r in self.resources if r.type == type_]
@@ -148,6 +151,8 @@ class RecordingMonitor(MockMonitor):
         if request.type != "pulumi:pulumi:Stack":
             self.run.parents[response.urn] = request.parent
             self.run.urns[(request.type, request.name)] = response.urn
+            if any(alias.spec.noParent for alias in request.aliases):
+                self.run.moved_from_root.add(response.urn)
         return response
 
 

@@ -50,6 +50,8 @@ def render(run: Run) -> str:
     out.append("")
     for resource in sorted(run.resources, key=lambda r: (r.type, r.name)):
         out.append(f"+ {resource.type}  {resource.name}")
+        if run.urns.get((resource.type, resource.name)) in run.moved_from_root:
+            out.append("  ~ alias: parent was the stack's root (its URN from before is kept: no replace)")
         out += [f"    {line}" for line in _lines("", resource.inputs)] if resource.inputs else []
     out += ["", "outputs:"]
     out += [f"    {line}" for key in run.outputs for line in _lines(key, run.outputs[key])]

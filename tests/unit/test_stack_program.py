@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from contract.outputs import OUTPUT_KEYS, validate_outputs
+from stacks.mockrun import Run
 from stacks.plan import render, snapshot_path
 from tests.unit._stack_runs import stack_run
 
@@ -106,3 +107,35 @@ def test_committed_plan_snapshot_is_current(stack: str) -> None:
     assert snapshot_path(stack).read_text(encoding="utf-8") == render(stack_run(stack)), (
         f"plan of {stack} changed: review it with `make plan STACK={stack}`, accept with ACCEPT=1"
     )
+
+
+DOCKER, MANAGED = "kde:substrate:DockerSubstrate", "kde:substrate:ManagedSubstrate"
+SUBSTRATE_TYPES = {"dev": DOCKER, "local": DOCKER, "prod": MANAGED}
+
+
+def _moved_child(run: Run, urn: str, substrate: str) -> str | None:
+    """The child of the substrate component that `urn` is or descends from; None outside the substrate."""
+    while urn:
+        parent = run.parents.get(urn, "")
+        if parent == substrate:
+            return urn
+        urn = parent
+    return None
+
+
+@pytest.mark.parametrize("stack", SUBSTRATE_TYPES)
+def test_substrate_children_keep_their_urns_from_before_it_was_a_component(stack: str) -> None:
+    # every resource the substrate holds was declared at the stack's root before, or beneath such a resource:
+    # its direct child is aliased to the root, so the engine keeps the old URN of it and (derived from the
+    # parent's alias) of everything beneath it; no resource is replaced
+    run = stack_run(stack)
+    substrate = run.urns[(SUBSTRATE_TYPES[stack], "substrate")]
+    inside = {urn: _moved_child(run, urn, substrate) for urn in run.urns.values()}
+    inside = {urn: child for urn, child in inside.items() if child is not None}
+    assert len(inside) > 20
+    assert {child for child in inside.values()} <= run.moved_from_root
+    assert run.moved_from_root <= set(inside)
+    # the URN each had before (no substrate in its type chain) is its own: no two collide, none is taken
+    before = {urn.replace(f"{SUBSTRATE_TYPES[stack]}$", "") for urn in inside}
+    assert len(before) == len(inside)
+    assert not before & (set(run.urns.values()) - set(inside))
