@@ -180,7 +180,7 @@ def test_a_page_goes_to_dlt_as_arrow_only_when_it_fits_the_declared_columns() ->
     """The fast path must never decide what the contract decides: a page with anything off goes as rows."""
     import pyarrow as pa
 
-    from pipelines.batch.mongodb import arrow_page
+    from pipelines.batch.mongodb.arrow import arrow_page
     from schemas import load as load_schema
 
     schema = load_schema("transactions")
@@ -203,7 +203,7 @@ def test_a_page_goes_to_dlt_as_arrow_only_when_it_fits_the_declared_columns() ->
 def test_documents_are_read_ahead_in_pages_without_the_mongo_id(outputs: dict[str, Any], mongo: Any) -> None:
     from pymongo.errors import OperationFailure
 
-    from pipelines.batch.mongodb import document_pages
+    from pipelines.batch.mongodb.helpers import document_pages
 
     insert(mongo, outputs, "transactions", [transaction(i) for i in range(30)])
     collection = mongo[outputs["mongodb_collections"]["transactions"]]
@@ -226,7 +226,7 @@ def test_parallel_readers_split_the_documents_by_cursor_without_gaps_or_doubles(
 ) -> None:
     from pymongo.errors import OperationFailure
 
-    from pipelines.batch.mongodb import cursor_queries, document_pages
+    from pipelines.batch.mongodb.helpers import cursor_queries, document_pages
 
     insert(mongo, outputs, "transactions", [transaction(i) for i in range(100)])
     collection = mongo[outputs["mongodb_collections"]["transactions"]]

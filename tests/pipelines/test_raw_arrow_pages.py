@@ -1,4 +1,4 @@
-"""The batch pipeline's compiled pass (loaders/kernel/src/columns.rs via pipelines.batch.mongodb.raw_arrow_page):
+"""The batch pipeline's compiled pass (loaders/kernel/src/columns.rs via pipelines.batch.mongodb.arrow.raw_arrow_page):
 a page of BSON documents as the server sends it becomes the very table the Python path (decode, then
 `arrow_page`) makes of it, or the pass declines and the Python path decides. Hypothesis mixes every BSON type
 the pass takes or must refuse into every column; the generator's pages are taken whole."""
@@ -15,7 +15,8 @@ from bson import Int64, ObjectId
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.batch.mongodb import _page, arrow_page, raw_arrow_page
+from pipelines.batch.mongodb.arrow import arrow_page, raw_arrow_page
+from pipelines.batch.mongodb.helpers import _page
 from schemas import load as load_schema
 
 SCHEMA = load_schema("transactions")
