@@ -78,9 +78,10 @@ def ingestion_pipeline_mongodb_s3() -> None:
         from pipelines.reconcile.plan import Scope
 
         settings = settings_from_airflow()
-        outputs: dict[str, Any] = dict(outputs_in_task())
+        outputs = outputs_in_task().copy()
         # the Variables that moved this run's source and lake move the reconciliation (and its stored report)
-        outputs["mongodb_database"], outputs["mongodb_collections"] = settings.mongodb_database, settings.collections
+        outputs["mongodb_database"] = settings.mongodb_database
+        outputs["mongodb_collections"] = dict(settings.collections)
         outputs["s3_buckets"] = {**outputs["s3_buckets"], "landing": settings.target.bucket}
         scope = Scope(stages=("mongodb", "lake-dlt"), dlt_target=settings.target)
         return reconcile_in_task(outputs, [d for d in DATASETS if d in settings.collections], scope, params)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from contract.outputs import StackOutputs
 from pipelines.reconcile.plan import Scope
 from pipelines.reconcile.report import Limit, Thresholds
 
@@ -23,7 +24,7 @@ def thresholds_from_params(params: Mapping[str, Any] | None) -> Thresholds:
 
 
 def reconcile_in_task(
-    outputs: dict[str, Any], datasets: Sequence[str], scope: Scope, params: Mapping[str, Any] | None
+    outputs: StackOutputs, datasets: Sequence[str], scope: Scope, params: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """Run, log, store; raise ReconciliationFailed beyond the thresholds; else the summary for XCom."""
     from rich.console import Console

@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pipelines.reconcile.run import reconcile
 
-    outputs: dict[str, Any] = dict(outputs_from_args(args))
+    outputs = outputs_from_args(args)
     if args.source is not None and not args.source.is_dir():
         print(f"reconcile: --source {args.source}: no such folder", file=sys.stderr)
         return 2

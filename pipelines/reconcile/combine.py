@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from contract.outputs import StackOutputs
 from pipelines.reconcile.plan import STAGES, Scope, stores_for
 from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, dataset_from_json
 
@@ -44,7 +45,7 @@ def uncovered_scope(scope: Scope, done: Covered) -> Scope:
     return replace(scope, exclude=scope.exclude | done)
 
 
-def datasets_left(datasets: Sequence[str], outputs: dict[str, Any], scope: Scope) -> list[str]:
+def datasets_left(datasets: Sequence[str], outputs: StackOutputs, scope: Scope) -> list[str]:
     """The datasets for which `scope` still has a stage to compare beyond the reference."""
     return [d for d in datasets if len(stores_for(d, outputs, scope, s3=None)) > 1]
 

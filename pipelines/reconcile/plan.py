@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.lake_layout import S3Target
+from contract.outputs import StackOutputs
 from pipelines.reconcile.stores import Store
 from pipelines.reconcile.stores.databases import DynamoStore, FirestoreStore, MongoStore
 from pipelines.reconcile.stores.files import SourceFile, source_path
@@ -39,7 +40,7 @@ class Scope:
     exclude: frozenset[tuple[str, str]] = frozenset()
 
 
-def stores_for(dataset: str, outputs: dict[str, Any], scope: Scope, s3: Any) -> list[Store]:
+def stores_for(dataset: str, outputs: StackOutputs, scope: Scope, s3: Any) -> list[Store]:
     schema = load_schema(dataset)
     topic: str = (outputs.get("kafka_topics") or {}).get(dataset) or ""
     collection = (outputs.get("mongodb_collections") or {}).get(dataset)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from contract.outputs import StackOutputs
 from pipelines.reconcile.html import render
 from pipelines.reconcile.report import RunReport
 
 LAKE_PREFIX = "reconciliation"
 
 
-def store_in_lake(report: RunReport, outputs: dict[str, Any], s3: Any) -> None:
+def store_in_lake(report: RunReport, outputs: StackOutputs, s3: Any) -> None:
     """Each dataset's report and the run's page into the landing bucket; their URLs into `report`."""
     bucket = outputs["s3_buckets"]["landing"]
     page = f"{LAKE_PREFIX}/{report.run_id}.html"

@@ -39,7 +39,7 @@ def end_offsets(outputs: Mapping[str, Any], topic: str) -> dict[int, int]:
 
 
 def wait_for_records(
-    outputs: dict[str, Any],
+    outputs: Mapping[str, Any],
     topic: str,
     n: int,
     timeout: float = 120.0,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from _pipelines_records import delete_prefix
@@ -27,6 +27,7 @@ from _pipelines_records import delete_prefix
 from components.connect.client import ConnectClient
 from contract.clients import dynamodb_resource, firestore_client, mongo_client, s3_client
 from contract.lake_readers import sink_prefix, table_keys
+from contract.outputs import StackOutputs
 from contract.s3_sink import sink_config_for
 from loaders.convert import convert_dir
 from loaders.generate import generate_dataset
@@ -47,7 +48,7 @@ ALL_STAGES = {"source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt",
 
 @dataclass
 class World:
-    outputs: dict[str, Any]
+    outputs: StackOutputs
     scope: Scope
     source: Path
     tmp: Path
@@ -63,17 +64,17 @@ class World:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-def _private(outputs: dict[str, Any], tag: str) -> dict[str, Any]:
+def _private(outputs: dict[str, Any], tag: str) -> StackOutputs:
     mine = copy.deepcopy(outputs)
     mine["mongodb_database"] = f"test-reconcile-{tag}"
     for key in ("firestore_collections", "dynamodb_tables", "kafka_topics"):
         mine[key] = {d: f"test-reconcile-{tag}-{key.split('_')[0]}-{d}" for d in DATASETS}
     mine["mongodb_collections"] = {d: f"test-reconcile-{d}" for d in DATASETS}
     mine["s3_sink"] = {**mine["s3_sink"], "topics": [mine["kafka_topics"]["cards"]]}
-    return mine
+    return cast(StackOutputs, mine)
 
 
-def _create_tables(outputs: dict[str, Any]) -> None:
+def _create_tables(outputs: StackOutputs) -> None:
     dynamodb = dynamodb_resource(outputs)
     for dataset, table in outputs["dynamodb_tables"].items():
         keys = load_schema(dataset).dynamodb_keys()
@@ -85,7 +86,7 @@ def _create_tables(outputs: dict[str, Any]) -> None:
         ).wait_until_exists()
 
 
-def _admin(outputs: dict[str, Any]) -> Any:
+def _admin(outputs: StackOutputs) -> Any:
     from confluent_kafka.admin import AdminClient
 
     return AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})

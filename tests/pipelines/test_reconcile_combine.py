@@ -4,8 +4,9 @@ not compared again, and the closing run shows them beside its own, in the usual 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import cast
 
+from contract.outputs import StackOutputs
 from pipelines.reconcile.combine import combine, covered, datasets_left, uncovered_scope
 from pipelines.reconcile.compare import Finding, StageComparison
 from pipelines.reconcile.plan import Scope
@@ -70,21 +71,24 @@ def test_a_batch_only_dataset_takes_the_lake_as_its_rows_and_passes_when_clean()
     assert report.ok
 
 
-def outputs() -> dict[str, Any]:
-    return {
-        "mongodb_database": "db",
-        "mongodb_collections": {"cards": "c", "users": "u"},
-        "kafka_bootstrap_servers": "127.0.0.1:1",
-        "kafka_topics": {"cards": "cards-data", "users": "users-data"},
-        "s3_sink": {
-            "topics": ["cards-data"],
-            "bucket": "landing",
-            "prefix": "topics",
-            "connector": "s",
-            "flavour": "x",
+def outputs() -> StackOutputs:
+    return cast(
+        StackOutputs,
+        {
+            "mongodb_database": "db",
+            "mongodb_collections": {"cards": "c", "users": "u"},
+            "kafka_bootstrap_servers": "127.0.0.1:1",
+            "kafka_topics": {"cards": "cards-data", "users": "users-data"},
+            "s3_sink": {
+                "topics": ["cards-data"],
+                "bucket": "landing",
+                "prefix": "topics",
+                "connector": "s",
+                "flavour": "x",
+            },
+            "s3_buckets": {"landing": "landing"},
         },
-        "s3_buckets": {"landing": "landing"},
-    }
+    )
 
 
 def test_only_datasets_with_a_stage_left_are_read_again(tmp_path: Path) -> None:

@@ -13,10 +13,11 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from contract.outputs import StackOutputs
 from devstack import services as registry
 from devstack.config import DevstackConfig
 from devstack.process import free_port
@@ -52,7 +53,7 @@ def addresses(server: Service) -> list[str]:
     return [f"127.0.0.1:{server.cfg.port(key)}" for key in server.port_names]
 
 
-def pointed_at(outputs: dict[str, Any], server: Service, tag: str) -> dict[str, Any]:
+def pointed_at(outputs: dict[str, Any], server: Service, tag: str) -> StackOutputs:
     """The stack outputs with `server`'s connection facts in place of the session's, and names of this test's."""
     mine = copy.deepcopy(outputs)
     published = server.published()
@@ -61,7 +62,7 @@ def pointed_at(outputs: dict[str, Any], server: Service, tag: str) -> dict[str, 
     mine["mongodb_database"] = f"test-down-{tag}"
     mine["kafka_topics"] = {**mine["kafka_topics"], DATASET: f"test-down-{tag}-{DATASET}"}
     mine["s3_sink"] = {**mine["s3_sink"], "topics": [mine["kafka_topics"][DATASET]]}
-    return mine
+    return cast(StackOutputs, mine)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +134,7 @@ def test_a_server_killed_under_a_load_and_a_reconcile_is_one_line_naming_it(
     assert report["failures"] == [f"{DATASET} {stage}: {error}" for stage, error in errors.items()]
 
 
-def _create_topic(outputs: dict[str, Any], topic: str) -> None:
+def _create_topic(outputs: StackOutputs, topic: str) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})

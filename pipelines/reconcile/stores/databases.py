@@ -7,6 +7,7 @@ from typing import Any
 
 from contract.clients import dynamodb_resource, firestore_client, mongo_client
 from contract.errors import TargetUnreachable, probe_endpoint
+from contract.outputs import StackOutputs
 from pipelines.reconcile.stores import StoreError
 
 PAGE = 2000
@@ -16,7 +17,7 @@ class MongoStore:
     stage = "mongodb"
     complete = True
 
-    def __init__(self, outputs: dict[str, Any], collection: str) -> None:
+    def __init__(self, outputs: StackOutputs, collection: str) -> None:
         self.outputs, self.collection = outputs, collection
         self.where = f"{outputs['mongodb_database']}.{collection}"
         self.coverage: dict[str, Any] = {}
@@ -38,7 +39,7 @@ class FirestoreStore:
     stage = "firestore"
     complete = True
 
-    def __init__(self, outputs: dict[str, Any], collection: str) -> None:
+    def __init__(self, outputs: StackOutputs, collection: str) -> None:
         self.outputs, self.collection = outputs, collection
         self.where = f"{outputs['firestore_database']}/{collection}"
         self.coverage: dict[str, Any] = {}
@@ -61,7 +62,7 @@ class DynamoStore:
     stage = "dynamodb"
     complete = True
 
-    def __init__(self, outputs: dict[str, Any], table: str) -> None:
+    def __init__(self, outputs: StackOutputs, table: str) -> None:
         self.outputs, self.table = outputs, table
         self.where = f"dynamodb table {table}"
         self.coverage: dict[str, Any] = {}

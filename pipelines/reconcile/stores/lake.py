@@ -14,6 +14,7 @@ from typing import Any
 
 from contract.lake_layout import DATASET_NAME, DLT_COLUMNS, S3Target, dlt_load_id_of, dlt_load_order, landing_target
 from contract.lake_readers import read_sink_records, sink_prefix, table_keys
+from contract.outputs import StackOutputs
 from pipelines.reconcile.stores import StoreError
 
 BATCH_ROWS = 10_000
@@ -24,7 +25,7 @@ class DltLakeStore:
 
     def __init__(
         self,
-        outputs: dict[str, Any],
+        outputs: StackOutputs,
         s3: Any,
         table: str,
         since_load_id: str | None = None,
@@ -82,7 +83,7 @@ class SinkLakeStore:
 
     def __init__(
         self,
-        outputs: dict[str, Any],
+        outputs: StackOutputs,
         s3: Any,
         topic: str,
         since: Mapping[int, int] | None = None,
