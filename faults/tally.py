@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract.clients import dynamodb_resource, firestore_client, kafka_config, mongo_client, s3_client
+from contract.lake_layout import parse_sink_object_name
+from contract.lake_readers import sink_prefix
 from loaders.sinks.kafka_checkpoint import TopicReader
-from pipelines.streaming.sink import sink_prefix
 from schemas import load as load_schema
 
 
@@ -172,8 +173,8 @@ def _objects_from(s3: Any, bucket: str, prefix: str, since: Mapping[int, int], w
 
 def _object_offsets(key: str) -> tuple[int, int]:
     """`.../cards-data+2+0000000042.json[.gz]` -> (2, 42)."""
-    _topic, partition, offset = key.rsplit("/", 1)[-1].split(".", 1)[0].rsplit("+", 2)
-    return int(partition), int(offset)
+    name = parse_sink_object_name(key)
+    return name.partition, name.start_offset
 
 
 def _text(key: str, body: bytes) -> str:

@@ -22,6 +22,7 @@ from components.connect.client import ConnectClient, basic_auth
 from components.connect.provider import ConnectorProvider
 from contract import naming
 from contract.clients import s3_client
+from contract.lake_layout import parse_sink_object_name
 from contract.lake_readers import read_sink_records
 from devstack import services
 from devstack.config import DevstackConfig
@@ -191,7 +192,7 @@ def test_a_recreated_topic_is_written_again_though_its_predecessor_left_objects_
 
 
 def _start_offset(key: str) -> int:
-    return int(key.rsplit("+", 1)[-1].removesuffix(".json"))
+    return parse_sink_object_name(key).start_offset
 
 
 def test_the_last_records_land_within_the_scheduled_rotation_without_more_arriving(sink: Sink) -> None:
