@@ -136,7 +136,7 @@ def lake_keys(
     outputs: Mapping[str, Any], topic: str, dataset: str, since: Mapping[int, int], written_since: float = 0.0
 ) -> list[str]:
     """The key of every line of every object the S3 sink wrote for `topic` at offsets >= `since`: a record
-    re-delivered into a second object counts twice (pipelines.streaming.sink's reader keeps one per offset).
+    re-delivered into a second object counts twice (contract.lake_readers' reader keeps one per offset).
     Only objects that can hold such offsets are read: a lake that other runs filled is listed, not downloaded.
     `written_since` (epoch seconds) leaves out objects written before it: a topic deleted and created again starts
     its offsets at 0 anew, and the objects of its earlier incarnation carry the same offsets."""

@@ -86,7 +86,7 @@ class Sink:
         return [line["id"] for key in self.objects() for line in self.lines(key)]
 
     def outputs(self) -> dict[str, Any]:
-        """What pipelines.streaming.sink reads: the substrate plus the stack's s3_sink entry for this bucket."""
+        """What contract.lake_readers reads: the substrate plus the stack's s3_sink entry for this bucket."""
         return {**self.substrate, "s3_sink": {"bucket": self.bucket, "prefix": naming.S3_SINK_PREFIX}}
 
 
