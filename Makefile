@@ -39,7 +39,7 @@ reset: ## stop devstack and DELETE its data after asking (ARGS="moto kafka" for 
 
 ##@ Operate a stack (STACK=devstack|dev|local|prod)
 plan: $(VENV)/.installed ## readable plan of STACK (dev|local|prod) under the mock runtime; ACCEPT=1 updates the snapshot
-	$(PY) -m stacks.plan --stack $(STACK) $(if $(ACCEPT),--accept,)
+	$(PY) -m stacks plan --stack $(STACK) $(if $(ACCEPT),--accept,)
 
 preview: setup ## what `make up` would change in STACK, as a diff; devstack: live objects read first, so drift shows (cloud stacks: ARGS=--refresh)
 	$(PY) -m stacks preview --diff --stack $(STACK) $(ARGS)

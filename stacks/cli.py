@@ -1,11 +1,15 @@
-"""`python -m stacks up|preview|refresh|destroy|outputs --stack NAME`: the stack program on the real engine."""
+"""`python -m stacks VERB`: the stack program on the real engine (up, preview, refresh, destroy, outputs), the
+S3 sink's offsets (offsets), and, under the Pulumi mock runtime, the plan and the deployment picture (plan,
+graph)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pulumi import automation as auto
@@ -15,6 +19,9 @@ from stacks.config import file_config
 from stacks.engine import EngineError, changes, outputs_of, select_stack
 
 DEFAULT_STACK = "devstack"
+ENGINE_VERBS = ("up", "preview", "refresh", "destroy", "outputs")
+#: verbs with their own options, each the `main` of its module
+OWN_VERBS = {"offsets": "stacks.offsets", "plan": "stacks.plan", "graph": "stacks.graph"}
 EPILOG = """\
 examples:
   python -m stacks up                             the devstack stack: topics, subjects, S3 sink, Airflow settings
@@ -27,6 +34,9 @@ examples:
   python -m stacks outputs --file local.json      the stack outputs (mode 0600: they hold secrets) for --outputs
   python -m stacks destroy                        delete everything the stack created
   python -m stacks offsets list                   the S3 sink's offsets; `offsets --help`: rewind, reset
+  python -m stacks plan --stack dev               the plan under the mock runtime (no CLI, no cloud), diffed
+                                                  against tests/snapshots/plan-dev.txt; --accept to update it
+  python -m stacks graph --stack prod             the deployment as Mermaid; --docs rewrites docs/deployments.md
 
 Stacks: one per Pulumi.<stack>.yaml (devstack, local, dev). State: the local file backend in .pulumi/ with a
 generated passphrase (PULUMI_BACKEND_URL to use your own backend). The CLI is tools/bin/pulumi (`make setup`).
@@ -37,11 +47,17 @@ With a standard Pulumi CLI, `pulumi up -s NAME` runs the same program.
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m stacks",
-        description="Run the stack program (stacks/program.py) for any stack on the real Pulumi engine.",
+        description="Run the stack program (stacks/program.py) for any stack on the real Pulumi engine, or read it "
+        "under the mock runtime (plan, graph).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("command", choices=("up", "preview", "refresh", "destroy", "outputs"))
+    p.add_argument(
+        "command",
+        choices=(*ENGINE_VERBS, *OWN_VERBS),
+        help="up/preview/refresh/destroy/outputs run the engine; offsets, plan and graph take their own options "
+        "(`python -m stacks plan --help`)",
+    )
     p.add_argument("--stack", default=DEFAULT_STACK, help=f"the stack (Pulumi.<stack>.yaml; default {DEFAULT_STACK})")
     p.add_argument("--diff", action="store_true", help="show a property-level diff (up, preview)")
     p.add_argument("--expect-no-changes", action="store_true", help="fail if anything would change")
@@ -121,10 +137,9 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["offsets"]:  # its own verbs and options: stacks/offsets.py
-        from stacks.offsets import main as offsets_main
-
-        return offsets_main(argv[1:])
+    if argv[:1] and argv[0] in OWN_VERBS:
+        verb: Callable[[list[str]], int] = importlib.import_module(OWN_VERBS[argv[0]]).main
+        return verb(argv[1:])
     args = _parser().parse_args(argv)
     try:
         return run(args)

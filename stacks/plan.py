@@ -1,5 +1,7 @@
-"""`make plan STACK=dev|local|prod [ACCEPT=1]`: a readable plan of the stack under the Pulumi mock runtime, diffed
-against the committed snapshot tests/snapshots/plan-<stack>.txt. Exit 1 on an unaccepted difference."""
+"""`python -m stacks plan --stack dev|local|prod [--accept]` (`make plan STACK=... [ACCEPT=1]`): a readable plan
+of the stack under the Pulumi mock runtime, diffed against the committed snapshot tests/snapshots/plan-<stack>.txt.
+Exit 1 on an unaccepted difference. A resource moved under a component shows its alias (`~ alias`): it keeps
+the URN it had, so the engine replaces nothing."""
 
 from __future__ import annotations
 
@@ -59,8 +61,10 @@ def render(run: Run) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stack", required=True, choices=("dev", "local", "prod"))
+    parser = argparse.ArgumentParser(prog="python -m stacks plan", description=__doc__)
+    parser.add_argument(
+        "--stack", required=True, choices=("dev", "local", "prod"), help="the stack (Pulumi.<stack>.yaml)"
+    )
     parser.add_argument("--accept", action="store_true", help="write the plan as the new snapshot")
     args = parser.parse_args(argv)
     text = render(run_stack(args.stack))
@@ -82,4 +86,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit("stacks.plan is a verb of the runner now: python -m stacks plan --help")

@@ -390,7 +390,7 @@ def test_producer_accepts_the_msk_iam_config_and_its_token(monkeypatch: pytest.M
 def test_deployment_pictures_are_generated_from_the_current_plans() -> None:
     from stacks.graph import DOC, docs_text
 
-    assert DOC.read_text(encoding="utf-8") == docs_text(), "regenerate with `python -m stacks.graph --docs`"
+    assert DOC.read_text(encoding="utf-8") == docs_text(), "regenerate with `python -m stacks graph --docs`"
 
 
 def test_the_picture_nests_resources_under_their_components() -> None:

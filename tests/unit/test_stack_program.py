@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
 
 from contract.outputs import OUTPUT_KEYS, validate_outputs
-from stacks.mockrun import Run
+from stacks.mockrun import REPO_ROOT, Run
 from stacks.plan import render, snapshot_path
 from tests.unit._stack_runs import stack_run
 
@@ -139,3 +141,15 @@ def test_substrate_children_keep_their_urns_from_before_it_was_a_component(stack
     before = {urn.replace(f"{SUBSTRATE_TYPES[stack]}$", "") for urn in inside}
     assert len(before) == len(inside)
     assert not before & (set(run.urns.values()) - set(inside))
+
+
+def test_plan_and_graph_are_verbs_of_python_m_stacks() -> None:
+    def run(*verb: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "stacks", *verb], capture_output=True, text=True, cwd=REPO_ROOT)
+
+    plan = run("plan", "--stack", "dev")
+    assert plan.returncode == 0, plan.stderr
+    assert plan.stdout.endswith("plan matches tests/snapshots/plan-dev.txt\n")
+    graph = run("graph", "--stack", "prod")
+    assert graph.returncode == 0 and graph.stdout.startswith("flowchart LR\n"), graph.stderr
+    assert "usage: python -m stacks plan" in run("plan", "--help").stdout
