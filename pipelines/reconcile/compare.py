@@ -28,6 +28,8 @@ class StageComparison:
     missing: Finding = field(default_factory=Finding)
     extra: Finding = field(default_factory=Finding)
     mismatched: Finding = field(default_factory=Finding)  # first: [{"key", "columns"}]
+    #: records the store holds but could not decode (e.g. no schema-registry framing on a topic), not compared
+    unreadable: Finding = field(default_factory=Finding)  # first: [{"partition", "offset", "error"}]
     by_column: dict[str, int] = field(default_factory=dict)
     segments_differing: int = 0
 

@@ -55,7 +55,7 @@ class StageReport:
     @property
     def mismatched(self) -> int:
         c = self.comparison
-        return c.mismatched.count + c.extra.count + c.duplicates.count
+        return c.mismatched.count + c.extra.count + c.duplicates.count + c.unreadable.count
 
 
 @dataclass
@@ -159,7 +159,8 @@ def dataset_from_json(part: dict[str, Any]) -> DatasetReport:
 
 
 def comparison_from_json(stage: dict[str, Any]) -> StageComparison:
-    findings = {kind: Finding(**stage[kind]) for kind in ("duplicates", "missing", "extra", "mismatched")}
+    kinds = ("duplicates", "missing", "extra", "mismatched", "unreadable")
+    findings = {kind: Finding(**stage[kind]) for kind in kinds if kind in stage}  # older reports: no unreadable
     return StageComparison(stage["rows"], stage["keys"], **findings, by_column=stage["by_column"],
                            segments_differing=stage["segments_differing"])  # fmt: skip
 
@@ -169,6 +170,8 @@ def describe(c: StageComparison) -> str:
     parts = [f"key {m['key']} differs in {', '.join(m['columns'])}" for m in c.mismatched.first]
     parts += [f"extra key {k}" for k in c.extra.first]
     parts += [f"key {d['key']} {d['copies']} times" for d in c.duplicates.first]
+    parts += [f"unreadable record at partition {u['partition']} offset {u['offset']} ({u['error']})"
+              for u in c.unreadable.first]  # fmt: skip
     return "; ".join(parts)
 
 

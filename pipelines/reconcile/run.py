@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from contract.clients import s3_client
-from pipelines.reconcile.compare import compare
+from contract.outputs import StackOutputs
+from pipelines.reconcile.compare import Finding, compare
 from pipelines.reconcile.digest import Digests
 from pipelines.reconcile.plan import Scope, stores_for
 from pipelines.reconcile.report import DatasetReport, RunReport, StageReport, Thresholds
@@ -30,7 +31,7 @@ def new_run_id() -> str:
 
 
 def reconcile(
-    outputs: dict[str, Any],
+    outputs: StackOutputs,
     datasets: Sequence[str],
     scope: Scope | None = None,
     thresholds: Thresholds | None = None,
@@ -52,7 +53,7 @@ def reconcile(
 
 
 def reconcile_dataset(
-    dataset: str, outputs: dict[str, Any], scope: Scope, s3: Any, folder: Path, progress: Progress | None
+    dataset: str, outputs: StackOutputs, scope: Scope, s3: Any, folder: Path, progress: Progress | None
 ) -> DatasetReport:
     stores = stores_for(dataset, outputs, scope, s3)
     result = DatasetReport(dataset, reference=stores[0].stage if stores else None)
@@ -70,6 +71,7 @@ def reconcile_dataset(
         for stage in result.stages:
             if not stage.error:
                 stage.comparison = compare(digests, stage.stage, result.reference or "", stage.complete)
+                stage.comparison.unreadable = Finding(**stage.coverage.get("unreadable", {}))
     finally:
         digests.close()
     return result

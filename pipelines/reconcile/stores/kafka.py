@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from contract.clients import kafka_config
 from contract.errors import kafka_error_text
+from contract.outputs import StackOutputs
+from pipelines.reconcile.compare import FIRST
 from pipelines.reconcile.stores import StoreError
 from schemas import DatasetSchema
 
@@ -24,7 +26,7 @@ class KafkaStore:
     stage = "kafka"
 
     def __init__(
-        self, outputs: dict[str, Any], topic: str, schema: DatasetSchema, since: Mapping[int, int] | None = None
+        self, outputs: StackOutputs, topic: str, schema: DatasetSchema, since: Mapping[int, int] | None = None
     ) -> None:
         self.outputs, self.topic, self.schema = outputs, topic, schema
         self.since = dict(since or {})
@@ -63,7 +65,7 @@ class KafkaStore:
         return {p: end for p, (first, end) in ranges.items() if first < end}
 
     def _read(self, consumer: Any, ends: dict[int, int]) -> Iterator[dict[str, Any]]:
-        decode = _decoder(self.schema)
+        decode = self._decoder()
         waiting, last_record = dict(ends), time.monotonic()
         while waiting:
             messages = consumer.consume(1000, timeout=1.0)
@@ -76,9 +78,31 @@ class KafkaStore:
                 last_record = time.monotonic()
                 if partition not in waiting or offset >= waiting[partition]:
                     continue
-                yield decode(message)
+                value = decode(message)
+                if value is not None:
+                    yield value
                 if offset + 1 >= waiting[partition]:
                     del waiting[partition]
+
+    def _decoder(self) -> Callable[[Any], dict[str, Any] | None]:
+        """The registry's JSON deserializer; a record it cannot read is counted in coverage["unreadable"] (with
+        the first ones' partition, offset and reason), a finding of the stage, and the read goes on."""
+        from confluent_kafka.serialization import SerializationError
+
+        decode = _decoder(self.schema)
+        unreadable = self.coverage.setdefault("unreadable", {"count": 0, "first": []})
+
+        def decode_or_count(message: Any) -> dict[str, Any] | None:
+            try:
+                return decode(message)
+            except SerializationError as exc:
+                unreadable["count"] += 1
+                if len(unreadable["first"]) < FIRST:
+                    unreadable["first"].append({"partition": message.partition(), "offset": message.offset(),
+                                                "error": str(exc)})  # fmt: skip
+                return None
+
+        return decode_or_count
 
 
 def _decoder(schema: DatasetSchema) -> Any:
