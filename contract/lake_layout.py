@@ -84,6 +84,12 @@ def is_sink_object(key: str) -> bool:
     return key.endswith(SINK_OBJECT_SUFFIXES)
 
 
+def aiven_file_name_template(compression: str = "none") -> str:
+    """Aiven's S3 sink names its objects by a template of its own (`file.name.template`, below the prefix):
+    `<topic>/<topic>-<partition>-<start offset>.jsonl[.gz]`."""
+    return "{{topic}}/{{topic}}-{{partition}}-{{start_offset}}.jsonl" + (".gz" if compression == "gzip" else "")
+
+
 # --- dlt ---------------------------------------------------------------------------------------------------------
 
 #: dlt's dataset name: the folder under the bucket URL holding one folder per table (the seed's "mongodb")

@@ -1,7 +1,7 @@
 """Config of the seed's S3 sink connector (`s3-sink-kde`) for every S3 sink plugin a Connect worker may run:
 
 - `devstack`: the plugin devstack's worker runs (devstack/jvm/s3-sink: Confluent's key names and object names,
-  original JSON documents one per line);
+  original JSON documents one per line; the names are contract.lake_layout's);
 - `confluent`: Confluent's S3 sink (the Docker stacks' image);
 - `aiven`: Aiven's S3 sink.
 
@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from contract import naming
+from contract import lake_layout, naming
 
 FLAVOURS: tuple[str, ...] = ("devstack", "confluent", "aiven")
 CONNECTOR_CLASSES: dict[str, str] = {
@@ -163,8 +163,7 @@ def aiven_config(s: S3SinkSettings) -> SinkConfig:
         "aws.access.key.id": ENV_ACCESS_KEY_ID,
         "aws.secret.access.key": ENV_SECRET_ACCESS_KEY,
         "file.name.prefix": s.topics_dir.rstrip("/") + "/",
-        "file.name.template": "{{topic}}/{{topic}}-{{partition}}-{{start_offset}}.jsonl"
-        + (".gz" if s.compression == "gzip" else ""),
+        "file.name.template": lake_layout.aiven_file_name_template(s.compression),
         "file.compression.type": s.compression,
         "format.output.type": "jsonl",
         "format.output.fields": "value",
