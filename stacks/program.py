@@ -32,22 +32,36 @@ from stacks.substrate import S3_SINK_DATASETS, Substrate, substrate_for
 def build(cfg: StackConfig) -> dict[str, Any]:
     """Declare every resource of the stack and return its outputs (exactly OUTPUT_KEYS)."""
     substrate = substrate_for(cfg)
-    if substrate.managed is None:
-        catalog = KafkaCatalog(
-            "kafka-catalog",
-            {
-                "datasets": cfg.topic_datasets,
-                "bootstrap_servers": substrate.outputs["kafka_bootstrap_servers"],
-                "registry_url": substrate.outputs["schema_registry_url"],
-                "partitions": cfg.topic_partitions,
-                "compatibility": cfg.subject_compatibility,
-                "dead_letter_topics": [DEAD_LETTER_TOPIC],
-            },
-            pulumi.ResourceOptions(depends_on=substrate.depends_on),
-        )
-        topic_names, sink_name = catalog.topic_names, _s3_sink(cfg, substrate, catalog).name
-    else:  # managed engines: the substrate declared the topics and the sink as AWS resources
-        topic_names, sink_name = substrate.managed.topic_names, substrate.managed.connector_name
+    topic_names, sink_name = _kafka_platform(cfg, substrate)
+    outputs = _stack_outputs(cfg, substrate, topic_names, sink_name)
+    _airflow_settings(substrate, outputs)
+    return outputs
+
+
+def _kafka_platform(cfg: StackConfig, substrate: Substrate) -> tuple[pulumi.Output[dict[str, str]], pulumi.Output[str]]:
+    """The topics with their value-schema subjects and the S3 sink connector: the program's own, except on the
+    managed engines, where the substrate declared them as AWS resources. Returns (dataset -> topic, sink name)."""
+    if substrate.managed is not None:
+        return substrate.managed.topic_names, substrate.managed.connector_name
+    catalog = KafkaCatalog(
+        "kafka-catalog",
+        {
+            "datasets": cfg.topic_datasets,
+            "bootstrap_servers": substrate.outputs["kafka_bootstrap_servers"],
+            "registry_url": substrate.outputs["schema_registry_url"],
+            "partitions": cfg.topic_partitions,
+            "compatibility": cfg.subject_compatibility,
+            "dead_letter_topics": [DEAD_LETTER_TOPIC],
+        },
+        pulumi.ResourceOptions(depends_on=substrate.depends_on),
+    )
+    return catalog.topic_names, _s3_sink(cfg, substrate, catalog).name
+
+
+def _stack_outputs(
+    cfg: StackConfig, substrate: Substrate, topic_names: pulumi.Output[dict[str, str]], sink_name: pulumi.Output[str]
+) -> dict[str, Any]:
+    """The outputs contract: the substrate's outputs, the datasets' names and the platform objects'."""
     outputs = {
         "stack": cfg.stack,
         **substrate.outputs,
@@ -67,9 +81,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         ),
     }
     # a nullable key a substrate does not set is left out, as Pulumi leaves out any null output
-    outputs = {key: outputs[key] for key in OUTPUT_KEYS if key in outputs or key not in NULLABLE_KEYS}
-    _airflow_settings(substrate, outputs)
-    return outputs
+    return {key: outputs[key] for key in OUTPUT_KEYS if key in outputs or key not in NULLABLE_KEYS}
 
 
 def _s3_sink(cfg: StackConfig, substrate: Substrate, catalog: KafkaCatalog) -> Connector:
