@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,12 @@ examples:
   python -m pipelines reconcile --stack devstack --source data/json
   python -m pipelines reconcile --outputs local.json --dataset cards --max-missing 0.5% --json
   python -m pipelines reconcile --stack devstack --stage mongodb --stage lake-dlt --since 1764612345.123456
+  python -m pipelines reconcile --stack devstack --source data/json --stage kafka --since 2026-12-07T12:00Z
 
 thresholds: N rows or P% of the reference's rows, per stage. mismatched counts the rows whose values differ
-plus extra and duplicated keys. With --since (dlt) only the lake's newer loads are read: missing keys are
-then not counted for that stage, everything else is.
+plus extra and duplicated keys. With --since only what arrived from then on is read: dlt's loads from that
+load id on (a load id is a Unix time) and the Kafka records the broker stamped from that time on; missing keys
+are then not counted for those stages, everything else is.
 """
 
 
@@ -46,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", type=Path, metavar="DIR",
                         help="the converter's output (<dataset>.jsonl, _rejected/): the reference stage")  # fmt: skip
     parser.add_argument("--stage", action="append", choices=STAGES, help="only these stages (repeat; default all)")
-    parser.add_argument("--since", metavar="LOAD_ID", help="read dlt's lake table from this load id on")
+    parser.add_argument("--since", type=since_arg, metavar="TIME",
+                        help="only dlt loads, Kafka records from then on: load id (Unix time) or ISO 8601")  # fmt: skip
     parser.add_argument("--max-missing", type=_limit, default=Limit(0), metavar="N|P%",
                         help="missing keys allowed per stage (default 0)")  # fmt: skip
     parser.add_argument("--max-mismatched", type=_limit, default=Limit(0), metavar="N|P%",
@@ -73,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.source is not None and not args.source.is_dir():
         print(f"reconcile: --source {args.source}: no such folder", file=sys.stderr)
         return 2
-    scope = Scope(args.source, tuple(args.stage or STAGES), args.since)
+    scope = scope_from_args(args)
     err = Console(stderr=True)
     with err.status("reconciling ...") as status:
         report = reconcile(
@@ -91,6 +96,26 @@ def run(args: argparse.Namespace) -> int:
         Console().print(table(report))
         print_verdict(report, Console())
     return 0 if report.ok else 1
+
+
+def since_arg(text: str) -> str:
+    """`--since` as dlt's load ids spell a time: Unix seconds as text (an ISO 8601 time is converted)."""
+    try:
+        if Decimal(text).is_finite():
+            return text
+    except InvalidOperation:
+        pass
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: not a load id (Unix time) or an ISO 8601 time") from None
+    return f"{(when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp():.6f}"
+
+
+def scope_from_args(args: argparse.Namespace) -> Scope:
+    since = args.since or None
+    kafka_since = float(since) if since else None
+    return Scope(args.source, tuple(args.stage or STAGES), since, kafka_since_time=kafka_since)
 
 
 def write_html(report: RunReport, path: Path | None) -> Path:

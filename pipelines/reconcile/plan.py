@@ -29,6 +29,8 @@ class Scope:
     source_dir: Path | None = None
     stages: Sequence[str] = STAGES
     since_load_id: str | None = None
+    #: Kafka: only records the broker stamped from then on (unix seconds; `--since`); the stage is then partial
+    kafka_since_time: float | None = None
     #: topic -> partition -> where the current copy of the dataset starts (a producer that re-sends it whole, as
     #: the demo's, leaves the earlier copies before these offsets)
     kafka_since: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
@@ -58,7 +60,7 @@ def stores_for(dataset: str, outputs: StackOutputs, scope: Scope, s3: Any) -> li
         "mongodb": lambda: MongoStore(outputs, candidates["mongodb"]),
         "firestore": lambda: FirestoreStore(outputs, candidates["firestore"]),
         "dynamodb": lambda: DynamoStore(outputs, candidates["dynamodb"]),
-        "kafka": lambda: KafkaStore(outputs, topic, schema, scope.kafka_since.get(topic)),
+        "kafka": lambda: KafkaStore(outputs, topic, schema, scope.kafka_since.get(topic), scope.kafka_since_time),
         "lake-dlt": lambda: DltLakeStore(outputs, s3, dataset, scope.since_load_id, scope.dlt_target),
         "lake-s3-sink": lambda: SinkLakeStore(
             outputs, s3, topic, scope.kafka_since.get(topic), scope.sink_written_since

@@ -26,11 +26,18 @@ class KafkaStore:
     stage = "kafka"
 
     def __init__(
-        self, outputs: StackOutputs, topic: str, schema: DatasetSchema, since: Mapping[int, int] | None = None
+        self,
+        outputs: StackOutputs,
+        topic: str,
+        schema: DatasetSchema,
+        since: Mapping[int, int] | None = None,
+        since_time: float | None = None,
     ) -> None:
         self.outputs, self.topic, self.schema = outputs, topic, schema
-        self.since = dict(since or {})
-        self.complete = True  # `since` is where the current copy starts (a producer re-sends a dataset whole)
+        self.since, self.since_time = dict(since or {}), since_time
+        # `since` offsets: where the current copy starts (a producer re-sends a dataset whole), so still complete;
+        # `since_time`: only what arrived from then on, so keys before it are not missing
+        self.complete = since_time is None
         self.where = f"topic {topic} at {outputs['kafka_bootstrap_servers']}"
         self.coverage: dict[str, Any] = {}
 
@@ -54,15 +61,29 @@ class KafkaStore:
         topic = metadata.topics.get(self.topic)
         if topic is None or topic.error is not None:
             raise StoreError(f"kafka {self.where}: no such topic (the stack creates it: `make up`)")
+        partitions = sorted(topic.partitions)
+        by_time = self._offsets_at_time(consumer, partitions)
+        since = {p: max(self.since.get(p, 0), by_time.get(p, 0)) for p in partitions}
         ranges: dict[int, list[int]] = {}
-        for partition in sorted(topic.partitions):
+        for partition in partitions:
             low, high = consumer.get_watermark_offsets(
                 TopicPartition(self.topic, partition), timeout=METADATA_TIMEOUT_S
             )
-            ranges[partition] = [max(low, self.since.get(partition, 0)), high]
-        self.coverage = {"topic": self.topic, "offsets": {str(p): r for p, r in ranges.items()}}
+            ranges[partition] = [max(low, min(since.get(partition, 0), high)), high]
+        self.coverage.update({"topic": self.topic, "offsets": {str(p): r for p, r in ranges.items()}})
         consumer.assign([TopicPartition(self.topic, p, first) for p, (first, end) in ranges.items() if first < end])
         return {p: end for p, (first, end) in ranges.items() if first < end}
+
+    def _offsets_at_time(self, consumer: Any, partitions: list[int]) -> dict[int, int]:
+        """Per partition, the first offset stamped at or after `since_time` (none yet: past the end)."""
+        from confluent_kafka import TopicPartition
+
+        if self.since_time is None:
+            return {}
+        at = int(self.since_time * 1000)
+        found = consumer.offsets_for_times([TopicPartition(self.topic, p, at) for p in partitions], METADATA_TIMEOUT_S)
+        self.coverage["since_time"] = self.since_time
+        return {tp.partition: tp.offset if tp.offset >= 0 else 2**62 for tp in found}
 
     def _read(self, consumer: Any, ends: dict[int, int]) -> Iterator[dict[str, Any]]:
         decode = self._decoder()
