@@ -5,6 +5,7 @@ none: Pulumi pickles it); confluent_kafka is imported on first use, not by a pre
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -37,9 +38,11 @@ class TopicAdmin:
         try:
             _wait(self._admin.create_topics([new], operation_timeout=TIMEOUT_S))
         except Exception as exc:
-            raise RuntimeError(
-                f"create topic {topic}: {exc} (an existing topic can be adopted with the `import` option)"
-            ) from exc
+            # the future keeps the error, whose traceback keeps the frames that keep the future (and this client):
+            # a cycle that only the garbage collector would free, with the client's broker threads running till then
+            traceback.clear_frames(exc.__traceback__)
+            message = f"create topic {topic}: {exc} (an existing topic can be adopted with the `import` option)"
+            raise RuntimeError(message) from exc
 
     def describe(self, topic: str, owned_configs: set[str]) -> LiveTopic | None:
         """The topic as the broker has it, with the values of `owned_configs`; None when it does not exist."""

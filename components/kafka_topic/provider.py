@@ -102,15 +102,23 @@ class TopicProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         props = whole_numbers(props)
+        if not self._create(props):
+            return self._adopt(props)
+        return CreateResult(id_=props["topic"], outs=recorded(props))
+
+    @staticmethod
+    def _create(props: dict[str, Any]) -> bool:
+        """Create the topic; False when it exists already (its client is gone by the time it is adopted)."""
         admin = TopicAdmin(props["bootstrap_servers"])
-        configs = dict(props.get("configs") or {})
         try:
-            admin.create(props["topic"], props["partitions"], props["replication_factor"], configs)
-            return CreateResult(id_=props["topic"], outs=recorded(props))
+            admin.create(
+                props["topic"], props["partitions"], props["replication_factor"], dict(props.get("configs") or {})
+            )
         except RuntimeError as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise
-        return self._adopt(props)
+            return False
+        return True
 
     def _adopt(self, props: dict[str, Any]) -> CreateResult:
         live = self.read(props["topic"], dict(props))
