@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _report(msg: str) -> None:
-    print(f"[devstack {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+    # one write per line: services install and start from several threads, and print() writes the end apart
+    sys.stderr.write(f"[devstack {time.strftime('%H:%M:%S')}] {msg}\n")
+    sys.stderr.flush()
 
 
 def _size(size_bytes: int) -> str:
