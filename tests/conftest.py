@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import _kafka_handles as kafka_handles
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +33,7 @@ def _own_platform() -> None:
 
 
 _own_platform()  # before any test module imports contract.backend, which reads KDE_PULUMI_STATE_DIR once
+kafka_handles.install()  # before any test module imports confluent_kafka's clients
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +44,20 @@ def _pickler_unwrapped() -> None:
     from stacks.engine import unwrap_pickler
 
     unwrap_pickler()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_kafka_handle_outlives_the_suite() -> Iterator[None]:
+    """Fails the run when a Kafka client (Producer, Consumer, AdminClient) the suite's process opened was left open:
+    still open at the end, or freed only by the garbage collector. Until then its librdkafka threads reconnect to
+    the suite's stopped Kafka and print a line each time. Set up before the `devstack` fixture, so this runs after
+    its teardown."""
+    yield
+    leaked = kafka_handles.leaks()
+    if leaked:
+        pytest.fail(
+            f"{len(leaked)} Kafka client(s) the suite opened were not closed: {'; '.join(leaked)}", pytrace=False
+        )
 
 
 #: what the `devstack` stack declares its platform objects on (topics, subjects, S3 sink, Airflow settings)
