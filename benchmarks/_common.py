@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
+
+from benchmarks import _platform
+from benchmarks._results import show
 
 _RUNNER = """
 import json, sys, time
@@ -54,7 +56,7 @@ def ratio_table(title: str, baseline: Measurement, others: list[Measurement], un
     for m in [baseline, *others]:
         rate = f"{n / m.seconds:,.0f}" if n else "-"
         table.add_row(m.name, f"{m.seconds:.2f}", rate, f"{baseline.seconds / m.seconds:.2f}x", _mb(m.peak_rss_mb))
-    Console().print(table)
+    show(table)
 
 
 def _mb(value: float | None) -> str:
@@ -62,16 +64,18 @@ def _mb(value: float | None) -> str:
 
 
 def platform_outputs(services: list[str]) -> dict[str, Any]:
-    """devstack's `services` (and those the stack needs) running, and the `devstack` stack up on the real engine:
-    its outputs, as every consumer reads them."""
+    """The benchmarks' own devstack (`benchmarks/_platform.py`) with `services` (and those the stack needs)
+    running, and its `devstack` stack up on the real engine: its outputs, as every consumer reads them."""
     from devstack.config import DevstackConfig
     from devstack.platform import Platform
     from stacks.engine import outputs_of, select_stack
 
+    _platform.ensure_isolated()
     Platform().up([*services, "kafka", "registry", "connect", "airflow"], report=lambda _msg: None)
-    # the substrate this devstack wrote: with DEVSTACK_HOME elsewhere, not the default home's
+    # the substrate the benchmarks' own devstack wrote, and the stack's state beside it
     substrate = DevstackConfig.from_env().home / "outputs.json"
-    stack = select_stack("devstack", config={"substrateOutputs": str(substrate)})
+    config = {"substrateOutputs": str(substrate)}
+    stack = select_stack("devstack", state_dir=_platform.pulumi_state_dir(), config=config)
     stack.up(refresh=True, color="never")
     return outputs_of(stack)
 
@@ -157,7 +161,7 @@ def trials_table(title: str, trials: dict[str, Trials], baseline: str, n: int, u
     for t in trials.values():
         ratio = "baseline" if t.name == baseline else f"{base / t.median:.2f}x"
         table.add_row(t.name, f"{t.median:.2f}", t.spread(), f"{n / t.median:,.0f}", ratio, _mb(t.peak))
-    Console(width=None if Console().is_terminal else 140).print(table)
+    show(table)
     return table
 
 

@@ -13,8 +13,7 @@ floor is the most a one-query pipeline can gain over the naive path here; parall
 queries devstack's FerretDB pushes down.
 
 `python -m benchmarks batch [--quick] [--rows N] [--repeats 3]`. --quick: 20k rows instead of 100k; --rows: any
-size (each dlt run also pays dlt's own fixed cost, ~0.4 s here however few rows: at 100k that is a quarter of
-ours, at 1M a twentieth).
+size (each dlt run also pays dlt's own fixed cost however few rows, which weighs at 100k and fades at 1M).
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import Trials, compare, delete_prefix, ratio_of, timed, trials_table
+from benchmarks._results import say
 
 SERVICES = ("moto", "ferretdb")
 
@@ -140,11 +140,11 @@ FLOOR = "floor: the server's read alone (raw batches)"
 
 def print_batch(trials: dict[str, Trials], rows: int, rerun_seconds: float) -> None:
     trials_table(f"batch: MongoDB -> S3, {rows:,} transactions (same documents, same run)", trials, NAIVE, rows)
-    print(f"ours (typed parquet, incremental state, schema contract) = {ratio_of(trials, OURS, NAIVE):.2f}x the naive "
+    say(f"ours (typed parquet, incremental state, schema contract) = {ratio_of(trials, OURS, NAIVE):.2f}x the naive "
           f"path (target ≥ 1.5x; with 2 readers {ratio_of(trials, TWO_READERS, NAIVE):.2f}x); incremental re-run "
           f"with 0 new rows: {rerun_seconds:.2f} s")  # fmt: skip
     share = trials[FLOOR].median / trials[NAIVE].median
-    print(f"the server's read alone is {share:.0%} of the naive path's time: no path that reads every document "
+    say(f"the server's read alone is {share:.0%} of the naive path's time: no path that reads every document "
           f"with one query can beat it by more than {ratio_of(trials, FLOOR, NAIVE):.2f}x here; ours runs at "
           f"{ratio_of(trials, OURS, FLOOR):.2f}x the floor's speed")  # fmt: skip
 

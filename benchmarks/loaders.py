@@ -34,6 +34,7 @@ from benchmarks._common import (
     timed,
     trials_table,
 )
+from benchmarks._results import say
 
 
 # --- contenders (run in child processes) -------------------------------------------------------------------
@@ -86,7 +87,7 @@ def convert_bench(rows: int, work: Path, with_pandas: bool, repeats: int = 3) ->
                                          for name, function in names.items()}  # fmt: skip
     trials = compare(contenders, repeats)
     trials_table(f"convert {rows:,} transactions", trials, "seed polars (untyped)", rows)
-    print(f"convert {rows:,}: ours = {ratio_of(trials, 'ours (typed, validated)', 'seed polars (untyped)'):.2f}x "
+    say(f"convert {rows:,}: ours = {ratio_of(trials, 'ours (typed, validated)', 'seed polars (untyped)'):.2f}x "
           "the seed's untyped polars (target ≥ 0.8x)")  # fmt: skip
     shutil.rmtree(src)
     shutil.rmtree(out)
@@ -101,8 +102,8 @@ _BYTES_PER_ROW = 100 + 2 * 250
 
 def _memory_backed(work: Path, rows: int) -> Path:
     """A folder on tmpfs when /dev/shm has room for this size, else `work`. Every contender writes about 230
-    bytes per row; on this machine's disk the same 460 MB write took 0.3 s or 6 s depending on the writeback
-    state, a spread that swamped the converters' own seconds."""
+    bytes per row; on disk the same write's time swung by an order of magnitude with the writeback state, a
+    spread that swamped the converters' own seconds."""
     shm = Path("/dev/shm")
     if shm.is_dir() and shutil.disk_usage(shm).free > 2 * rows * _BYTES_PER_ROW:
         folder = Path(tempfile.mkdtemp(prefix="bench-convert-", dir=shm))
@@ -113,9 +114,8 @@ def _memory_backed(work: Path, rows: int) -> Path:
 
 
 # --- loads -----------------------------------------------------------------------------------------------------
-#: threads (MongoDB: connections) the ceiling contenders write with, chosen for the machine: one per core. On 2
-#: cores, 100k transactions, medians of 3 rotated rounds: MongoDB 4.95 s with 2, 5.29 s with 4 (our sinks' lanes),
-#: 5.09 s with 8; Firestore 23.1 s, 25.7 s, 24.6 s. `--ceiling-threads` sets another N.
+#: threads (MongoDB: connections) the ceiling contenders write with, chosen for the machine: one per core (on 2
+#: cores more threads were no faster for MongoDB or Firestore). `--ceiling-threads` sets another N.
 CEILING_THREADS = max(2, os.cpu_count() or 2)
 CHUNK = 500
 LOAD_TARGETS = ("mongodb", "dynamodb", "firestore", "kafka")
@@ -140,7 +140,7 @@ def load_bench(
     convert_dir(raw, src, ["transactions"])
     records = [json.loads(line) for line in (src / "transactions.jsonl").read_text().splitlines()][:rows]
     ratios: dict[str, float] = {}
-    print(f"loads of {rows:,}: the MongoDB, DynamoDB and Firestore ceilings write from {ceiling_threads} threads")
+    say(f"loads of {rows:,}: the MongoDB, DynamoDB and Firestore ceilings write from {ceiling_threads} threads")
     for target in targets:
         ceiling = CEILINGS[target](records, outputs, ceiling_threads)
         start = _StartingState(target, outputs, src)
@@ -164,13 +164,13 @@ def load_bench(
         trials_table(f"load {rows:,} transactions → {target} (one per call: its rate on 2,000, scaled)", trials,
                      "ceiling", rows)  # fmt: skip
         ratios[target] = ratio_of(trials, "ours", "ceiling")
-        print(f"{target}: ours = {ratios[target]:.2f}x the ceiling (target ≥ 0.9x), "
+        say(f"{target}: ours = {ratios[target]:.2f}x the ceiling (target ≥ 0.9x), "
               f"{ratio_of(trials, 'ours', 'one per call (2,000)'):.1f}x one per call")  # fmt: skip
         for name in VARIANTS.get(target, {}):
-            print(f"{target}: ours = {ratio_of(trials, 'ours', name):.2f}x the {name}, "
+            say(f"{target}: ours = {ratio_of(trials, 'ours', name):.2f}x the {name}, "
                   f"which is {ratio_of(trials, name, 'ceiling'):.2f}x the ceiling")  # fmt: skip
         if f"ours, {ceiling_threads} lanes" in trials:
-            print(f"{target}: ours with {ceiling_threads} lanes (not its {own_lanes}) = "
+            say(f"{target}: ours with {ceiling_threads} lanes (not its {own_lanes}) = "
                   f"{ratio_of(trials, f'ours, {ceiling_threads} lanes', 'ceiling'):.2f}x the ceiling")  # fmt: skip
     return ratios
 
@@ -318,7 +318,7 @@ def kafka_ceiling(
         for sent, (key, value) in enumerate(pairs, start=1):
             while True:
                 try:
-                    producer.produce(topic, value, key)  # positional: 0.8 µs a call, 1.5 µs with keywords
+                    producer.produce(topic, value, key)  # positional: cheaper per call than keywords
                     break
                 except BufferError:  # the local queue is full: let deliveries drain it
                     producer.poll(0.05)
@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             results[rows] = convert_bench(rows, Path(tmp), with_pandas=rows <= 2_000_000, repeats=args.repeats)
         if len(results) > 1:
             small, large = (results[s]["ours (typed, validated)"].peak or 0.0 for s in (sizes[0], sizes[-1]))
-            print(f"peak RSS of ours: {large:,.0f} MB at {sizes[-1]:,} rows vs {small:,.0f} MB "
+            say(f"peak RSS of ours: {large:,.0f} MB at {sizes[-1]:,} rows vs {small:,.0f} MB "
                   f"at {sizes[0]:,} rows = {large / small:.2f}x (target ≤ 1.2x)")  # fmt: skip
         if not args.no_loads:
             for rows in load_sizes:

@@ -23,10 +23,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from benchmarks._common import Measurement, delete_prefix, fresh_ids_copy, measure, platform_outputs
+from benchmarks._results import show
 
 STAGES = ("convert", "mongodb", "dynamodb", "firestore", "kafka", "batch", "streaming")
 SIZES = (20_000, 200_000, 2_000_000)
@@ -159,7 +159,7 @@ def print_scaling(results: dict[int, list[Measurement]]) -> None:
             rss = "-" if m.peak_rss_mb is None else f"{m.peak_rss_mb:,.0f}"
             table.add_row(f"{rows:,}", m.name, f"{m.seconds:.2f}", f"{rows / m.seconds:,.0f}", growth, rss)
         table.add_section()
-    Console().print(table)
+    show(table)
 
 
 def main(argv: list[str] | None = None) -> int:

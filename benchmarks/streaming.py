@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks._common import delete_prefix
+from benchmarks._results import show
 
 SERVICES = ("moto", "kafka", "registry", "connect")
 
@@ -220,14 +221,14 @@ def print_stream(console: Any, results: list[StreamResult], repeats: int) -> Non
             f"{r.max_ms:,.0f}",
             f"{r.p50_ms / baseline.p50_ms:.2f}x",
         )
-    console.print(table)
+    show(table, console)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks streaming", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1k records instead of 5k, one run per variant")
-    parser.add_argument("--repeat", type=int, default=None, help="runs per variant (default 3, --quick 1)")
-    args = parser.parse_args(argv)
+    parser.add_argument("--repeat", "--repeats", type=int, default=None, help="runs per variant (default 3, --quick 1)")
+    args, _ = parser.parse_known_args(argv)
 
     from rich.console import Console
 
