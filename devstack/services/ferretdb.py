@@ -22,8 +22,8 @@ MODULE = "github.com/FerretDB/FerretDB"
 #: Text replacements in the pinned module's sources, each checked to occur exactly once: (file, old, new).
 #: 1. FerretDB v1.24's SQLite backend finds documents by `_ferretdb_sjson->'$._id'`, but the unique index it creates
 #: is on `_ferretdb_sjson->"_id"`; SQLite matches index expressions by their text, so every find, update and
-#: delete by _id scanned the whole table (~20 ms per replaced document at 10k documents: loads went quadratic).
-#: 2., 3. Any other filter made FerretDB decode every stored document in Go (a query matching nothing cost 70% of
+#: delete by _id scanned the whole table (loads went quadratic).
+#: 2., 3. Any other filter made FerretDB decode every stored document in Go (a query matching nothing cost most of
 #: a full read): Query and Explain also push the numeric range / `$mod` pre-filter of PREFILTER_SOURCE into SQL.
 ID_COLUMN_FILE = "internal/backends/sqlite/metadata/metadata.go"
 ID_COLUMN_FIX = ("IDColumn = DefaultColumn + \"->'$._id'\"", 'IDColumn = DefaultColumn + `->"_id"`')
@@ -92,9 +92,8 @@ WIRE_MODULE = "github.com/FerretDB/wire"
 #: NaN: check first tries WIRECHECK_SOURCE's allocation-free scan of the raw BSON, and runs its own code whenever that
 #: declines (a NaN included, so the error is its own).
 #: 2. wire's debug build checked every reply again as FerretDB wrote it: FerretDB built the reply, and SetSections
-#: checked it. Together ~24% of FerretDB's CPU in a full read (perf). 100k documents of 13 fields, medians of 3 runs
-#: against =full (the original): a full read 5.17 s -> 3.99 s (FerretDB CPU 2.92 s -> 2.24 s), a load in batches of
-#: 500 over 4 threads 12.14 s -> 10.45 s (CPU 8.17 s -> 6.78 s). DEVSTACK_FERRETDB_WIRECHECK=full: as before.
+#: checked it. Together a large share of FerretDB's CPU in a full read (perf). DEVSTACK_FERRETDB_WIRECHECK=full: as
+#: before, to compare.
 OP_MSG_FILE = "op_msg.go"
 CHECK_START = "func (msg *OpMsg) check() error {\n"
 SCANNED_CLEAN = "\tif devstackScannedClean(msg) {\n\t\treturn nil\n\t}\n\n"
@@ -122,9 +121,9 @@ PATCHED_MODULES = (
     PatchedModule(WIRE_MODULE, WIRE_PATCHES, WIRE_ADDED_FILES),
 )
 
-#: Go's collector at 1000% instead of 100%: FerretDB allocates per decoded document, and its collector took ~30% of
-#: a full read's CPU. Full read of 100k documents (after the tracking patch): 6.1 s at GOGC=400 (RSS 200 MB), 4.3 s
-#: at 1000 (RSS 480 MB); the soft memory limit makes it collect harder before a big load's batches take more.
+#: Go's collector at 1000% instead of 100%: FerretDB allocates per decoded document, and its collector took a large
+#: share of a full read's CPU; fewer collections trade memory for time, and the soft memory limit makes it collect
+#: harder before a big load's batches take more.
 GOGC = "1000"
 GOMEMLIMIT = "1GiB"
 
