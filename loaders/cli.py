@@ -6,13 +6,16 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from schemas import DATASETS
+
+if TYPE_CHECKING:
+    from loaders.load import LoadReport
 
 console = Console(stderr=True)
 
@@ -32,6 +35,8 @@ examples:
   python -m loaders load -d kafka --dataset cards --stack dev --source data/json     names from `dev`
   python -m loaders load -d dynamodb --dataset cards --outputs local.json --source data/json \\
       --mode streaming --interval 0.5 --rows 20                       a live feed, one record at a time
+  python -m loaders load -d kafka --dataset cards --stack devstack --source data/json \\
+      --mode streaming --interval 0.1 --rows 100 --loop               the seed's endless producer, until Ctrl-C
 
 Targets and names (database, collections, tables, topics, registry, endpoints) come only from stack outputs:
 --stack NAME reads `pulumi stack output --json --show-secrets`, --outputs FILE a JSON file of the same shape.
@@ -39,8 +44,11 @@ Every record is checked against its schema (schemas/) before it is written, what
 wrong type, a missing or unknown field or no key goes to <source>/_rejected/load-<target>-<dataset>.jsonl
 (file, line, key, field, reason) and changes nothing stored. A target that does not answer, or a name missing
 from the outputs, is one line naming the service and address or the outputs key.
+Kafka: values are framed by the schema registry (subject <topic>-value), key = the record's id; a checkpoint
+in <source>/_state/ makes a re-run of a killed load send each record once (not with --loop, which re-sends).
+Each dataset's report is one line: read, written, skipped, failed (of which rejected), passes, seconds.
 Exit status: 0 when every record was written; 1 when any was rejected or failed (see _rejected/), or the target
-cannot be used; 2 on usage.
+cannot be used; 2 on usage; 130 on Ctrl-C (after what was sent is settled and reported).
 """
 
 
@@ -82,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="batch (default) or streaming: one record per call")  # fmt: skip
     ld.add_argument("--interval", "--streaming-interval", dest="interval", type=float, default=0.0,
                     help="seconds between records in streaming mode")  # fmt: skip
+    ld.add_argument("--loop", action="store_true",
+                    help="pass over the source again and again until Ctrl-C, re-sending its records (a load "
+                         "generator; Kafka then keeps no checkpoint)")  # fmt: skip
     ld.add_argument("--random-api", type=int, metavar="N",
                     help="the seed's source: N users from the public random-user API (needs internet)")  # fmt: skip
     ld.add_argument("--lanes", type=_positive, metavar="N",
@@ -131,9 +142,7 @@ def _load(args: argparse.Namespace) -> int:
             _error(exc)
             return 1
     try:
-        outputs: dict[str, Any] = dict(
-            read_outputs(outputs_file=args.outputs) if args.outputs else read_outputs(stack=args.stack)
-        )
+        outputs = read_outputs(outputs_file=args.outputs) if args.outputs else read_outputs(stack=args.stack)
     except OutputsError as exc:
         _error(exc)
         return 1
@@ -143,15 +152,12 @@ def _load(args: argparse.Namespace) -> int:
     if not datasets:
         _error(f"stack outputs: {names_key} is empty: no dataset has a place in {args.target}; run `make up`")
         return 1
-    table = Table(title=f"load → {args.target}")
-    for col in ("dataset", "into", "read", "written", "skipped", "failed", "in target", "seconds", "quarantine"):
-        table.add_column(col)
     failed = False
     for dataset in datasets:
         try:
             r = load_dataset(args.target, dataset, outputs, args.source, args.rows, args.mode, args.interval,
                              progress=not args.no_progress, count=not args.no_count, verbose=args.verbose,
-                             lanes=args.lanes)  # fmt: skip
+                             lanes=args.lanes, loop=args.loop)  # fmt: skip
         except TargetUnreachable as exc:  # every further dataset would wait for the same server
             _error(exc)
             return 1
@@ -159,13 +165,23 @@ def _load(args: argparse.Namespace) -> int:
             _error(exc)
             failed = True
             continue
+        _report(r)
+        if r.interrupted:
+            return 130
         failed |= not r.ok
-        in_target = "-" if r.in_target is None else f"{r.in_target:,}"
-        table.add_row(dataset, r.where, f"{r.read:,}", f"{r.written:,}", f"{r.skipped:,}", f"{r.failed:,}",
-                      in_target, f"{r.seconds:.1f}", r.quarantine or "")  # fmt: skip
-    if table.row_count:  # not an empty table under the error lines when no dataset could be loaded
-        console.print(table)
     return 1 if failed else 0
+
+
+def _report(r: LoadReport) -> None:
+    """One line per dataset, whole in a pipe or a log, then the first rejection reasons and the quarantine."""
+    in_target = "" if r.in_target is None else f"; {r.in_target:,} in the target"
+    counts = f"read {r.read:,}, written {r.written:,}, skipped {r.skipped:,}, failed {r.failed:,}"
+    line = f"{r.dataset} → {r.where}: {counts} (rejected {r.rejected:,}) in {r.passes} pass(es), {r.seconds:.1f}s"
+    console.print(escape(line + in_target), soft_wrap=True, highlight=False)
+    for reason in r.reasons:
+        console.print(f"  [yellow]failed[/] {escape(reason)}", soft_wrap=True, highlight=False)
+    if r.quarantine:
+        console.print(f"  quarantine: {escape(r.quarantine)}", soft_wrap=True, highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:

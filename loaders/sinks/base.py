@@ -8,9 +8,10 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, cast, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, cast, runtime_checkable
 
 from contract import errors
+from contract.outputs import StackOutputs
 
 Record = dict[str, Any]
 T = TypeVar("T")
@@ -64,9 +65,13 @@ def probe_endpoint(service: str, endpoint: str | None, timeout_s: float = 10.0) 
     errors.probe_endpoint(service, endpoint, timeout_s, TargetUnreachable)
 
 
-def output_name(outputs: dict[str, Any], key: str, dataset: str) -> str:
+#: the outputs' maps of dataset id to a collection, table or topic name
+NameMap = Literal["mongodb_collections", "firestore_collections", "dynamodb_tables", "kafka_topics"]
+
+
+def output_name(outputs: StackOutputs, key: NameMap, dataset: str) -> str:
     """`outputs[key][dataset]` (a collection, table or topic name), or a LoadError naming `key.dataset`."""
-    names = outputs.get(key)
+    names: object = outputs.get(key)
     if not isinstance(names, dict) or not names.get(dataset):
         have = ", ".join(names) if isinstance(names, dict) and names else "none"
         raise LoadError(

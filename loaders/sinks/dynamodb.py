@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from contract.clients import dynamodb_resource
+from contract.outputs import StackOutputs
 from loaders.sinks.base import BatchResult, Record, probe_endpoint
 from schemas import load as load_schema
 
@@ -43,7 +44,7 @@ def _decimals(value: Any) -> Any:
 class DynamoDbSink:
     target = "dynamodb"
 
-    def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
+    def __init__(self, dataset: str, outputs: StackOutputs) -> None:
         tables = outputs.get("dynamodb_tables") or {}
         if dataset not in tables:
             raise NoTableError(

@@ -4,9 +4,8 @@ used: the emulator we test against silently drops its writes.)"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from contract.clients import firestore_client
+from contract.outputs import StackOutputs
 from loaders.sinks.base import BatchResult, Record, endpoint_host, lanes_for, output_name, probe_endpoint, with_retries
 from schemas import load as load_schema
 
@@ -16,7 +15,7 @@ MAX_BATCH = 500
 class FirestoreSink:
     target = "firestore"
 
-    def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
+    def __init__(self, dataset: str, outputs: StackOutputs) -> None:
         name = output_name(outputs, "firestore_collections", dataset)
         endpoint = (outputs.get("endpoints") or {}).get("firestore")
         probe_endpoint("firestore", endpoint)

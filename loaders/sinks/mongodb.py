@@ -11,6 +11,7 @@ from functools import partial
 from typing import Any
 
 from contract.clients import mongo_client
+from contract.outputs import StackOutputs
 from loaders.sinks.base import BatchResult, Record, lanes_for, output_name, unreachable, with_retries
 from schemas import load as load_schema
 
@@ -61,7 +62,7 @@ class MongoSink:
     target = "mongodb"
     id_field = "_id"
 
-    def __init__(self, dataset: str, outputs: dict[str, Any]) -> None:
+    def __init__(self, dataset: str, outputs: StackOutputs) -> None:
         import pymongo
         from pymongo.errors import ConnectionFailure
 

@@ -65,7 +65,7 @@ def test_a_producer_that_cannot_reach_its_broker_leaves_no_librdkafka_thread(tmp
 def test_a_kafka_exception_s_reason_is_one_line_whether_it_holds_an_error_or_a_string() -> None:
     from confluent_kafka import KafkaError, KafkaException
 
-    from loaders.sinks.kafka import kafka_error_text
+    from contract.errors import kafka_error_text
 
     error = KafkaError(KafkaError._TRANSPORT, "Connect to ipv4#127.0.0.1:1 failed:\n  Connection refused")
     assert kafka_error_text(KafkaException(error)) == "Connect to ipv4#127.0.0.1:1 failed: Connection refused"

@@ -8,11 +8,13 @@ import json
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from contract.outputs import StackOutputs, validate_outputs
 from loaders.convert import convert_dir
 from loaders.generate import generate_dataset
 from loaders.load import load_dataset
@@ -30,7 +32,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def topic_outputs(platform: Any) -> Any:
+def topic_outputs(platform: Any) -> Iterator[StackOutputs]:
     """The stack outputs with a fresh 3-partition topic of this test's own for the transactions."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -39,11 +41,11 @@ def topic_outputs(platform: Any) -> Any:
     outputs["kafka_topics"][DATASET] = topic
     admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])[topic].result(30)
-    yield outputs
+    yield validate_outputs(outputs, "the test's outputs")
     admin.delete_topics([topic])
 
 
-def topic_keys(outputs: dict[str, Any]) -> Counter[str]:
+def topic_keys(outputs: Mapping[str, Any]) -> Counter[str]:
     from confluent_kafka import Consumer, TopicPartition
 
     topic = outputs["kafka_topics"][DATASET]
@@ -69,7 +71,7 @@ def source_copy(source: Path, folder: Path) -> Path:
 
 
 def test_acknowledgements_lost_in_a_crash_are_read_back_from_the_topic(
-    topic_outputs: dict[str, Any], source: Path, tmp_path: Path
+    topic_outputs: StackOutputs, source: Path, tmp_path: Path
 ) -> None:
     folder = source_copy(source, tmp_path / "json")
     first = load_dataset("kafka", DATASET, topic_outputs, folder, progress=False, count=False)
@@ -90,7 +92,7 @@ def test_acknowledgements_lost_in_a_crash_are_read_back_from_the_topic(
 
 
 def test_a_checkpoint_without_offsets_still_resumes_once(
-    topic_outputs: dict[str, Any], source: Path, tmp_path: Path
+    topic_outputs: StackOutputs, source: Path, tmp_path: Path
 ) -> None:
     """A checkpoint written before offsets were kept (one key a line) is read from the start of the topic."""
     folder = source_copy(source, tmp_path / "json")
@@ -108,7 +110,7 @@ def test_a_checkpoint_without_offsets_still_resumes_once(
 
 
 def test_a_failed_delivery_is_quarantined_with_its_key_and_source_line(
-    topic_outputs: dict[str, Any], source: Path, tmp_path: Path
+    topic_outputs: StackOutputs, source: Path, tmp_path: Path
 ) -> None:
     """A record the broker refuses (larger than the topic's max.message.bytes) is not on the topic: it fails,
     and its quarantine line names it by key and line, not `{"line": null, "record": {"delivery": ...}}`."""
@@ -131,7 +133,7 @@ def test_a_failed_delivery_is_quarantined_with_its_key_and_source_line(
     assert all(e["record"] == records[e["line"] - 1] and "kafka: not delivered" in e["reason"] for e in entries)
 
 
-def topic_messages(outputs: dict[str, Any]) -> list[tuple[int, int, str, dict[str, Any]]]:
+def topic_messages(outputs: Mapping[str, Any]) -> list[tuple[int, int, str, dict[str, Any]]]:
     """(partition, offset, key, record) of every message on the test's topic (value past its 5-byte frame)."""
     from confluent_kafka import Consumer, TopicPartition
 
@@ -152,7 +154,7 @@ def topic_messages(outputs: dict[str, Any]) -> list[tuple[int, int, str, dict[st
 
 
 def test_lines_the_kernel_leaves_are_checked_in_full_and_sent_in_their_place(
-    topic_outputs: dict[str, Any], source: Path, tmp_path: Path
+    topic_outputs: StackOutputs, source: Path, tmp_path: Path
 ) -> None:
     """The load sends the lines its compiled check accepts as they are, and the others through the full check,
     in source order: a record the kernel leaves (an escape it does not undo) and a later version of its key the
@@ -188,7 +190,7 @@ def test_lines_the_kernel_leaves_are_checked_in_full_and_sent_in_their_place(
     assert (first.read, first.skipped + first.written) == (12, 12)
 
 
-def test_a_full_local_queue_holds_the_block_back_and_loses_none(topic_outputs: dict[str, Any], source: Path) -> None:
+def test_a_full_local_queue_holds_the_block_back_and_loses_none(topic_outputs: StackOutputs, source: Path) -> None:
     """With librdkafka's queue capped at 100 messages, a block of 3,000 meets BufferError again and again: each
     time the loop waits for deliveries and goes on from the refused record, so each is on the topic once."""
     from loaders.sinks.kafka import SchemaRegistryJsonProducer

@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from contract.outputs import StackOutputs, validate_outputs
 from loaders.cli import main as cli
 from loaders.convert import convert_dir
 from loaders.generate import generate_dataset
@@ -38,14 +40,14 @@ def _records(source: Path, dataset: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (source / f"{dataset}.jsonl").read_text().splitlines()]
 
 
-def _private(outputs: dict[str, Any], dataset: str, key: str) -> dict[str, Any]:
+def _private(outputs: dict[str, Any], dataset: str, key: str) -> StackOutputs:
     """Outputs whose collection/topic for `dataset` is unique to this test, so shared data cannot interfere."""
     mine = copy.deepcopy(outputs)
     mine[key][dataset] = f"test-{dataset}-{uuid.uuid4().hex[:8]}"
-    return mine
+    return validate_outputs(mine, "the test's outputs")
 
 
-def _delete_topic(outputs: dict[str, Any], topic: str) -> None:
+def _delete_topic(outputs: Mapping[str, Any], topic: str) -> None:
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
@@ -55,7 +57,7 @@ def _delete_topic(outputs: dict[str, Any], topic: str) -> None:
         time.sleep(0.2)
 
 
-def _create_topic(outputs: dict[str, Any], topic: str) -> None:
+def _create_topic(outputs: Mapping[str, Any], topic: str) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
@@ -63,7 +65,7 @@ def _create_topic(outputs: dict[str, Any], topic: str) -> None:
         future.result(timeout=30)
 
 
-def _topic_values(outputs: dict[str, Any], topic: str) -> list[dict[str, Any]]:
+def _topic_values(outputs: Mapping[str, Any], topic: str) -> list[dict[str, Any]]:
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer({"bootstrap.servers": outputs["kafka_bootstrap_servers"], "group.id": uuid.uuid4().hex,
@@ -230,7 +232,7 @@ def test_outputs_file_and_devstack_outputs_load_the_same(platform: Any, converte
     by_file, direct = (_private(outputs, "users", "dynamodb_tables") for _ in range(2))
     tables = [_create_table(o, "users") for o in (by_file, direct)]
     try:
-        assert cli(["load", "-d", "dynamodb", "--dataset", "users", "--outputs", str(outputs_file(by_file)),
+        assert cli(["load", "-d", "dynamodb", "--dataset", "users", "--outputs", str(outputs_file(dict(by_file))),
                     "--source", str(converted), "--no-progress"]) == 0  # fmt: skip
         load_dataset("dynamodb", "users", direct, converted, progress=False)
         loaded = [_scan(table) for table in tables]
@@ -244,7 +246,7 @@ def test_outputs_file_and_devstack_outputs_load_the_same(platform: Any, converte
     assert {k: float(v) if isinstance(v, Decimal) else v for k, v in item.items()} == source[7]
 
 
-def _create_table(outputs: dict[str, Any], dataset: str) -> Any:
+def _create_table(outputs: Mapping[str, Any], dataset: str) -> Any:
     from contract.clients import dynamodb_resource
     from schemas import load as load_schema
 
@@ -290,7 +292,7 @@ def test_the_last_version_of_a_key_wins_across_concurrent_batches(
     assert stored == {str(c["id"]): c["credit_limit"] for c in later}
 
 
-def _stored_credit_limits(target: str, outputs: dict[str, Any], ids: list[str]) -> dict[str, float]:
+def _stored_credit_limits(target: str, outputs: Mapping[str, Any], ids: list[str]) -> dict[str, float]:
     if target == "mongodb":
         import pymongo
 
@@ -321,7 +323,7 @@ def test_a_key_is_always_written_by_the_same_lane(converted: Path) -> None:
     (a recording sink, since which thread wrote what cannot be read back from a server)."""
     import threading
 
-    from loaders.load import _Lanes
+    from loaders.batching import Lanes
     from loaders.sinks.base import BatchResult
 
     writers: dict[int, set[str]] = {}
@@ -340,7 +342,7 @@ def test_a_key_is_always_written_by_the_same_lane(converted: Path) -> None:
     def account(batch: Any, result: BatchResult) -> None:
         written.append(result.written)
 
-    lanes = _Lanes(Recording().write, 4, 50, account, lambda card: str(card["id"]))
+    lanes = Lanes(Recording().write, 4, 50, account, lambda card: str(card["id"]))
     once = _records(converted, "cards")
     # a key's versions at uneven distances: lanes chosen by position would split them
     cards = once + once[1:] + once + once[2:]
@@ -390,7 +392,8 @@ def test_lanes_below_one_are_refused(converted: Path) -> None:
     from loaders.load import LoadError
 
     with pytest.raises(LoadError, match="lanes must be 1 or more, not 0"):
-        load_dataset("mongodb", "transactions", {}, converted, progress=False, lanes=0)
+        # no outputs at all: the lanes are refused before any is read
+        load_dataset("mongodb", "transactions", cast(StackOutputs, {}), converted, progress=False, lanes=0)
     with pytest.raises(SystemExit) as exit_:
         cli(["load", "-d", "mongodb", "--outputs", "x.json", "--lanes", "0"])
     assert exit_.value.code == 2
