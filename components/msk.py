@@ -8,7 +8,7 @@ min.insync.replicas 2 with topic auto-creation off. Serverless (`mskMode: server
 encryption at rest are always on and not configurable, and AWS fixes replication (3) and min.insync (2).
 
 Topics are `aws.msk.Topic` resources (pulumi-aws 7.x; MSK's control-plane topic API), not the
-confluent-kafka dynamic resource of the other stacks (components/kafka_topic.py), because:
+confluent-kafka dynamic resource of the other stacks (components/kafka_topic/), because:
 - the brokers sit in private subnets with no route from wherever the Pulumi engine runs; the control-plane
   API is reached like any other AWS API, with the deployer's own credentials;
 - the dynamic resource would need SASL/OAUTHBEARER with the MSK signer inside the engine's process and an IAM

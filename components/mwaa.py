@@ -5,7 +5,7 @@ bucket, and runs a private MWAA environment in two private subnets.
 
 Connections and variables come from AWS Secrets Manager through Airflow's secrets backend
 (`secrets.backend` / `secrets.backend_kwargs`): `airflow/connections/<id>`, `airflow/variables/<key>`
-(components/airflow_secrets.py writes them), so no setting is typed into Airflow and none is plain text.
+(components/airflow/secrets.py writes them), so no setting is typed into Airflow and none is plain text.
 
 The execution role holds what MWAA needs (AWS's documented set: its metrics, its log groups, its Celery
 queues and their AWS-owned key, reading the artifact bucket) plus what the DAGs do: read the two secret

@@ -6,7 +6,7 @@ Why this and not AWS Glue Schema Registry: the producer, the loaders and the sin
 speak the Confluent API (confluent-kafka's serializers against `schema_registry_url`, the Confluent wire format
 with a 4-byte schema id); Glue's registry needs its own serializers (Java, or no maintained Python library for
 confluent-kafka) and another wire format, so every client would change. Here nothing does, and the stack's
-subjects are created by the same dynamic resource as on every other stack (components/schema_subject.py).
+subjects are created by the same dynamic resource as on every other stack (components/schema_subject/).
 
 The image must hold the `aws-msk-iam-auth` jar (the stock image has none) and be pullable without internet:
 the VPC has no NAT, so it comes from ECR (`registryImage`).

@@ -20,7 +20,7 @@ from typing import Any
 
 import pulumi
 
-from components.airflow_settings import AirflowSettings
+from components.airflow.settings import AirflowSettings
 from contract.outputs import OutputsError, read_json_file, validate_substrate
 from stacks.config import REPO_ROOT, StackConfig
 
@@ -38,7 +38,7 @@ class SinkTarget:
     s3_endpoint: str | None
 
 
-#: makes the stack's Airflow settings: `(name, args of components.airflow_settings.AirflowSettingsArgs)`
+#: makes the stack's Airflow settings: `(name, args of components.airflow.settings.AirflowSettingsArgs)`
 AirflowTarget = Callable[[str, Any], pulumi.ComponentResource]
 
 
@@ -129,7 +129,7 @@ def docker_substrate(cfg: StackConfig) -> Substrate:
 
 
 def managed_substrate(cfg: StackConfig) -> Substrate:
-    from components.airflow_secrets import AirflowSecrets
+    from components.airflow.secrets import AirflowSecrets
     from components.managed_substrate import ManagedSubstrate
 
     assert cfg.managed is not None and cfg.mongodb_uri is not None  # stacks.config requires both here

@@ -12,7 +12,7 @@ The seed's DAG had it backwards (its hard-coded defaults won over the Variables)
                else outputs.endpoints.s3 / outputs.aws_region and AWS's default credential chain
 
 The stack outputs reach Airflow as the Variable `stack_outputs` (their public part, no secrets) and the
-connections `mongo_default`/`aws_default`, all created by the stack (components/airflow_settings.py) on every
+connections `mongo_default`/`aws_default`, all created by the stack (components/airflow/settings.py) on every
 stack. AIRFLOW_VAR_*/AIRFLOW_CONN_* in the workers' environment work too, and win (Airflow's own order).
 
 Only read inside tasks: nothing here runs when the scheduler parses the DAG file.

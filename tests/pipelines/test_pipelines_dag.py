@@ -166,7 +166,7 @@ def variables(outputs: dict[str, Any]) -> dict[str, str]:
 
 
 def mongo_connection(uri: str) -> dict[str, Any]:
-    """The MongoDB connection as the stack declares it (components.airflow_objects parses the URI)."""
+    """The MongoDB connection as the stack declares it (components.airflow.uri parses the URI)."""
     fields = connection_fields_from_uri(uri)
     return {**{k: v for k, v in fields.items() if k != "extra"}, "extra_dejson": fields["extra"] or {}}
 
