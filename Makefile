@@ -8,6 +8,7 @@ STACK ?= devstack
 ARGS ?=
 # what `python -m devstack install` imports, installed first so the services build while pip installs the rest
 BOOTSTRAP_PINS := $(shell grep -oE '"(requests|psutil)==[^"]+"' pyproject.toml)
+KERNEL_WHEEL := .out/setup/kernel-wheel
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo up status down reset plan preview refresh destroy outputs test test-setup unit lint bench faults clean
@@ -80,17 +81,19 @@ faults: setup ## crash loads, the broker, Connect and the registry at random mom
 clean: down ## remove the venv, devstack's caches and the built Pulumi CLI
 	rm -rf $(VENV) .devstack tools/bin
 
-# the venv with pip and what devstack's installer imports: the first seconds of `make setup`
+# the venv and what devstack's installer imports: the first seconds of `make setup`
 $(VENV)/.bootstrapped:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(BOOTSTRAP_PINS)
 	touch $@
 
-# the project with every extra and the converter's Rust kernel (tools/setup.sh runs it beside the other builds)
+# the project with every extra and the converter's Rust kernel, whose wheel compiles while pip downloads
+# (tools/setup.sh runs all of it beside devstack's services and the Pulumi CLI)
 $(VENV)/.installed: pyproject.toml loaders/kernel/Cargo.toml loaders/kernel/pyproject.toml $(wildcard loaders/kernel/src/*.rs) | $(VENV)/.bootstrapped
 	@command -v cargo >/dev/null || { echo "cargo not found: the converter's kernel (loaders/kernel) is Rust; install it with rustup"; exit 1; }
-	$(PY) -m pip install --quiet -e '.[dev]'
-	$(PY) -m pip install --quiet --force-reinstall --no-deps ./loaders/kernel
+	$(PY) -m pip install --quiet --upgrade pip
+	rm -rf $(KERNEL_WHEEL); $(PY) -m pip wheel --quiet --no-deps --wheel-dir $(KERNEL_WHEEL) ./loaders/kernel & kernel=$$!; \
+	$(PY) -m pip install --quiet -e '.[dev]'; rc=$$?; wait $$kernel || exit 1; exit $$rc
+	$(PY) -m pip install --quiet --force-reinstall --no-deps $(KERNEL_WHEEL)/*.whl
 	touch $@
