@@ -28,7 +28,6 @@ from typing import Any
 
 from demo.table import DemoResult
 from schemas import DATASETS
-from schemas import load as load_schema
 
 DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 42
@@ -142,18 +141,14 @@ class Demo:
         self.dag_reports.update({f"{dag_id}/{d}": url for d, url in summary["stored"].items()})
         self.say(f"{dag_id} reconciled run {summary['run_id']}: {', '.join(sorted(summary['stored']))}")
 
-    def converted_file(self, dataset: str) -> Path:
-        from loaders.load import source_file
-
-        return source_file(self.converted_dir, dataset)
-
     # --- 6: streaming ------------------------------------------------------------------------------
     def stream(self, timeout: float) -> None:
         for dataset, topic in self.streamed().items():
             self.stream_dataset(dataset, topic, timeout)
 
     def stream_dataset(self, dataset: str, topic: str, timeout: float) -> None:
-        from pipelines.streaming.producer import ProducerSettings, produce
+        from contract.outputs import validate_outputs
+        from loaders.load import load_dataset
         from pipelines.streaming.sink import end_offsets, read_sink_records, wait_for_records
 
         since = end_offsets(self.outputs, topic)
@@ -161,21 +156,17 @@ class Demo:
         # S3 keeps whole seconds: a second of margin, still after any earlier run's last write
         written_since = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
         self.streamed_at = self.streamed_at or written_since
-        settings = ProducerSettings(
-            bootstrap_servers=self.outputs["kafka_bootstrap_servers"],
-            schema_registry_url=self.outputs["schema_registry_url"],
-            topic=topic,
-            source_path=self.converted_file(dataset),
-            schema=load_schema(dataset),
-            quarantine_path=self.work / "quarantine" / f"produce-{topic}.jsonl",
-        )
         with self.console.status(f"producing {dataset} to {topic} ..."):
-            report = produce(settings)
+            # no checkpoint: every demo run streams the whole file again, which reconcile counts from `since`
+            outputs = validate_outputs(self.outputs, f"stack {STACK}")
+            report = load_dataset(
+                "kafka", dataset, outputs, self.converted_dir, progress=False, count=False, checkpoint=False
+            )
         self.say(
-            f"{topic}: delivered {report.delivered:,}, failed {report.failed:,}, rejected {report.rejected:,} "
+            f"{topic}: delivered {report.written:,}, failed {report.failed:,} (rejected {report.rejected:,}) "
             f"in {report.seconds:.1f}s"
         )
-        expected = report.delivered
+        expected = report.written
         with self.console.status(f"waiting for the S3 sink to write {expected:,} records ...") as status:
 
             def progress(n: int) -> None:

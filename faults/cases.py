@@ -118,10 +118,11 @@ def load_command(
             str(outputs_path), "--source", str(source_dir), "--no-progress", "--no-count", *paced]  # fmt: skip
 
 
-def produce_command(outputs_path: Path, source: Path, dataset: str, checkpoint: Path, interval: float) -> list[str]:
-    return [sys.executable, "-m", "pipelines", "produce", "--outputs", str(outputs_path), "--dataset", dataset,
-            "--source-path", str(source), "--checkpoint", str(checkpoint), "--quarantine",
-            str(checkpoint.with_suffix(".rejected.jsonl")), "--streaming-interval", str(interval)]  # fmt: skip
+def produce_command(outputs_path: Path, source: Path, dataset: str, interval: float) -> list[str]:
+    """The stream: `source` one record at a time into Kafka, resuming from its checkpoint in the source's folder."""
+    return [sys.executable, "-m", "loaders", "load", "-d", "kafka", "--dataset", dataset, "--outputs",
+            str(outputs_path), "--source", str(source.parent), "--no-progress", "--no-count", "--mode", "streaming",
+            "--interval", str(interval)]  # fmt: skip
 
 
 #: a re-run that takes this much longer than an uninterrupted run has hung
@@ -148,9 +149,7 @@ def timed(command: list[str]) -> float:
 def checkpointed(folder: Path) -> int:
     """Records a Kafka run in `folder` has written to its checkpoint so far (its key lines: sent in a section
     the run commits once they are settled, or found on the topic)."""
-    text = "".join(path.read_text(encoding="utf-8") for path in folder.rglob("*.delivered")) + "".join(
-        path.read_text(encoding="utf-8") for path in folder.glob("checkpoint")
-    )
+    text = "".join(path.read_text(encoding="utf-8") for path in folder.rglob("*.delivered"))
     return sum(1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
@@ -280,14 +279,14 @@ def kill_mid_load(work: Workspace, target: str, trials: int, report: Callable[[T
     return results
 
 
-# --- `pipelines produce --checkpoint` killed -9, then run again -----------------------------------------------
+# --- the stream (`loaders load --mode streaming`) killed -9, then run again -----------------------------------
 def kill_mid_produce(work: Workspace, trials: int, report: Callable[[Trial], None]) -> list[Trial]:
-    case = "kill -9 mid-produce: pipelines produce"
+    case = "kill -9 mid-produce: loaders load --mode streaming"
     keys, topic = work.keys(), work.outputs["kafka_topics"][DATASET]
     path = work.outputs_file(work.outputs)
 
     def command(folder: Path) -> list[str]:
-        return produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", work.pace)
+        return produce_command(path, folder / f"{DATASET}.jsonl", DATASET, work.pace)
 
     results = []
     for number in range(1, trials + 1):
@@ -314,7 +313,7 @@ def kill_broker_mid_produce(work: Workspace, trials: int, report: Callable[[Tria
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
-        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", work.pace)
+        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, work.pace)
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         running = wait_for_progress(proc, partial(checkpointed, folder), work.kill_point(len(keys)))
         broker.kill()
@@ -345,7 +344,7 @@ def broker_outage_past_the_timeout(work: Workspace, trials: int, report: Callabl
     """SIGSTOP holds the broker's connections open while it answers nothing, for longer than the producer's
     message timeout; the requests it had received are written once it runs again. The producer must count
     those as delivered (found on the topic), fail only what the topic lacks, and a re-run complete the rest."""
-    from loaders.sinks.kafka import MESSAGE_TIMEOUT_S
+    from loaders.sinks.kafka_producer import MESSAGE_TIMEOUT_S
 
     case = "broker frozen past the message timeout"
     keys, topic, broker = work.keys(), work.outputs["kafka_topics"][DATASET], service("kafka")
@@ -354,7 +353,7 @@ def broker_outage_past_the_timeout(work: Workspace, trials: int, report: Callabl
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number)
         since = end_offsets(work.outputs, topic)
-        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, folder / "checkpoint", work.pace)
+        command = produce_command(path, folder / f"{DATASET}.jsonl", DATASET, work.pace)
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         running = wait_for_progress(proc, partial(checkpointed, folder), work.kill_point(len(keys)))
         broker.pause()
@@ -391,7 +390,7 @@ def kill_connect_mid_stream(
         started_at, since = time.time(), end_offsets(work.outputs, topic)
         source = folder / f"{dataset}.jsonl"
         proc = subprocess.Popen(
-            produce_command(path, source, dataset, folder / "checkpoint", interval),
+            produce_command(path, source, dataset, interval),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

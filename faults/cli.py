@@ -37,8 +37,8 @@ CASES: dict[str, Callable[[Workspace, int, Callable[[Trial], None]], list[Trial]
 EPILOG = """\
 cases:
   mongodb, firestore, dynamodb, kafka   the loader killed -9 at a random moment of a load, then run again
-  producer   `pipelines produce --checkpoint` killed -9 at a random moment, then run again
-  broker     the Kafka broker killed -9 and started again while `pipelines produce --checkpoint` streams
+  producer   the stream (`loaders load --mode streaming`) killed -9 at a random moment, then run again
+  broker     the Kafka broker killed -9 and started again while the stream runs
   outage     the broker frozen (SIGSTOP) longer than the producer's message timeout, then running again
   connect    the Kafka Connect worker killed -9 and started again while the S3 sink writes the lake
   registry   the schema registry down when a Kafka load starts: one line, nothing sent; back up, re-run

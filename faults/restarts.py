@@ -158,9 +158,7 @@ def prepare_stream(work: Workspace, case: str, number: int, stream_s: float = 0.
     keys = work.keys(dataset)
     folder = work.trial_dir(f"{case}/stream", number, dataset)
     interval = stream_s / len(keys) if stream_s else 0.0
-    command = produce_command(
-        work.outputs_file(work.outputs), folder / f"{dataset}.jsonl", dataset, folder / "checkpoint", interval
-    )
+    command = produce_command(work.outputs_file(work.outputs), folder / f"{dataset}.jsonl", dataset, interval)
     started_at = time.time()
     return Stream(topic, dataset, keys, end_offsets(work.outputs, topic), command, started_at)
 

@@ -10,21 +10,19 @@ from typing import Protocol, cast
 #: command -> (module with add_arguments/run and DESCRIPTION/EPILOG, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("pipelines.batch.cli", "MongoDB -> S3 landing bucket with dlt (incremental, schema contracts)"),
-    "produce": ("pipelines.streaming.producer", "send a dataset's JSON lines to Kafka, schema-registry serialized"),
     "reconcile": ("pipelines.reconcile.cli", "every row and value: source files vs each sink vs the lake, by key"),
 }
 
 EPILOG = """\
 examples:
   python -m pipelines batch --stack devstack            MongoDB -> S3 once
-  python -m pipelines produce --stack devstack --rows 100
-                                                        100 cards -> Kafka -> the stack's S3 sink -> the lake
   python -m pipelines reconcile --stack devstack --source data/json
                                                         source vs MongoDB, Firestore, DynamoDB, Kafka, the lake
 
 Every command reads its targets from stack outputs: --stack NAME (a Pulumi stack) or --outputs FILE. The
 topics, subjects, the S3 sink connector and Airflow's connections/variables are the stack's (`make up`).
-`python -m pipelines COMMAND --help` explains each one.
+`python -m pipelines COMMAND --help` explains each one. Records reach Kafka through the loaders, one write path
+for every sink: `python -m loaders load -d kafka --mode streaming [--interval S] [--loop]`.
 """
 
 
@@ -44,8 +42,8 @@ def _module(name: str) -> CommandModule:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m pipelines",
-        description="The data pipelines of the platform: dlt MongoDB -> S3 under Airflow, the schema-registry "
-        "producer -> Kafka -> the S3 sink.",
+        description="The data pipelines of the platform: dlt MongoDB -> S3 under Airflow, Kafka -> the S3 sink "
+        "-> the lake, and reconciliation of every store.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -65,15 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from contract.errors import TargetUnreachable
     from contract.outputs import OutputsError
-    from loaders.sinks.base import LoadError
 
     try:
         return _module(args.command).run(args)
     except OutputsError as exc:
         print(f"stack outputs: {exc}", file=sys.stderr)
         return 2
-    except LoadError as exc:  # a broker or registry that does not answer, a name missing from the outputs
+    except TargetUnreachable as exc:  # a server that does not answer: one line naming it
         print(f"{args.command}: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (`| head`): nothing left to say to it

@@ -9,7 +9,8 @@ Targets come only from the Airflow settings the stack creates (the Variable `sta
 connections `mongo_default`, `aws_default`: pipelines/airflow_outputs.py). The source folder is the run's
 parameter `source_dir` (the converter's output, `python -m loaders convert RAW OUT`); a dataset without a file
 there is skipped. The datasets the S3 sink streams to the lake (`s3_sink.topics`, the seed's cards-data) are
-left to the producer pipeline on Kafka, so the lake gets them once.
+left to the stream (`python -m loaders load -d kafka --mode streaming`, the demo's streaming step), so the lake
+gets them once.
 
 Written against Airflow 3's Task SDK. Nothing at module level touches the network or reads a file.
 """
@@ -17,12 +18,16 @@ Written against Airflow 3's Task SDK. Nothing at module level touches the networ
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 from airflow.sdk import Param, dag, task
 
 from schemas import DATASETS
+
+if TYPE_CHECKING:
+    from contract.outputs import StackOutputs
 
 DAG_ID = "load_sources"
 TARGETS = ("mongodb", "firestore", "dynamodb", "kafka")
@@ -50,8 +55,6 @@ def load_sources() -> None:
     @task
     def load(target: str, dataset: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Load one dataset's converted file into one sink; fail (and retry) if a record could not be written."""
-        from pathlib import Path
-
         from airflow.sdk.exceptions import AirflowSkipException
 
         from loaders.load import load_dataset
@@ -64,7 +67,7 @@ def load_sources() -> None:
         reason = skip_reason(outputs, target, dataset, Path(source))
         if reason:
             raise AirflowSkipException(reason)
-        report = load_dataset(target, dataset, dict(outputs), Path(source), progress=False, count=False)
+        report = load_dataset(target, dataset, outputs, Path(source), progress=False, count=False)
         print(f"{target} {dataset}: read {report.read:,}, written {report.written:,}, failed {report.failed:,}")
         if report.failed:
             raise RuntimeError(f"{target} {dataset}: {report.failed:,} record(s) failed, see {report.quarantine}")
@@ -83,8 +86,6 @@ def load_sources() -> None:
     @task(retries=0)
     def reconcile(loaded: dict[str, int], params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The source files against every sink this DAG loaded, by key and value; fails beyond the thresholds."""
-        from pathlib import Path
-
         from pipelines.airflow_outputs import outputs_in_task
         from pipelines.reconcile.airflow_task import reconcile_in_task
         from pipelines.reconcile.plan import Scope
@@ -94,7 +95,7 @@ def load_sources() -> None:
         datasets = [d for d in DATASETS if (source / f"{d}.jsonl").exists()]
         left_out = frozenset((d, t) for d in datasets for t in TARGETS if skip_reason(outputs, t, d, source))
         scope = Scope(source_dir=source, stages=("source", *TARGETS), exclude=left_out)
-        return reconcile_in_task(dict(outputs), datasets, scope, params)
+        return reconcile_in_task(outputs, datasets, scope, params)
 
     loads = [
         load.override(task_id=f"{target}_{dataset}")(target, dataset) for target in TARGETS for dataset in DATASETS
@@ -102,7 +103,7 @@ def load_sources() -> None:
     reconcile(summary(loads))  # type: ignore[arg-type]  # TaskFlow resolves the XComArgs to their values at run time
 
 
-def skip_reason(outputs: Any, target: str, dataset: str, source_dir: Any) -> str | None:
+def skip_reason(outputs: StackOutputs, target: str, dataset: str, source_dir: Path) -> str | None:
     """Why (target, dataset) is not loaded in this run, or None: no file, no place in the stack, or streamed."""
     if not (source_dir / f"{dataset}.jsonl").exists():
         return f"no {dataset}.jsonl in {source_dir}"
@@ -115,7 +116,7 @@ def skip_reason(outputs: Any, target: str, dataset: str, source_dir: Any) -> str
     if dataset not in places:
         return f"the stack has no {target} place for {dataset}"
     if target == "kafka" and places[dataset] in outputs["s3_sink"]["topics"]:
-        return f"{places[dataset]} is streamed to the lake by the producer pipeline"
+        return f"{places[dataset]} is streamed to the lake by the producer: loaders load --mode streaming"
     return None
 
 

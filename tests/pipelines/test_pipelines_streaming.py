@@ -1,5 +1,6 @@
-"""The streaming pipeline against real servers: `python -m pipelines produce` -> Kafka (schema registry) -> the
-S3 sink connector -> the moto bucket, read back record for record. Each test has its own topic and its own
+"""The streaming pipeline against real servers: `python -m loaders load -d kafka` (the one Kafka write path, in
+batch or streaming mode) -> Kafka (schema registry) -> the S3 sink connector -> the bucket, read back record for
+record. Each test has its own topic and its own
 connector (created through the same code the platform uses), removed afterwards."""
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from _pipelines_records import card, delete_prefix
 
 from components.connect.client import ConnectClient
 from contract.clients import s3_client
+from contract.outputs import StackOutputs, validate_outputs
 from contract.s3_sink import sink_config_for
+from loaders.load import LoadReport, load_dataset
 from pipelines.common import REPO_ROOT
-from pipelines.streaming.producer import ProducerSettings, produce
 from pipelines.streaming.sink import end_offsets, sink_prefix, wait_for_records
 from schemas import load as load_schema
 
@@ -31,12 +33,12 @@ pytestmark = pytest.mark.devstack
 
 
 @pytest.fixture(scope="module")
-def outputs(platform: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    return platform("kafka", "registry", "connect", "moto")
+def outputs(platform: Callable[..., dict[str, Any]]) -> StackOutputs:
+    return validate_outputs(platform("kafka", "registry", "connect", "moto"), "the test platform's")
 
 
 @pytest.fixture
-def topic(outputs: dict[str, Any]) -> Iterator[str]:
+def topic(outputs: StackOutputs) -> Iterator[str]:
     """A fresh 3-partition topic with its own S3 sink connector (the stack's sink config, this topic only)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -58,21 +60,26 @@ def write_lines(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def produce_cli(outputs_path: Path, topic: str, source: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def with_topic(outputs: StackOutputs, topic: str) -> dict[str, Any]:
+    """The outputs with the test's own topic as the cards' (the loaders take every name from the outputs)."""
+    return {**outputs, "kafka_topics": {**outputs["kafka_topics"], "cards": topic}}
+
+
+def load_command(outputs_path: Path, source: Path, *extra: str) -> list[str]:
+    """`source` (a cards.jsonl) into the topic the outputs name for the cards."""
+    return [sys.executable, "-m", "loaders", "load", "-d", "kafka", "--dataset", "cards", "--outputs",
+            str(outputs_path), "--source", str(source.parent), "--no-progress", *extra]  # fmt: skip
+
+
+def load_kafka(outputs: StackOutputs, topic: str, source: Path) -> LoadReport:
+    """`load_dataset` of `source` (a cards.jsonl) into `topic`."""
+    typed = validate_outputs(with_topic(outputs, topic), "the test's outputs")
+    return load_dataset("kafka", "cards", typed, source.parent, progress=False, count=False)
+
+
+def produce_cli(outputs_path: Path, source: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pipelines",
-            "produce",
-            "--outputs",
-            str(outputs_path),
-            "--topic",
-            topic,
-            "--source-path",
-            str(source),
-            *extra,
-        ],
+        load_command(outputs_path, source, *extra),
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -80,7 +87,7 @@ def produce_cli(outputs_path: Path, topic: str, source: Path, *extra: str) -> su
     )
 
 
-def lake_lines(outputs: dict[str, Any], topic: str) -> list[tuple[int, int, dict[str, Any]]]:
+def lake_lines(outputs: StackOutputs, topic: str) -> list[tuple[int, int, dict[str, Any]]]:
     """(partition, offset, document) of every line of every object under the topic's sink prefix, as stored:
     read apart from the pipeline's reader, which keeps one record per offset and so hides a record written twice."""
     import gzip
@@ -99,7 +106,7 @@ def lake_lines(outputs: dict[str, Any], topic: str) -> list[tuple[int, int, dict
     return found
 
 
-def kafka_messages(outputs: dict[str, Any], topic: str, expected: int, timeout: float = 30) -> list[Any]:
+def kafka_messages(outputs: StackOutputs, topic: str, expected: int, timeout: float = 30) -> list[Any]:
     from confluent_kafka import Consumer
 
     consumer = Consumer(
@@ -124,15 +131,15 @@ def kafka_messages(outputs: dict[str, Any], topic: str, expected: int, timeout: 
 
 
 def test_n_records_produced_are_exactly_n_records_in_s3_field_for_field(
-    outputs: dict[str, Any], topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
+    outputs: StackOutputs, topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
 ) -> None:
     records = [card(i) for i in range(1, 26)]
     source = write_lines(tmp_path / "cards.jsonl", [json.dumps(r) for r in records])
 
-    proc = produce_cli(outputs_file(outputs), topic, source)
+    proc = produce_cli(outputs_file(with_topic(outputs, topic)), source)
 
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "delivered 25, failed 0, rejected 0 of 25 read in 1 pass(es)" in proc.stderr
+    assert f"cards → {topic}: read 25, written 25, skipped 0, failed 0 (rejected 0) in 1 pass(es)" in proc.stderr
     landed = wait_for_records(outputs, topic, 25, timeout=90)
     assert sorted((r.value for r in landed), key=lambda v: v["id"]) == records
     # key = the record id; the value in S3 is the producer's JSON document itself (no registry prefix)
@@ -152,7 +159,7 @@ def test_n_records_produced_are_exactly_n_records_in_s3_field_for_field(
 
 
 def test_invalid_records_are_refused_counted_quarantined_and_not_sent(
-    outputs: dict[str, Any], topic: str, tmp_path: Path
+    outputs: StackOutputs, topic: str, tmp_path: Path
 ) -> None:
     good = [card(i) for i in (1, 2, 3)]
     bad_type = {**card(4), "cvv": "six-two-three"}
@@ -168,20 +175,15 @@ def test_invalid_records_are_refused_counted_quarantined_and_not_sent(
             json.dumps(good[2]),
         ],
     )
-    quarantine = tmp_path / "quarantine.jsonl"
+    quarantine = tmp_path / "_rejected" / "load-kafka-cards.jsonl"
     since = end_offsets(outputs, topic)
-    report = produce(
-        ProducerSettings(
-            bootstrap_servers=outputs["kafka_bootstrap_servers"],
-            schema_registry_url=outputs["schema_registry_url"],
-            topic=topic,
-            source_path=source,
-            schema=load_schema("cards"),
-            quarantine_path=quarantine,
-        )
-    )
+    report = load_kafka(outputs, topic, source)
 
-    assert (report.read, report.sent, report.delivered, report.failed, report.rejected) == (6, 3, 3, 0, 3)
+    # read, written (delivered), skipped, failed other than rejected, rejected
+    assert (report.read, report.written, report.skipped, report.failed - report.rejected, report.rejected) == (
+        6, 3, 0, 0, 3
+    )  # fmt: skip
+    assert report.quarantine == str(quarantine)
     entries = [json.loads(line) for line in quarantine.read_text().splitlines()]
     assert [e["line"] for e in entries] == [2, 4, 5]
     assert all(e["file"] == str(source) for e in entries)
@@ -196,22 +198,22 @@ def test_invalid_records_are_refused_counted_quarantined_and_not_sent(
 
 
 def test_rejections_make_the_cli_fail_with_a_clear_message(
-    outputs: dict[str, Any], topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
+    outputs: StackOutputs, topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
 ) -> None:
     source = write_lines(tmp_path / "cards.jsonl", [json.dumps(card(1)), json.dumps({**card(2), "cvv": "x"})])
-    proc = produce_cli(outputs_file(outputs), topic, source, "--quarantine", str(tmp_path / "q.jsonl"))
+    proc = produce_cli(outputs_file(with_topic(outputs, topic)), source)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "delivered 1, failed 0, rejected 1" in proc.stderr
+    assert "written 1, skipped 0, failed 1 (rejected 1)" in proc.stderr
     assert "cards.jsonl:2" in proc.stderr and "cvv" in proc.stderr
-    assert str(tmp_path / "q.jsonl") in proc.stderr
+    assert str(tmp_path / "_rejected" / "load-kafka-cards.jsonl") in proc.stderr
 
 
 def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
-    outputs: dict[str, Any], topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
+    outputs: StackOutputs, topic: str, outputs_file: Callable[[dict[str, Any]], Path], tmp_path: Path
 ) -> None:
     source = write_lines(tmp_path / "cards.jsonl", [json.dumps(card(i)) for i in range(1, 11)])
-    command = [sys.executable, "-m", "pipelines", "produce", "--outputs", str(outputs_file(outputs)), "--topic",
-               topic, "--source-path", str(source), "--loop", "--streaming-interval", "0.02"]  # fmt: skip
+    command = load_command(outputs_file(with_topic(outputs, topic)), source, "--mode", "streaming", "--interval",
+                           "0.02", "--loop")  # fmt: skip
     # Ctrl-C as from a terminal: a test run started in the background of a non-interactive shell (as CI jobs often
     # are) ignores SIGINT, the child inherits that, and Python then never raises KeyboardInterrupt
     proc = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -228,8 +230,8 @@ def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
             proc.communicate()
 
     assert proc.returncode == 130, stdout + stderr
-    line = next(ln for ln in stderr.splitlines() if ln.startswith(f"{topic}: delivered"))
-    match = re.search(r"delivered ([\d,]+), failed", line)
+    line = next(ln for ln in stderr.splitlines() if ln.startswith(f"cards → {topic}: read"))
+    match = re.search(r"written ([\d,]+), skipped", line)
     assert match, line
     delivered = int(match.group(1).replace(",", ""))
     assert delivered >= 25
@@ -238,7 +240,7 @@ def test_ctrl_c_in_a_loop_flushes_and_counts_what_was_delivered(
     assert "failed 0" in line
 
 
-def _wait_for_records_on_topic(outputs: dict[str, Any], topic: str, n: int, proc: Any, timeout: float) -> int:
+def _wait_for_records_on_topic(outputs: StackOutputs, topic: str, n: int, proc: Any, timeout: float) -> int:
     """The topic's record count once it holds `n`; fails at once if the producer exits, and at `timeout`."""
     deadline = time.monotonic() + timeout
     while (on_topic := sum(end_offsets(outputs, topic).values())) < n:
@@ -253,7 +255,7 @@ def _wait_for_records_on_topic(outputs: dict[str, Any], topic: str, n: int, proc
 
 
 def test_a_record_the_topic_does_not_hold_fails_named_by_key_and_line(
-    outputs: dict[str, Any], topic: str, tmp_path: Path
+    outputs: StackOutputs, topic: str, tmp_path: Path
 ) -> None:
     """Delivery errors are checked against the topic before the summary: the records the broker refused (here:
     larger than the topic's max.message.bytes) are failed, each quarantined with its key and source line."""
@@ -264,19 +266,11 @@ def test_a_record_the_topic_does_not_hold_fails_named_by_key_and_line(
     admin.alter_configs([resource])[resource].result(30)
     cards = [card(i) for i in (1, 2)]
     source = write_lines(tmp_path / "cards.jsonl", [json.dumps(c) for c in cards])
-    quarantine = tmp_path / "quarantine.jsonl"
-    settings = ProducerSettings(
-        bootstrap_servers=outputs["kafka_bootstrap_servers"],
-        schema_registry_url=outputs["schema_registry_url"],
-        topic=topic,
-        source_path=source,
-        schema=load_schema("cards"),
-        quarantine_path=quarantine,
-    )
+    quarantine = tmp_path / "_rejected" / "load-kafka-cards.jsonl"
 
-    report = produce(settings)
+    report = load_kafka(outputs, topic, source)
 
-    assert (report.sent, report.delivered, report.failed) == (2, 0, 2)
+    assert (report.read, report.written, report.failed, report.rejected) == (2, 0, 2, 0)
     entries = sorted((json.loads(line) for line in quarantine.read_text().splitlines()), key=lambda e: e["line"])
     assert [(e["line"], e["key"], e["record"]) for e in entries] == [(1, str(cards[0]["id"]), cards[0]),
                                                                      (2, str(cards[1]["id"]), cards[1])]  # fmt: skip
