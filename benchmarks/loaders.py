@@ -176,27 +176,33 @@ def load_bench(
 
 
 def _ours(target: str, outputs: dict[str, Any], src: Path, rows: int, lanes: int | None = None) -> None:
+    from contract.outputs import validate_outputs
     from loaders.load import load_dataset
 
     shutil.rmtree(src / "_state", ignore_errors=True)  # no Kafka checkpoint: every record is sent
-    report = load_dataset(target, "transactions", outputs, src, rows=rows, progress=False, count=False, lanes=lanes)
+    typed = validate_outputs(outputs, "the benchmark's platform")
+    report = load_dataset(target, "transactions", typed, src, rows=rows, progress=False, count=False, lanes=lanes)
     if report.failed or report.written != rows:
         raise RuntimeError(f"{target}: ours wrote {report.written} of {rows}, {report.failed} failed")
 
 
 def _sink_lanes(target: str, outputs: dict[str, Any], work: Path) -> int | None:
     """The batches the target's sink writes at once by default (None: it sends from its client's threads)."""
+    from contract.outputs import validate_outputs
     from loaders.load import open_sink
 
-    sink = open_sink(target, "transactions", outputs, work / f"state-{time.time_ns()}")
+    typed = validate_outputs(outputs, "the benchmark's platform")
+    sink = open_sink(target, "transactions", typed, work / f"state-{time.time_ns()}")
     sink.close()
     return getattr(sink, "lanes", None)
 
 
 def _one_per_call(target: str, records: list[dict[str, Any]], outputs: dict[str, Any], work: Path) -> None:
+    from contract.outputs import validate_outputs
     from loaders.load import open_sink
 
-    sink = open_sink(target, "transactions", outputs, work / f"state-{time.time_ns()}")
+    typed = validate_outputs(outputs, "the benchmark's platform")
+    sink = open_sink(target, "transactions", typed, work / f"state-{time.time_ns()}")
     for record in records:  # the naive way: one call per record, through the same client
         sink.write([record])
         if target == "kafka":
@@ -304,7 +310,7 @@ def kafka_ceiling(
     from confluent_kafka import Producer
 
     from contract.kafka_auth import kafka_auth_config
-    from loaders.sinks.kafka import FAST_RECONNECT, POLL_EVERY
+    from loaders.sinks.kafka_producer import FAST_RECONNECT, POLL_EVERY
     from schemas import load as load_schema
 
     schema = load_schema("transactions")

@@ -27,15 +27,17 @@ from rich.table import Table
 
 from benchmarks._common import Measurement, delete_prefix, fresh_ids_copy, measure, platform_outputs
 from benchmarks._results import show
+from contract.outputs import StackOutputs
 
 STAGES = ("convert", "mongodb", "dynamodb", "firestore", "kafka", "batch", "streaming")
 SIZES = (20_000, 200_000, 2_000_000)
 
 
 # --- stages (run in child processes: each peak RSS is the stage's own) -------------------------------------
-def _outputs(path: str) -> dict[str, Any]:
-    outputs: dict[str, Any] = json.loads(Path(path).read_text())
-    return outputs
+def _outputs(path: str) -> StackOutputs:
+    from contract.outputs import validate_outputs
+
+    return validate_outputs(json.loads(Path(path).read_text()), path)
 
 
 def stage_convert(raw: str, converted: str) -> None:
@@ -63,23 +65,13 @@ def stage_batch(outputs_path: str, prefix: str, pipelines_dir: str) -> None:
 
 
 def stage_streaming(converted: str, outputs_path: str) -> None:
-    from contract.kafka_auth import kafka_auth_config
-    from pipelines.streaming.producer import ProducerSettings, produce
-    from schemas import load as load_schema
+    from loaders.load import load_dataset
 
-    outputs = _outputs(outputs_path)
-    settings = ProducerSettings(
-        bootstrap_servers=outputs["kafka_bootstrap_servers"],
-        schema_registry_url=outputs["schema_registry_url"],
-        topic=outputs["kafka_topics"]["transactions"],
-        source_path=Path(converted) / "transactions.jsonl",
-        schema=load_schema("transactions"),
-        quarantine_path=Path(converted) / "_rejected" / "produce.jsonl",
-        client_settings=kafka_auth_config(outputs),
+    report = load_dataset(
+        "kafka", "transactions", _outputs(outputs_path), Path(converted), progress=False, count=False, checkpoint=False
     )
-    report = produce(settings, flush_timeout=120)
-    if report.delivered != report.read:
-        raise RuntimeError(f"streaming: delivered {report.delivered} of {report.read}")
+    if report.written != report.read:
+        raise RuntimeError(f"streaming: delivered {report.written} of {report.read}")
 
 
 # --- the run -------------------------------------------------------------------------------------------------
