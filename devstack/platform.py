@@ -66,7 +66,13 @@ class Platform:
         def install(svc: Service) -> None:
             report(f"installing {svc.name} ({svc.description}) ...")
             started = time.monotonic()
-            svc.install()
+            try:
+                svc.install()
+            except Exception as exc:  # said now; raised when the others have finished (their downloads stay cached)
+                what = (str(exc).splitlines() or [type(exc).__name__])[0]
+                what = what if what.startswith(f"{svc.name}:") else f"{svc.name}: {what}"
+                report(f"install failed after {time.monotonic() - started:.1f}s: {what}")
+                raise
             report(f"installed {svc.name} in {time.monotonic() - started:.1f}s")
 
         with ThreadPoolExecutor(max_workers=INSTALL_WORKERS, thread_name_prefix="devstack-install") as pool:
