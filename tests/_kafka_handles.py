@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +36,18 @@ class Handle:
 _alive: dict[int, tuple[weakref.ReferenceType[Any], Handle]] = {}
 #: handles that were never closed and that the cyclic garbage collector freed
 _collected: list[Handle] = []
-_collecting = False
+#: the thread running a garbage collection now, if any (another thread may free a handle meanwhile, by refcount)
+_collector: int | None = None
 
 
 def _on_gc(phase: str, _info: dict[str, int]) -> None:
-    global _collecting
-    _collecting = phase == "start"
+    global _collector
+    _collector = threading.get_ident() if phase == "start" else None
 
 
 def _gone(ref: weakref.ReferenceType[Any]) -> None:
     entry = _alive.pop(id(ref), None)
-    if entry is not None and not entry[1].closed and _collecting:
+    if entry is not None and not entry[1].closed and _collector == threading.get_ident():
         _collected.append(entry[1])
 
 
