@@ -73,12 +73,14 @@ def test_a_broken_variable_is_named() -> None:
 
 
 def test_load_sources_skips_what_has_no_file_no_place_or_is_streamed(tmp_path: Path) -> None:
+    from contract.outputs import validate_outputs
     from pipelines.dags.load_sources import skip_reason
 
+    outputs = validate_outputs(OUTPUTS, "the devstack stack's")
     for dataset in ("cards", "users", "mcc_codes"):
         (tmp_path / f"{dataset}.jsonl").write_text("{}\n")
-    assert skip_reason(OUTPUTS, "mongodb", "cards", tmp_path) is None
-    assert skip_reason(OUTPUTS, "kafka", "users", tmp_path) is None
-    assert "no transactions.jsonl" in str(skip_reason(OUTPUTS, "mongodb", "transactions", tmp_path))
-    assert "no dynamodb place for mcc_codes" in str(skip_reason(OUTPUTS, "dynamodb", "mcc_codes", tmp_path))
-    assert "streamed to the lake by the producer" in str(skip_reason(OUTPUTS, "kafka", "cards", tmp_path))
+    assert skip_reason(outputs, "mongodb", "cards", tmp_path) is None
+    assert skip_reason(outputs, "kafka", "users", tmp_path) is None
+    assert "no transactions.jsonl" in str(skip_reason(outputs, "mongodb", "transactions", tmp_path))
+    assert "no dynamodb place for mcc_codes" in str(skip_reason(outputs, "dynamodb", "mcc_codes", tmp_path))
+    assert "streamed to the lake by the producer" in str(skip_reason(outputs, "kafka", "cards", tmp_path))
