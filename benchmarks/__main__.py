@@ -30,8 +30,8 @@ def main(argv: list[str]) -> int:
         return 0
     from benchmarks import _platform
 
-    _platform.isolate()  # before anything reads devstack's or Pulumi's settings
     _platform.stop_on_signals()
+    _platform.isolate()  # before anything reads devstack's or Pulumi's settings
     try:
         return run(names or available(), passed, argv)
     finally:
