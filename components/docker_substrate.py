@@ -59,17 +59,20 @@ class DockerSubstrate(pulumi.ComponentResource):
     def __init__(self, name: str, args: DockerSubstrateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kde:substrate:DockerSubstrate", name, None, opts)
         emulated = args["emulated"]
-        cloud = None if emulated else self._cloud_providers(args)
-        key_id, secret_key = self._sink_keys(args, cloud)
-        self.streaming = self._streaming(args, key_id, secret_key)
         endpoints: pulumi.Input[dict[str, str]] = {}
-        if cloud is None:
+        if emulated:  # moto accepts any key; the lakes go on the emulators, which join the streaming network
+            self.streaming = self._streaming(
+                args, emu.FAKE_ACCESS_KEY_ID, pulumi.Output.secret(emu.FAKE_SECRET_ACCESS_KEY)
+            )
             emulators = self._emulators(args)
             aws_provider, gcp_provider = emulators.aws_provider, emulators.gcp_provider
-            self.aws_lake = self._aws_lake(args, aws_provider)
+            self.aws_lake = self._aws_lake(args, aws_provider, create_sink_user=False)
             endpoints = emulators.endpoints
-        else:
-            aws_provider, gcp_provider = cloud
+        else:  # the AWS lake first: it makes the S3 sink's user and key the Connect worker runs with
+            aws_provider, gcp_provider = self._cloud_providers(args)
+            self.aws_lake = self._aws_lake(args, aws_provider, create_sink_user=True)
+            keys = (self.aws_lake.sink_access_key_id or "", self.aws_lake.sink_secret_access_key or "")
+            self.streaming = self._streaming(args, *keys)
         lake = gcp_lake(
             self,
             gcp_provider,
@@ -122,31 +125,13 @@ class DockerSubstrate(pulumi.ComponentResource):
         )
 
     def _cloud_providers(self, args: DockerSubstrateArgs) -> tuple[aws.Provider, gcp.Provider]:
-        """The real clouds' providers; the AWS lake comes first, as it makes the S3 sink's user and key."""
         aws_provider = aws.Provider("aws", region=args["aws_region"], opts=moved_child(self))
         gcp_provider = gcp.Provider(
             "gcp", project=args["gcp_project"], region=args["gcp_location"].lower(), opts=moved_child(self)
         )
-        self.aws_lake = aws_lake(
-            self,
-            aws_provider,
-            prefix=args["prefix"],
-            stack=args["stack"],
-            dynamodb_datasets=args["dynamodb_datasets"],
-            force_destroy=args["force_destroy"],
-            create_sink_user=True,
-        )
         return aws_provider, gcp_provider
 
-    def _sink_keys(
-        self, args: DockerSubstrateArgs, cloud: tuple[aws.Provider, gcp.Provider] | None
-    ) -> tuple[pulumi.Input[str], pulumi.Input[str]]:
-        """The S3 sink's AWS keys in the Connect worker's environment: its own user's on a cloud, any on moto."""
-        if cloud is None:
-            return emu.FAKE_ACCESS_KEY_ID, pulumi.Output.secret(emu.FAKE_SECRET_ACCESS_KEY)
-        return self.aws_lake.sink_access_key_id or "", self.aws_lake.sink_secret_access_key or ""
-
-    def _aws_lake(self, args: DockerSubstrateArgs, provider: aws.Provider) -> AwsLake:
+    def _aws_lake(self, args: DockerSubstrateArgs, provider: aws.Provider, *, create_sink_user: bool) -> AwsLake:
         return aws_lake(
             self,
             provider,
@@ -154,7 +139,7 @@ class DockerSubstrate(pulumi.ComponentResource):
             stack=args["stack"],
             dynamodb_datasets=args["dynamodb_datasets"],
             force_destroy=args["force_destroy"],
-            create_sink_user=False,  # moto accepts any key
+            create_sink_user=create_sink_user,
         )
 
     def _streaming(
