@@ -2,7 +2,7 @@
 `main(argv)`), all of them by default; other arguments are passed on to each (`NAME --help` shows them).
 
 Each writes its own section of benchmarks/RESULTS.md. They run on a platform of their own (a devstack under
-.devstack/bench, ports 17000-17070, the stack's state there too), stopped and deleted at the end, even when
+.devstack/bench, ports 18000-18070, the stack's state there too), stopped and deleted at the end, even when
 interrupted: the user's devstack and stacks are never touched."""
 
 from __future__ import annotations

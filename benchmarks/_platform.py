@@ -2,7 +2,7 @@
 
 A benchmark loads hundreds of thousands of rows, sends plain JSON to topics and creates connectors; on the
 user's platform that spoiled the next `make demo`. So `python -m benchmarks` moves devstack to
-`.devstack/bench` (`KDE_BENCH_HOME` moves it elsewhere), its ports 2000 above devstack's defaults
+`.devstack/bench` (`KDE_BENCH_HOME` moves it elsewhere), its ports 3000 above devstack's defaults
 (`KDE_BENCH_PORT_OFFSET`), the stack's state into that home, and at the end (a normal end, an exception,
 Ctrl-C, SIGTERM or SIGHUP) stops every service of it and deletes the home; what a run killed with -9 left is
 stopped and deleted when the next one starts. The install cache is shared.
@@ -18,8 +18,8 @@ from pathlib import Path
 from types import FrameType
 
 ROOT = Path(__file__).resolve().parents[1]
-#: 17000-17070: beside devstack's defaults (15000s) and the test suite's platform (16000s)
-DEFAULT_PORT_OFFSET = 2000
+#: 18000-18070: beside devstack's defaults (15000s), the test suite's platform (16000s) and the engine tests' (17000s)
+DEFAULT_PORT_OFFSET = 3000
 #: written into a home this module created: only such a home is ever deleted
 MARKER = ".benchmarks-platform"
 
