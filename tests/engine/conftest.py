@@ -52,9 +52,11 @@ def substrate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevstackConf
     (home / "install").symlink_to(DevstackConfig.from_env().install_dir)  # built once by `make setup`
     cfg = DevstackConfig(home=home, ports={name: port + PORT_OFFSET for name, port in DEFAULT_PORTS.items()})
     platform = Platform(cfg)
-    platform.up(SERVICES, report=lambda _msg: None)
-    yield cfg
-    platform.down(SERVICES, report=lambda _msg: None)
+    try:  # an `up` that fails has started some of them by then: those are stopped too
+        platform.up(SERVICES, report=lambda _msg: None)
+        yield cfg
+    finally:
+        platform.down(SERVICES, report=lambda _msg: None)
 
 
 @pytest.fixture(scope="session")
