@@ -25,6 +25,9 @@ from stacks.engine import changes, outputs_of
 
 pytestmark = pytest.mark.devstack
 
+#: the outputs that hold credentials (contract/outputs.py documents each as SECRET)
+SECRET_OUTPUTS = ("aws_credentials", "mongodb_uri", "kafka_connect_auth")
+
 
 @pytest.fixture
 def stack(devstack_stack: Callable[[Path], auto.Stack], tmp_path: Path) -> Iterator[auto.Stack]:
@@ -64,6 +67,30 @@ def airflow_objects(airflow: DevstackAirflow) -> tuple[set[str], set[str]]:
     return connections, variables
 
 
+def secrets_shown(
+    stack: auto.Stack, outputs: dict[str, Any], airflow: DevstackAirflow, state: str, logs: str
+) -> list[str]:
+    """Where a secret shows in plain text: the state file, the engine's output, the `stack_outputs` Variable the
+    DAGs read; and each secret output the stack does not mark secret. Every finding at once, so a failure names
+    all the places."""
+    secrets = {
+        "the S3 secret key": outputs["aws_credentials"]["secret_access_key"],
+        "the Airflow password": airflow.credentials["password"],
+        "the Connect password": outputs["kafka_connect_auth"]["password"],
+        "the MongoDB URI": outputs["mongodb_uri"],
+    }
+    variable = airflow.get(f"/variables/{naming.AIRFLOW_STACK_OUTPUTS_VARIABLE}")["value"]
+    # the Variable holds the public outputs: a check of an empty or foreign Variable would pass on anything
+    assert json.loads(variable)["kafka_bootstrap_servers"] == outputs["kafka_bootstrap_servers"]
+    places = {"the state file": state, "the engine's output": logs, "the stack_outputs Variable": variable}
+    shown = [
+        f"{name} in {place}" for name, secret in secrets.items() for place, text in places.items() if secret in text
+    ]
+    declared = stack.outputs()
+    shown += [f"output {key} not secret" for key in SECRET_OUTPUTS if not declared[key].secret]
+    return shown
+
+
 def test_devstack_stack_lifecycle_on_the_real_engine(
     substrate: DevstackConfig, stack: auto.Stack, tmp_path: Path
 ) -> None:
@@ -90,18 +117,15 @@ def test_devstack_stack_lifecycle_on_the_real_engine(
     # a second up is a no-op, and so is a preview
     again = stack.up(color="never")
     assert set(changes(again.summary.resource_changes)) == {"same"}, again.stdout
-    assert set(changes(stack.preview(color="never").change_summary)) == {"same"}
+    preview = stack.preview(color="never")
+    assert set(changes(preview.change_summary)) == {"same"}
 
-    # secrets are encrypted in the state file: the S3 key, the Airflow and Connect logins, the MongoDB URI
+    # secrets stay secret: the S3 key, the Airflow and Connect logins, the MongoDB URI
     state = state_file("devstack", PROJECT, tmp_path / "state").read_text()
-    secrets = (
-        outputs["aws_credentials"]["secret_access_key"],
-        airflow.credentials["password"],
-        outputs["kafka_connect_auth"]["password"],
-    )
-    for secret in secrets:
-        assert secret not in state
     assert '"ciphertext"' in state
+    logs = "".join(run.stdout + run.stderr for run in (up, again, preview))
+    shown = secrets_shown(stack, outputs, airflow, state, logs)
+    assert not shown, "; ".join(shown)
 
     # a connector and an Airflow connection deleted behind the stack's back: drift on refresh, back on up
     url = f"{outputs['kafka_connect_url']}/connectors/{connector}"
