@@ -48,6 +48,15 @@ def begin(name: str, argv: list[str]) -> None:
     _current = Section(name, " ".join(["python -m benchmarks", *argv]))
 
 
+def part(label: str | None) -> None:
+    """From now on the running benchmark writes to its section `<name> (<label>)` (None: `<name>`), so a benchmark
+    whose parts run apart (the loaders' convert and loads) keeps each part's latest figures."""
+    global _current
+    if _current is not None:
+        base = _current.name.split(" (")[0]
+        _current = Section(base if label is None else f"{base} ({label})", _current.command)
+
+
 def show(table: Table, console: Console | None = None) -> None:
     """Print `table` and add it to the running benchmark's section."""
     (console or Console(width=None if Console().is_terminal else 140)).print(table)

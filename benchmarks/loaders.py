@@ -34,7 +34,7 @@ from benchmarks._common import (
     timed,
     trials_table,
 )
-from benchmarks._results import say
+from benchmarks._results import part, say
 
 
 # --- contenders (run in child processes) -------------------------------------------------------------------
@@ -449,12 +449,14 @@ def main(argv: list[str] | None = None) -> int:
         [200_000, 1_000_000] if args.quick else [2_000_000, 13_000_000])  # fmt: skip
     results: dict[int, dict[str, Trials]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-loaders-") as tmp:
+        part("convert")
         for rows in [] if args.no_convert else sizes:
             results[rows] = convert_bench(rows, Path(tmp), with_pandas=rows <= 2_000_000, repeats=args.repeats)
         if len(results) > 1:
             small, large = (results[s]["ours (typed, validated)"].peak or 0.0 for s in (sizes[0], sizes[-1]))
             say(f"peak RSS of ours: {large:,.0f} MB at {sizes[-1]:,} rows vs {small:,.0f} MB "
                   f"at {sizes[0]:,} rows = {large / small:.2f}x (target ≤ 1.2x)")  # fmt: skip
+        part(None)
         if not args.no_loads:
             for rows in load_sizes:
                 load_bench(rows, Path(tmp), _targets(args.targets), args.repeats, args.ceiling_threads)
