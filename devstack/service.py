@@ -23,6 +23,8 @@ class Service(ABC):
     port_names: ClassVar[tuple[str, ...]] = ()
     #: services that must be ready before this one starts
     depends_on: ClassVar[tuple[str, ...]] = ()
+    #: how long a start may take before it counts as hung (a process that dies ends the wait at once);
+    #: DEVSTACK_START_TIMEOUT_FACTOR stretches every service's, e.g. on a machine busy with other work
     start_timeout: ClassVar[float] = 90.0
     description: ClassVar[str] = ""
 
@@ -110,15 +112,16 @@ class Service(ABC):
     def start(self) -> None:
         if self.is_running():
             return
+        timeout = self.start_timeout * start_timeout_factor()
         self.check_ports_free()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.prepare()
         pid = process.start_detached(self.command(), pid_file=self.pid_file, log_file=self.log_file, env=self.env())
-        if not process.wait_until(self.ready, self.start_timeout, alive=lambda: process.pid_alive(pid)):
+        if not process.wait_until(self.ready, timeout, alive=lambda: process.pid_alive(pid)):
             died = not process.pid_alive(pid)
             self.stop()
-            reason = "exited" if died else f"was not ready after {self.start_timeout:.0f}s"
+            reason = "exited" if died else f"was not ready after {timeout:.0f}s (DEVSTACK_START_TIMEOUT_FACTOR)"
             raise ServiceError(
                 f"{self.name} {reason} (ports {self.ports_text()}; log {self.log_file}). Last log lines:\n"
                 f"{process.tail(self.log_file)}"
@@ -156,3 +159,14 @@ class Service(ABC):
 
     def ports_text(self) -> str:
         return ", ".join(f"{k}={self.cfg.port(k)}" for k in self.port_names)
+
+
+def start_timeout_factor() -> float:
+    raw = os.environ.get("DEVSTACK_START_TIMEOUT_FACTOR", "1")
+    try:
+        factor = float(raw)
+    except ValueError:
+        raise ServiceError(f"DEVSTACK_START_TIMEOUT_FACTOR={raw!r}: not a number (e.g. 3)") from None
+    if not factor > 0:
+        raise ServiceError(f"DEVSTACK_START_TIMEOUT_FACTOR={raw!r}: must be above 0")
+    return factor

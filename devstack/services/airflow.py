@@ -76,7 +76,8 @@ class Airflow(Service):
     name = "airflow"
     port_names = ("airflow",)
     description = "Airflow 3 api-server + scheduler + dag-processor + triggerer (SQLite), DAGs from pipelines/dags"
-    start_timeout = 180.0
+    #: four processes that each import Airflow: ~40 s on a quiet 2-core machine, minutes on a busy one
+    start_timeout = 600.0
 
     @property
     def home(self) -> Path:

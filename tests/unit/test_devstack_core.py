@@ -73,3 +73,44 @@ def test_detached_process_and_its_children_are_stopped(tmp_path: Path) -> None:
     with pytest.raises(ProcessLookupError):
         os.killpg(pgid, 0)
     assert process.read_pid(tmp_path / "pid") is None
+
+
+class NeverReady:
+    """A service whose process runs but never answers: its start must give up after its stretched timeout."""
+
+    @staticmethod
+    def make(cfg: DevstackConfig) -> object:
+        from devstack.service import Service
+
+        class Sleeper(Service):
+            name = "sleeper"
+            start_timeout = 0.5
+
+            def is_installed(self) -> bool:
+                return True
+
+            def install(self) -> None:
+                pass
+
+            def command(self) -> list[str]:
+                return [sys.executable, "-c", "import time; time.sleep(60)"]
+
+            def ready(self) -> bool:
+                return False
+
+        return Sleeper(cfg)
+
+
+def test_a_hung_start_gives_up_after_the_timeout_stretched_by_the_factor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from devstack.service import ServiceError
+
+    service = NeverReady.make(DevstackConfig(home=tmp_path))
+    monkeypatch.setenv("DEVSTACK_START_TIMEOUT_FACTOR", "4")
+    with pytest.raises(ServiceError, match=r"sleeper was not ready after 2s \(DEVSTACK_START_TIMEOUT_FACTOR\)"):
+        service.start()  # type: ignore[attr-defined]
+    assert not service.is_running()  # type: ignore[attr-defined]
+    monkeypatch.setenv("DEVSTACK_START_TIMEOUT_FACTOR", "fast")
+    with pytest.raises(ServiceError, match="DEVSTACK_START_TIMEOUT_FACTOR='fast': not a number"):
+        service.start()  # type: ignore[attr-defined]
