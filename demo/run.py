@@ -184,29 +184,31 @@ class Demo:
     # --- 7: reconcile ------------------------------------------------------------------------------
     def reconcile(self) -> None:
         from contract.clients import s3_client
+        from contract.outputs import validate_outputs
         from pipelines.reconcile.cli import write_html
         from pipelines.reconcile.combine import combine, covered, datasets_left, read_stored, uncovered_scope
         from pipelines.reconcile.plan import Scope
         from pipelines.reconcile.run import reconcile
         from pipelines.reconcile.storage import store_in_lake
 
-        s3 = s3_client(self.outputs)
+        outputs = validate_outputs(self.outputs, f"stack {STACK}")
+        s3 = s3_client(outputs)
         earlier = read_stored(self.dag_reports, s3)
         scope = Scope(self.converted_dir, kafka_since=self.kafka_since, sink_written_since=self.streamed_at)
         scope = uncovered_scope(scope, covered(earlier))
-        left = datasets_left(DATASETS, self.outputs, scope)
+        left = datasets_left(DATASETS, outputs, scope)
         self.say(f"{len(earlier)} dataset report(s) read back from the DAG runs; reconciling what they did not "
                  f"cover: {', '.join(left) or 'nothing'}")  # fmt: skip
         with self.console.status("reconciling ...") as status:
             own = reconcile(
-                self.outputs,
+                outputs,
                 left,
                 scope,
                 progress=lambda d, s, n: status.update(f"reconciling {d}: {s} {n:,} rows"),
                 store=False,
             )
         report = combine(own, earlier)
-        store_in_lake(report, self.outputs, s3)
+        store_in_lake(report, outputs, s3)
         self.result.report = report
         write_html(report, self.work / "reconciliation.html")
         self.say(f"{len(report.stored)} report(s) stored in the lake, e.g. {next(iter(report.stored.values()), '-')}")

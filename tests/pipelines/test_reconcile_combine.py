@@ -20,8 +20,9 @@ from pipelines.reconcile.report import (
 )
 
 
-def stage(name: str, rows: int = 10, **findings: Finding) -> StageReport:
-    return StageReport(name, f"at {name}", True, 0.5, StageComparison(rows, rows, **findings), {"read": rows})
+def stage(name: str, rows: int = 10, missing: Finding | None = None) -> StageReport:
+    comparison = StageComparison(rows, rows, missing=missing or Finding())
+    return StageReport(name, f"at {name}", True, 0.5, comparison, {"read": rows})
 
 
 def run_of(*parts: DatasetReport) -> RunReport:
