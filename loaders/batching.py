@@ -51,9 +51,9 @@ def queue_block(
     checked: Check,
     documents: Documents | None,
 ) -> None:
-    """The block's certainly valid lines parsed (orjson: the check is done) and queued, each line left to the
-    full check in its place: 1.4 µs a line where msgspec's struct and dict decodes took 3.0 µs. For a
-    DocumentSink, each queued as its document."""
+    """The block's certainly valid lines parsed (orjson: the check is done, and it is faster than msgspec's
+    struct and dict decodes) and queued, each line left to the full check in its place. For a DocumentSink, each
+    queued as its document."""
     ids, bodies, left, _lines = block
     read(len(bodies) + len(left))
     queue = documents.queue if documents else queue_records
@@ -76,7 +76,7 @@ def queue_records(lanes: Lanes, _ids: list[bytes], bodies: list[bytes]) -> None:
 class Documents:
     """How a DocumentSink's documents are made of the lines the validator accepted: as BSON by the compiled
     check, for a sink whose client sends BSON as it is (MongoDB), else parsed from the line's JSON with the
-    id spliced in: the load's own CPU for 100k transactions 1.20 s vs 1.59 s."""
+    id spliced in (BSON from the compiled check saves the load's own CPU)."""
 
     sink: DocumentSink
     validator: RecordValidator

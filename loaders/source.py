@@ -48,7 +48,7 @@ def read_byte_lines(path: Path, rows: int | None) -> Iterator[tuple[int, bytes]]
 
 
 def parse_line(line: bytes) -> Any:
-    """The JSON value of a source line: msgspec (about 2x the standard library, integers of any size exact), and
+    """The JSON value of a source line: msgspec (faster than the standard library, integers of any size exact), and
     the standard library where msgspec refuses, so what is accepted (NaN, 1E400, lone surrogates, bytes that
     are not UTF-8 replaced by U+FFFD) and the JSONDecodeError naming the column stay the standard library's."""
     try:

@@ -39,9 +39,8 @@ REMOTE_LANES = 4
 def lanes_for(hosts: list[str]) -> int:
     """How many batches a sink writes at once to the server at `hosts` (none: a cloud service with no endpoint in
     the outputs). A server on this machine (devstack's, an emulator) shares the cores with the load, so lanes
-    beyond one per core only add switching: on 2 cores, 100k transactions took 9.06 s from 2 lanes and 10.74 s
-    from 4 into FerretDB, 26.0 s and 27.1 s into the Firestore emulator (benchmarks/loaders.py, medians of 3
-    rotated rounds). MongoDB and Firestore ask this; DynamoDB measured otherwise (its `LANES`)."""
+    beyond one per core only add switching (benchmarks/loaders.py measures it). MongoDB and Firestore ask this;
+    DynamoDB measured otherwise (its `LANES`)."""
     if hosts and all(_on_this_machine(host) for host in hosts):
         return max(2, os.cpu_count() or 2)
     return REMOTE_LANES

@@ -1,7 +1,7 @@
 """The loaders' Kafka producer: key = the record's id, idempotent with acks=all, values framed under the
 topic's registered JSON Schema (loaders.sinks.kafka_framing). Every record is validated against the schema
 before it is serialized, by the loaders' one validator (loaders.validate): the serializer's own jsonschema
-validation cost ~250 µs a record, five times the rest of the produce path; it is switched off.
+validation costs more than the rest of the produce path; it is switched off.
 
 A broker that does not answer is found by a metadata request within KAFKA_TIMEOUT_S (TargetUnreachable, one
 line naming the address), not after librdkafka's minutes of retries; librdkafka's own log lines stay off the
@@ -41,11 +41,11 @@ from schemas import DatasetSchema
 KAFKA_TIMEOUT_S = 10
 #: a message not acknowledged within this many seconds fails (librdkafka's default is 300)
 MESSAGE_TIMEOUT_S = 30
-#: sends between two polls for delivery reports: a poll per send was 15% of a 100k load in py-spy
+#: sends between two polls for delivery reports: a poll per send was a large share of a load's time in py-spy
 POLL_EVERY = 64
 #: sent keys buffered before they go to the checkpoint's open section
 KEYS_BLOCK = 4096
-#: seconds between two commits of the checkpoint (each waits for what is in flight, ~25 ms): a kill loses at most
+#: seconds between two commits of the checkpoint (each waits for what is in flight): a kill loses at most
 #: this much of the checkpoint, which the next run reads back from the topic's tail
 COMMIT_EVERY_S = 1.0
 

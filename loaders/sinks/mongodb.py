@@ -21,9 +21,8 @@ OPS_PER_COMMAND = 50
 DUPLICATE_KEY = 11000
 # The load loop writes `lanes_for` the server's batches at once (pymongo's client is thread-safe and pools its
 # connections). FerretDB v1.24 on SQLite deadlocks when two connections replace documents of one collection at
-# once: a re-load of 20k existing documents hung for good in 4 lanes (and left the server refusing writes), and
-# took 11-12 s in one. Inserts run in every lane; the replacements of existing documents take turns
-# (`_replacing`).
+# once: a re-load of existing documents hung for good in 4 lanes (and left the server refusing writes). Inserts
+# run in every lane; the replacements of existing documents take turns (`_replacing`).
 
 
 def _reason(error: dict[str, Any]) -> str:

@@ -87,7 +87,7 @@ def filesystem_destination(target: S3Target) -> Any:
 def partial_config_once(destination: Any) -> Any:
     """`destination` (one run's) resolving its partial configuration once: dlt asks for the destination's
     capabilities ~20 times a run and each time resolves that configuration from the environment again, from the
-    same explicit values (110 ms of a run's ~0.45 s fixed cost here). The full configuration, which the load's
+    same explicit values (a good part of a run's fixed cost). The full configuration, which the load's
     client gets, is still resolved on every call."""
     resolve = destination.configuration
     resolved: dict[str, Any] = {}

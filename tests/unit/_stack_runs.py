@@ -1,4 +1,4 @@
-"""Stack runs under the mock runtime, cached per test session (each takes ~0.3 s)."""
+"""Stack runs under the mock runtime, cached per test session (each run costs a mock deployment)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from schemas import DatasetSchema
 from schemas import load as load_schema
 
 #: rows of Arrow pages given to dlt as one item: dlt computes and validates the table's schema for every item
-#: (~17 ms each in py-spy, a tenth of a 100k run's own time at one item per page)
+#: (a noticeable share of a run's own time in py-spy at one item per page)
 ITEM_ROWS = 25_000
 
 
@@ -85,8 +85,8 @@ def _column_reader(dataset: str) -> Any:
 def raw_arrow_page(raw: bytes, schema: DatasetSchema) -> Any:
     """A page of BSON documents as the server sent it, straight to the table `arrow_page` makes of its decoded
     documents, by the compiled pass (no Python object per document or value, without the GIL); None when it is
-    not sure (see loaders/kernel/src/columns.rs): then the documents are decoded and take the Python path.
-    Decoding to dicts and building Arrow from them cost ~0.6 s of this process's CPU per 100k transactions."""
+    not sure (see loaders/kernel/src/columns.rs): then the documents are decoded and take the Python path, which
+    costs this process far more CPU (dicts, then Arrow built from them)."""
     import pyarrow as pa
 
     reader = _column_reader(schema.dataset)

@@ -72,7 +72,7 @@ class DynamoStore:
 
         _reachable("dynamodb", self.where, (self.outputs.get("endpoints") or {}).get("dynamodb"))
         table = dynamodb_resource(self.outputs).Table(self.table)
-        kwargs: dict[str, Any] = {}  # DynamoDB's own 1 MB pages: fewer round trips than any Limit (moto: 19 s vs 30 s)
+        kwargs: dict[str, Any] = {}  # DynamoDB's own 1 MB pages: fewer round trips than any Limit
         try:
             while True:
                 page = table.scan(**kwargs)
