@@ -26,6 +26,7 @@ from components.connect.offsets import SinkOffset, reset, sink_offsets
 from contract import naming
 from contract.backend import state_file
 from contract.clients import s3_client
+from contract.lake_layout import WRITTEN_AT
 from contract.s3_sink import S3SinkSettings, s3_sink_config
 from devstack.config import DevstackConfig
 from devstack.outputs import build_outputs
@@ -341,7 +342,7 @@ def offsets_verb(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
 def written_at(declared: Declared) -> dict[str, str]:
     """When the sink wrote each object of the test's topic (its own metadata): a rewrite changes it."""
     s3, bucket = s3_client(declared.substrate), declared.substrate["s3_buckets"]["landing"]
-    return {key: s3.head_object(Bucket=bucket, Key=key)["Metadata"]["kde-written-at"] for key in lake_keys(declared)}
+    return {key: s3.head_object(Bucket=bucket, Key=key)["Metadata"][WRITTEN_AT] for key in lake_keys(declared)}
 
 
 def test_offsets_listed_rewound_and_reset_with_each_record_in_the_lake_once(

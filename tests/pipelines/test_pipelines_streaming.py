@@ -22,6 +22,7 @@ from _pipelines_records import card, delete_prefix
 
 from components.connect.client import ConnectClient
 from contract.clients import s3_client
+from contract.lake_layout import parse_sink_object_name
 from contract.outputs import StackOutputs, validate_outputs
 from contract.s3_sink import sink_config_for
 from loaders.load import LoadReport, load_dataset
@@ -97,10 +98,9 @@ def lake_lines(outputs: StackOutputs, topic: str) -> list[tuple[int, int, dict[s
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=sink_prefix(outputs, topic)):
         for obj in page.get("Contents", []):
             body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            name = obj["Key"].rsplit("/", 1)[-1]
-            body = gzip.decompress(body) if name.endswith(".gz") else body
-            # <topic>+<partition>+<start offset>.json[.gz]
-            partition, start = (int(part) for part in name.split(".json")[0].rsplit("+", 2)[1:])
+            body = gzip.decompress(body) if obj["Key"].endswith(".gz") else body
+            parsed = parse_sink_object_name(obj["Key"])
+            partition, start = parsed.partition, parsed.start_offset
             documents = [json.loads(line) for line in body.splitlines() if line.strip()]
             found += [(partition, start + i, doc) for i, doc in enumerate(documents)]
     return found
