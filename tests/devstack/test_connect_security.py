@@ -95,3 +95,26 @@ def test_the_stacks_s3_sink_shows_references_not_keys(platform: Callable[..., di
     values = config_topic_values(outputs["kafka_bootstrap_servers"])
     assert any(b"${env:AWS_SECRET_ACCESS_KEY}" in v for v in values), "expected the connector's config records"
     assert not [v for v in values if secret.encode() in v]
+
+
+def test_a_refresh_that_the_real_worker_refuses_keeps_the_state_and_a_good_login_reads_it_live(devstack: Any) -> None:
+    """devstack's home wiped gives the worker a new login: a refresh with the state's old one (the worker's own
+    401, not a faked one) keeps the connector as the state has it, for the same `up` to rewrite; with the
+    published login the live worker is read, and a connector it does not have is gone from the state."""
+    from components.connect.client import ConnectError
+    from components.connect.provider import ConnectorProvider
+
+    outputs = devstack("connect")
+    user, password = auth_of(outputs)
+    name = f"test-refused-{uuid.uuid4().hex[:6]}"
+    props = {"name": name, "connect_url": outputs["kafka_connect_url"], "config": {"topics": "t"}}
+
+    stale = {**props, "connect_auth": {"username": user, "password": password + "-before-the-wipe"}}
+    assert ConnectorProvider().read(name, stale).outs == stale
+    with pytest.raises(ConnectError) as refused:
+        ConnectClient(outputs["kafka_connect_url"], auth=(user, password + "x")).get(name)
+    assert refused.value.status == 401 and password not in str(refused.value)
+
+    current = {**props, "connect_auth": {"username": user, "password": password}}
+    gone = ConnectorProvider().read(name, current)
+    assert (gone.id, gone.outs) == (None, {})
