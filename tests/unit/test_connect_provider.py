@@ -1,6 +1,7 @@
-"""The Kafka Connect connector dynamic provider: check/diff tables, the status and offsets logic, and the client's
-edge cases a real worker cannot be made to show on demand (a rebalance's 409, a status not there yet). Create,
-update, state changes, refresh and offsets against a real worker: tests/engine/test_connector_state.py."""
+"""The Kafka Connect connector dynamic provider: check/diff tables and the client's edge cases a real worker cannot
+be made to show on demand (a rebalance's 409, a status not there yet). The status and offsets logic:
+test_connect_status_and_offsets.py; MSK Connect's state: test_connect_msk.py. Create, update, state changes, refresh
+and offsets against a real worker: tests/engine/test_connector_state.py."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import dill
 import pytest
 
 from components.connect.client import ConnectClient, ConnectError, validation_errors
-from components.connect.offsets import SinkOffset, rewound
 from components.connect.provider import ConnectorProvider, changed_keys, live_properties, static_failures
-from components.connect.status import live_state, task_summary
+from components.connect.status import live_state
 from tests.unit._fake_http import FakeHttp, response
 
 URL = "http://connect:8083"
@@ -207,82 +207,6 @@ def test_a_masked_secret_value_is_no_drift_and_a_removed_one_is() -> None:
     assert live_properties(live, state) == {"config": {"connector.class": CLASS}, "secret_config": {"pw": "s3cr3t"}}
 
 
-@pytest.mark.parametrize(
-    ("connector", "tasks", "state"),
-    [
-        ("RUNNING", ["RUNNING", "RUNNING"], "RUNNING"),
-        ("RUNNING", [], "connector RUNNING, no tasks yet"),
-        ("RUNNING", ["RUNNING", "UNASSIGNED"], "connector RUNNING, task 0 RUNNING, task 1 UNASSIGNED"),
-        ("PAUSED", ["PAUSED"], "PAUSED"),
-        ("PAUSED", [], "PAUSED"),
-        ("PAUSED", ["RUNNING"], "connector PAUSED, task 0 RUNNING"),
-        ("STOPPED", [], "STOPPED"),
-        ("RUNNING", ["FAILED", "RUNNING"], "FAILED (task 0: java.lang.RuntimeException: boom 0)"),
-        ("FAILED", ["FAILED"], "FAILED (connector: java.lang.RuntimeException: boom c; task 0: java.lang.Runti..."),
-    ],
-)
-def test_live_state(connector: str, tasks: list[str], state: str) -> None:
-    def trace(what: object) -> str:
-        return f"java.lang.RuntimeException: boom {what}\n\tat local.devstack.Some.method(Some.java:1)"
-
-    status = {
-        "connector": {"state": connector, **({"trace": trace("c")} if connector == "FAILED" else {})},
-        "tasks": [{"id": i, "state": t, **({"trace": trace(i)} if t == "FAILED" else {})} for i, t in enumerate(tasks)],
-    }
-    if state.endswith("..."):
-        assert live_state(status).startswith(state[:-3])
-    else:
-        assert live_state(status) == state
-
-
-def test_task_summary_keeps_the_first_trace_line_and_not_the_worker() -> None:
-    status = {
-        "tasks": [
-            {"id": 1, "state": "RUNNING", "worker_id": "127.0.0.1:8083"},
-            {"id": 0, "state": "FAILED", "worker_id": "127.0.0.1:8083", "trace": "E: x\n\tat y"},
-        ]
-    }
-    assert task_summary(status) == [{"id": 0, "state": "FAILED", "trace": "E: x"}, {"id": 1, "state": "RUNNING"}]
-
-
-OFFSETS = [SinkOffset("a", 0, 10), SinkOffset("a", 1, 4), SinkOffset("b", 0, 7)]
-
-
-@pytest.mark.parametrize(
-    ("topic", "partition", "to_offset", "written"),
-    [
-        ("a", None, None, [SinkOffset("a", 0, None), SinkOffset("a", 1, None)]),
-        ("a", None, 2, [SinkOffset("a", 0, 2), SinkOffset("a", 1, 2)]),
-        ("a", 1, 0, [SinkOffset("a", 1, 0)]),
-        ("b", 3, None, [SinkOffset("b", 3, None)]),  # a partition with no commit yet: reset it all the same
-    ],
-)
-def test_a_rewind_writes_the_topics_or_the_partitions_offsets(
-    topic: str, partition: int | None, to_offset: int | None, written: list[SinkOffset]
-) -> None:
-    assert rewound(OFFSETS, topic, partition, to_offset) == written
-
-
-@pytest.mark.parametrize(
-    ("topic", "partition", "to_offset", "error"),
-    [
-        ("c", None, None, r"no committed offsets for topic c \(topics with offsets: a, b\)"),
-        ("a", None, 5, "a rewind moves back only: a/1 is at 4, --to-offset 5"),
-    ],
-)
-def test_a_rewind_refuses_what_it_cannot_do(topic: str, partition: int | None, to_offset: int, error: str) -> None:
-    with pytest.raises(ConnectError, match=error):
-        rewound(OFFSETS, topic, partition, to_offset)
-
-
-def test_an_offset_is_patched_as_kip_875_has_it() -> None:
-    assert SinkOffset("a", 1, 5).request() == {
-        "partition": {"kafka_topic": "a", "kafka_partition": 1},
-        "offset": {"kafka_offset": 5},
-    }
-    assert SinkOffset("a", 1, None).request()["offset"] is None
-
-
 def test_delete_tolerates_a_connector_already_gone(monkeypatch: pytest.MonkeyPatch) -> None:
     http = FakeHttp({})
     monkeypatch.setattr("requests.request", http)
@@ -304,102 +228,3 @@ def test_a_refused_login_on_refresh_keeps_the_state_for_the_next_up_to_rewrite(m
     monkeypatch.setattr("requests.request", FakeHttp({("GET", "/connectors/c"): [response(500, {"message": "x"})]}))
     with pytest.raises(ConnectError, match="HTTP 500"):
         ConnectorProvider().read("c", props)
-
-
-def test_the_offsets_verb_teaches_through_python_m_stacks(capsys: pytest.CaptureFixture[str]) -> None:
-    from stacks.cli import main
-
-    with pytest.raises(SystemExit) as exited:
-        main(["offsets", "--help"])
-    assert exited.value.code == 0
-    text = capsys.readouterr().out
-    assert "rewind --topic transactions-data --partition 2 --to-offset 1000" in text
-    assert "stopped (Kafka Connect alters offsets only then)" in text
-
-
-def test_offsets_table_and_msk_connect_detection() -> None:
-    from stacks.offsets import is_msk_connect, table
-
-    assert table([SinkOffset("cards-data", 0, 12), SinkOffset("cards-data", 1, None)]).splitlines() == [
-        "topic       partition      offset",
-        "cards-data          0          12",
-        "cards-data          1       start",
-    ]
-    assert is_msk_connect("https://kafkaconnect.ap-southeast-7.amazonaws.com")
-    assert not is_msk_connect("http://127.0.0.1:15060")
-
-
-# --- MSK Connect (prod): no local server speaks its API, so botocore's Stubber answers as AWS documents ----------
-
-MSK_ARN = "arn:aws:kafkaconnect:ap-southeast-7:123456789012:connector/s3-sink-kde/0a1b2c3d"
-FAILED_MSK = {
-    "connectorState": "FAILED",
-    "stateDescription": {"code": "WorkerFailed", "message": "S3 AccessDenied\nat worker 1"},
-}
-
-
-@pytest.fixture
-def msk(monkeypatch: pytest.MonkeyPatch) -> Any:
-    import boto3
-    from botocore.stub import Stubber
-
-    client = boto3.client(
-        "kafkaconnect", region_name="ap-southeast-7", aws_access_key_id="k", aws_secret_access_key="s"
-    )
-    monkeypatch.setattr("components.connect.msk_state._client", lambda arn: client)
-    monkeypatch.setattr("components.connect.msk_state.POLL_S", 0.0)
-    with Stubber(client) as stubber:
-        yield stubber
-        stubber.assert_no_pending_responses()
-
-
-def test_msk_update_restarts_only_failed_tasks_and_waits_for_running(msk: Any) -> None:
-    from components.connect.msk_state import MskConnectorStateProvider
-
-    described = {"connectorArn": MSK_ARN}
-    msk.add_response("describe_connector", FAILED_MSK, described)
-    msk.add_response("restart_connector", {"connectorArn": MSK_ARN}, {**described, "onlyFailedTasks": True})
-    msk.add_response("describe_connector", {"connectorState": "RESTARTING"}, described)
-    msk.add_response("describe_connector", {"connectorState": "RUNNING"}, described)
-    news = {"connector_arn": MSK_ARN, "state": "RUNNING", "running_timeout_s": 60}
-    assert MskConnectorStateProvider().update(MSK_ARN, {"state": "FAILED (x)"}, news).outs == news
-
-
-def test_msk_refresh_reports_a_failed_connector_as_drift_with_its_description(msk: Any) -> None:
-    from components.connect.msk_state import MskConnectorStateProvider
-
-    msk.add_response("describe_connector", FAILED_MSK, {"connectorArn": MSK_ARN})
-    provider = MskConnectorStateProvider()
-    read = provider.read(MSK_ARN, {"connector_arn": MSK_ARN, "state": "RUNNING"})
-    assert (read.outs or {})["state"] == "FAILED (WorkerFailed: S3 AccessDenied)"
-    assert provider.diff(MSK_ARN, read.outs or {}, {"connector_arn": MSK_ARN, "state": "RUNNING"}).changes
-    assert not provider.diff(
-        MSK_ARN, {"connector_arn": MSK_ARN, "state": "RUNNING"}, {"connector_arn": MSK_ARN}
-    ).changes
-
-
-def test_msk_wait_names_the_state_description_when_it_stays_failed(msk: Any) -> None:
-    from components.connect.msk_state import MskConnectError, wait_running
-
-    msk.add_response("describe_connector", FAILED_MSK, {"connectorArn": MSK_ARN})
-    with pytest.raises(MskConnectError, match=r"is not RUNNING: FAILED \(WorkerFailed: S3 AccessDenied\)$"):
-        wait_running(_stubbed_client(msk), MSK_ARN, timeout_s=60)
-
-
-def test_msk_refresh_of_a_deleted_connector_reports_it_gone(msk: Any) -> None:
-    from components.connect.msk_state import MskConnectorStateProvider
-
-    msk.add_client_error("describe_connector", service_error_code="NotFoundException", http_status_code=404)
-    assert MskConnectorStateProvider().read(MSK_ARN, {"connector_arn": MSK_ARN}).id is None
-
-
-def test_msk_state_can_only_be_running() -> None:
-    from components.connect.msk_state import MskConnectorStateProvider
-
-    failures = MskConnectorStateProvider().check({}, {"connector_arn": MSK_ARN, "state": "PAUSED"}).failures
-    assert [f.property for f in failures] == ["state"]
-    assert "cannot pause or stop" in failures[0].reason
-
-
-def _stubbed_client(stubber: Any) -> Any:
-    return stubber.client
