@@ -1,36 +1,20 @@
-"""Stack `prod` under the mock runtime: the managed engines are private, authenticated, encrypted and scoped,
-and the MSK IAM client path (contract.kafka_auth) works with confluent-kafka as installed here."""
+"""Stack `prod` under the mock runtime: the managed engines are private, authenticated, encrypted and scoped
+(outputs, network, MSK, the S3 sink on MSK Connect, the deployment pictures). MWAA and its Airflow settings:
+test_prod_stack_mwaa.py; the MSK IAM client path (contract.kafka_auth): test_prod_msk_iam_client.py."""
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 from collections import Counter
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from components.mwaa import airflow_configuration
-from contract import kafka_auth
-from contract.clients import kafka_config
 from contract.outputs import OUTPUT_KEYS, PROJECT
 from stacks.config import ConfigError
 from stacks.mockrun import Run, run_stack, stack_config
-from tests.unit._stack_runs import stack_run
+from tests.unit._prod_stack import REGION, policy, prod
 
-REGION = "ap-southeast-7"
 SINK_ROLE_POLICY = "kde-prod-s3-sink-role-policy"
-MWAA_ROLE_POLICY = "kde-prod-airflow-execution-policy"
-
-
-def prod() -> Run:
-    return stack_run("prod")
-
-
-def _policy(name: str) -> dict[str, Any]:
-    return json.loads(prod().named(name).inputs["policy"])
 
 
 def _variant(**overrides: str) -> Run:
@@ -158,7 +142,7 @@ def test_no_access_key_or_user_on_prod() -> None:
 
 
 def test_sink_role_writes_only_under_the_landing_sink_prefix() -> None:
-    statements = _policy(SINK_ROLE_POLICY)["Statement"]
+    statements = policy(SINK_ROLE_POLICY)["Statement"]
     s3 = [s for s in statements if any(a.startswith("s3:") for a in s["Action"])]
     assert all(a.startswith("s3:") for s in s3 for a in s["Action"])  # no statement mixes services
     objects = [s for s in s3 if s["Resource"] != "arn:aws:s3:::kde-prod-landing"]
@@ -177,7 +161,7 @@ def test_sink_role_writes_only_under_the_landing_sink_prefix() -> None:
 
 
 def test_sink_role_reads_only_its_topic() -> None:
-    reads = next(s for s in _policy(SINK_ROLE_POLICY)["Statement"] if s.get("Sid") == "ReadTopics")
+    reads = next(s for s in policy(SINK_ROLE_POLICY)["Statement"] if s.get("Sid") == "ReadTopics")
     assert [r.rsplit("/", 1)[-1] for r in reads["Resource"]] == ["cards-data"]
     assert "kafka-cluster:WriteData" not in reads["Action"]
 
@@ -196,192 +180,6 @@ def test_connector_autoscales_logs_to_cloudwatch_and_uses_iam_tls() -> None:
     plugin = prod().of_type("aws:s3/bucketObjectv2:BucketObjectv2")
     zips = [p for p in plugin if p.inputs["key"].startswith("connect-plugins/")]
     assert zips[0].inputs["source"].startswith("FileAsset(") and zips[0].inputs["bucket"] == "kde-prod-artifact"
-
-
-# --- MWAA ----------------------------------------------------------------------------------------------
-
-MWAA_ACTIONS = {
-    "airflow:PublishMetrics",
-    "s3:ListAllMyBuckets",  # denied
-    "s3:GetObject*",
-    "s3:GetBucket*",
-    "s3:List*",
-    "logs:CreateLogStream",
-    "logs:CreateLogGroup",
-    "logs:PutLogEvents",
-    "logs:GetLogEvents",
-    "logs:GetLogRecord",
-    "logs:GetLogGroupFields",
-    "logs:GetQueryResults",
-    "logs:DescribeLogGroups",
-    "s3:GetAccountPublicAccessBlock",
-    "cloudwatch:PutMetricData",
-    "sqs:ChangeMessageVisibility",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
-    "sqs:ReceiveMessage",
-    "sqs:SendMessage",
-    "kms:Decrypt",
-    "kms:DescribeKey",
-    "kms:GenerateDataKey*",
-    "kms:Encrypt",
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:DescribeSecret",
-    # what the DAGs do
-    "s3:GetObject",
-    "s3:PutObject",
-    "s3:DeleteObject",
-    "s3:ListBucket",
-    "s3:GetBucketLocation",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:PutItem",
-    "dynamodb:DescribeTable",
-    "kafka-cluster:Connect",
-    "kafka-cluster:DescribeCluster",
-    "kafka-cluster:DescribeTopic",
-    "kafka-cluster:WriteData",
-}
-
-
-def _actions(statement: dict[str, Any]) -> list[str]:
-    action = statement["Action"]
-    return [action] if isinstance(action, str) else action
-
-
-def test_mwaa_role_holds_only_what_mwaa_and_the_dags_need() -> None:
-    statements = _policy(MWAA_ROLE_POLICY)["Statement"]
-    assert {a for s in statements for a in _actions(s)} == MWAA_ACTIONS
-    star = [s["Sid"] for s in statements if s.get("Resource") == "*"]
-    assert sorted(star) == ["AccountPublicAccessBlock", "DescribeLogGroups", "Metrics"]  # AWS's own list
-    by_sid = {s["Sid"]: s for s in statements}
-    assert by_sid["AirflowSecrets"]["Resource"] == [
-        f"arn:aws:secretsmanager:{REGION}:123456789012:secret:airflow/connections/*",
-        f"arn:aws:secretsmanager:{REGION}:123456789012:secret:airflow/variables/*",
-    ]
-    assert by_sid["ReadArtifacts"]["Resource"] == ["arn:aws:s3:::kde-prod-artifact", "arn:aws:s3:::kde-prod-artifact/*"]
-    assert by_sid["LandingObjects"]["Resource"] == "arn:aws:s3:::kde-prod-landing/*"
-    assert by_sid["NoBucketListing"]["Effect"] == "Deny"
-
-
-def test_mwaa_ships_the_dags_plugins_and_requirements_to_the_artifact_bucket() -> None:
-    objects = {o.inputs["key"]: o.inputs for o in prod().of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
-    assert {"dags/load_sources.py", "dags/finance_mongo_s3.py", "plugins.zip", "requirements.txt"} <= set(objects)
-    assert all(o["bucket"] == "kde-prod-artifact" for o in objects.values())
-    assert "aws-msk-iam-sasl-signer-python==1.0.2" in objects["requirements.txt"]["source"]
-    env = prod().of_type("aws:mwaa/environment:Environment")[0].inputs
-    assert env["sourceBucketArn"] == "arn:aws:s3:::kde-prod-artifact"
-    assert (env["dagS3Path"], env["pluginsS3Path"], env["requirementsS3Path"]) == (
-        "dags",
-        "plugins.zip",
-        "requirements.txt",
-    )
-    assert len(env["networkConfiguration"]["subnetIds"]) == 2
-
-
-def test_airflow_reads_its_settings_from_secrets_manager() -> None:
-    options = airflow_configuration(REGION)
-    assert options["secrets.backend"] == ("airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend")
-    assert json.loads(options["secrets.backend_kwargs"]) == {
-        "connections_prefix": "airflow/connections",
-        "variables_prefix": "airflow/variables",
-        "region_name": REGION,
-    }
-    env = prod().of_type("aws:mwaa/environment:Environment")[0].inputs
-    assert env["airflowConfigurationOptions"] == "[secret]"  # the provider keeps them secret in the state
-
-
-def test_airflow_settings_are_secrets_never_plain_text() -> None:
-    run = prod()
-    names = sorted(s.inputs["name"] for s in run.of_type("aws:secretsmanager/secret:Secret"))
-    assert names == ["airflow/connections/mongo_default", "airflow/variables/stack_outputs"]
-    assert {v.inputs["secretString"] for v in run.of_type("aws:secretsmanager/secretVersion:SecretVersion")} == {
-        "[secret]"
-    }
-    assert not [r for r in run.resources if r.type.startswith("pulumi-python:dynamic/airflow:")]
-    assert "mongodb_uri" in run.secret_outputs
-    plain = json.dumps([r.inputs for r in run.resources]) + json.dumps(run.outputs)
-    assert "mongodb.invalid" not in plain and "plan:placeholder" not in plain
-
-
-def test_subjects_are_on_the_confluent_api_registry() -> None:
-    subjects = prod().of_type("pulumi-python:dynamic/schema-registry:Subject")
-    assert {s.inputs["registry_url"] for s in subjects} == {prod().outputs["schema_registry_url"]}
-    assert len(subjects) == len(prod().outputs["kafka_topics"])
-
-
-def test_kafka_topics_map_datasets_to_topics_as_on_every_stack() -> None:
-    assert prod().outputs["kafka_topics"] == stack_run("local").outputs["kafka_topics"]
-
-
-# --- the MSK IAM client path ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dummy_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """botocore's credential chain stops at the environment: dummy keys, no profile, no instance metadata."""
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLEDUMMY0000")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "dummy-secret-key-for-local-signing")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
-
-
-def test_null_kafka_auth_adds_nothing() -> None:
-    assert kafka_config({"kafka_bootstrap_servers": "h:9092"}) == {"bootstrap.servers": "h:9092"}
-    assert kafka_config({"kafka_bootstrap_servers": "h:9092", "kafka_auth": None}, **{"group.id": "g"}) == {
-        "bootstrap.servers": "h:9092",
-        "group.id": "g",
-    }
-
-
-def test_an_unknown_mechanism_is_refused() -> None:
-    with pytest.raises(ValueError, match="SCRAM"):
-        kafka_auth.kafka_auth_config({"kafka_auth": {"mechanism": "SCRAM", "region": REGION}})
-
-
-@pytest.mark.usefixtures("dummy_aws_credentials")
-def test_msk_iam_token_is_signed_locally_for_the_region() -> None:
-    token, expiry = kafka_auth.msk_iam_token(REGION)
-    url = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    parts = urlsplit(url)
-    assert parts.hostname == f"kafka.{REGION}.amazonaws.com"
-    query = parse_qs(parts.query)
-    assert query["Action"] == ["kafka-cluster:Connect"]
-    assert query["X-Amz-Credential"][0].startswith("AKIDEXAMPLEDUMMY0000/") and REGION in query["X-Amz-Credential"][0]
-    assert time.time() < expiry < time.time() + 3600
-
-
-@pytest.mark.usefixtures("dummy_aws_credentials")
-def test_producer_accepts_the_msk_iam_config_and_its_token(monkeypatch: pytest.MonkeyPatch) -> None:
-    from confluent_kafka import Producer
-
-    calls: list[str] = []
-    signer = kafka_auth.msk_iam_token
-
-    def spy(region: str) -> tuple[str, float]:
-        calls.append(region)
-        return signer(region)
-
-    monkeypatch.setattr(kafka_auth, "msk_iam_token", spy)
-    outputs = {**prod().raw_outputs, "kafka_bootstrap_servers": "127.0.0.1:1"}  # nothing listens: no broker
-    errors: list[str] = []
-    config = kafka_config(outputs, **{"client.id": "unit", "error_cb": lambda error: errors.append(error.str())})
-    assert (config["security.protocol"], config["sasl.mechanisms"]) == ("SASL_SSL", "OAUTHBEARER")
-    producer = Producer(config)  # librdkafka asks oauth_cb for a token before it connects
-    try:
-        deadline = time.monotonic() + 60  # against a hang only: the refusal comes at once
-        while not errors and time.monotonic() < deadline:
-            producer.poll(0.2)
-    finally:
-        producer.close()
-    assert calls and set(calls) == {REGION}
-    # with the token taken, it went on to the outputs' broker over SASL_SSL (and found nobody there); a refused
-    # token would be an OAUTHBEARER error instead
-    assert errors and errors[0].startswith("sasl_ssl://127.0.0.1:1/"), errors
-    assert not [e for e in errors if "OAUTHBEARER" in e.upper() or "token" in e.lower()], errors
 
 
 # --- the deployment pictures ---------------------------------------------------------------------------
