@@ -2,250 +2,40 @@
 would (run the load again, start the server again), then counts the source's keys in the target.
 
 The loads and the producer run as the CLIs a user runs (`python -m loaders load`, `python -m pipelines
-produce`), in subprocesses, so kill -9 hits a real process with real buffers in flight."""
+produce`), in subprocesses, so kill -9 hits a real process with real buffers in flight (faults/runs.py)."""
 
 from __future__ import annotations
 
-import random
-import shutil
-import signal
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
 
-from devstack.process import write_private
 from faults import tally
+from faults.at_kill import AtKill, checkpointed, distinct_on_topic, kafka_at_kill
 from faults.platform import service, up_stack
-from faults.tally import Tally
+from faults.runs import (
+    HUNG_FACTOR,
+    HUNG_FLOOR_S,
+    kill_at_progress,
+    last_line,
+    load_command,
+    produce_command,
+    restart,
+    run,
+    timed,
+    wait_for_progress,
+)
+from faults.targets import LoadTarget, wait_for_lake
+from faults.trial import DATASET, Trial, Workspace
 from pipelines.streaming.sink import end_offsets
 
-#: the dataset every load case moves: the largest, and every sink has a target for it
-DATASET = "transactions"
 #: the devstack service behind each load target
 TARGET_SERVICES = {"mongodb": "ferretdb", "firestore": "firestore", "dynamodb": "dynamodb", "kafka": "kafka"}
 
 
-@dataclass(frozen=True)
-class AtKill:
-    """Where the work stood the moment the kill landed: whether the run was still going, what the target held (or
-    the topic, or the lake) and, for Kafka, how many keys the run's checkpoint held."""
-
-    running: bool
-    held: int
-    source: int
-    checkpointed: int | None = None
-
-    @property
-    def inside(self) -> bool:
-        """The kill landed strictly inside the work: the run was going, some records were written, not all."""
-        return self.running and 0 < self.held < self.source
-
-    def __str__(self) -> str:
-        state = "killed mid-run" if self.running else "the run had ended"
-        ckpt = "" if self.checkpointed is None else f", {self.checkpointed:,} keys checkpointed"
-        return f"{state}: {self.held:,} of {self.source:,} written{ckpt}"
-
-
-@dataclass(frozen=True)
-class Trial:
-    case: str
-    trial: int
-    tally: Tally
-    note: str
-    failure: str = ""  # what went wrong besides the counts (an exit status, an error that was not one line)
-    at_kill: AtKill | None = None  # cases that kill something mid-run: where the run stood at the kill
-
-    @property
-    def ok(self) -> bool:
-        return self.tally.exact and not self.failure
-
-
-@dataclass
-class Workspace:
-    """The converted source, the outputs file the CLIs read, and a folder per trial."""
-
-    root: Path
-    source: Path  # converted JSON lines, <dataset>.jsonl
-    outputs: dict[str, Any]
-    rng: random.Random
-    timings: dict[str, float] = field(default_factory=dict)  # case -> seconds of one uninterrupted run
-    #: seconds between two records of the Kafka load and the producer (0: as fast as they go). A small source
-    #: crosses Kafka in milliseconds, before any kill could land: pacing it keeps the kill inside the run.
-    pace: float = 0.0
-
-    def outputs_file(self, outputs: dict[str, Any]) -> Path:
-        """The outputs (they hold the emulators' keys) in a 0600 file."""
-        path = self.root / f"outputs-{uuid.uuid4().hex[:8]}.json"
-        import json
-
-        write_private(path, json.dumps(outputs))
-        return path
-
-    def trial_dir(self, case: str, trial: int, dataset: str = DATASET) -> Path:
-        """A fresh folder with the dataset's JSON lines: its own `_state` (Kafka checkpoint) and `_rejected`."""
-        folder = self.root / case / f"trial-{trial}"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        shutil.copyfile(self.source / f"{dataset}.jsonl", folder / f"{dataset}.jsonl")
-        return folder
-
-    def keys(self, dataset: str = DATASET) -> set[str]:
-        import json
-
-        from schemas import load as load_schema
-
-        schema = load_schema(dataset)
-        lines = (self.source / f"{dataset}.jsonl").read_text(encoding="utf-8").splitlines()
-        return {schema.document_id(json.loads(line)) for line in lines if line.strip()}
-
-    def kill_point(self, source: int) -> int:
-        """A random number of records after which a kill lands: past the first, before the last quarter (the
-        target is polled, and a batch or two may land between a poll and the kill)."""
-        return self.rng.randint(1, source * 3 // 4)
-
-
-def load_command(
-    target: str, outputs_path: Path, source_dir: Path, dataset: str = DATASET, pace: float = 0.0
-) -> list[str]:
-    paced = ["--mode", "streaming", "--interval", str(pace)] if pace else []
-    return [sys.executable, "-m", "loaders", "load", "-d", target, "--dataset", dataset, "--outputs",
-            str(outputs_path), "--source", str(source_dir), "--no-progress", "--no-count", *paced]  # fmt: skip
-
-
-def produce_command(outputs_path: Path, source: Path, dataset: str, interval: float) -> list[str]:
-    """The stream: `source` one record at a time into Kafka, resuming from its checkpoint in the source's folder."""
-    return [sys.executable, "-m", "loaders", "load", "-d", "kafka", "--dataset", dataset, "--outputs",
-            str(outputs_path), "--source", str(source.parent), "--no-progress", "--no-count", "--mode", "streaming",
-            "--interval", str(interval)]  # fmt: skip
-
-
-#: a re-run that takes this much longer than an uninterrupted run has hung
-HUNG_FACTOR, HUNG_FLOOR_S = 4.0, 60.0
-
-
-def run(command: list[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """`command`'s exit status and output; a hang past `timeout` is exit status None (the process is killed)."""
-    try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
-        return subprocess.CompletedProcess(command, None, "", f"{stderr}\nno answer within {timeout:.0f}s")  # type: ignore[arg-type]
-
-
-def timed(command: list[str]) -> float:
-    started = time.monotonic()
-    done = run(command)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[2:5])}: exit {done.returncode}: {last_line(done.stderr)}")
-    return time.monotonic() - started
-
-
-def checkpointed(folder: Path) -> int:
-    """Records a Kafka run in `folder` has written to its checkpoint so far (its key lines: sent in a section
-    the run commits once they are settled, or found on the topic)."""
-    text = "".join(path.read_text(encoding="utf-8") for path in folder.rglob("*.delivered"))
-    return sum(1 for line in text.splitlines() if line.strip() and not line.startswith("#"))
-
-
-def wait_for_progress(
-    proc: subprocess.Popen[Any], progress: Callable[[], int], records: int, timeout: float = 120
-) -> bool:
-    """Until `progress()` reaches `records` (a random point of the run's writes, not of its start-up) or the run
-    ends; whether the run is still going."""
-    deadline = time.monotonic() + timeout
-    while proc.poll() is None and time.monotonic() < deadline:
-        if progress() >= records:
-            break
-        time.sleep(0.01)
-    return proc.poll() is None
-
-
-def kill_at_progress(command: list[str], progress: Callable[[], int], records: int) -> bool:
-    """Run `command` and kill -9 it once `progress()` reaches `records`; whether it was still running then."""
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    running = wait_for_progress(proc, progress, records)
-    if running:
-        proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    return running
-
-
-def _distinct_on_topic(outputs: dict[str, Any], topic: str, since: dict[int, int]) -> int:
-    return len(set(tally.kafka_keys(outputs, topic, since)))
-
-
-def kafka_at_kill(running: bool, outputs: dict[str, Any], topic: str, since: dict[int, int], source: int,
-                  folder: Path) -> AtKill:  # fmt: skip
-    return AtKill(running, _distinct_on_topic(outputs, topic, since), source, checkpointed(folder))
-
-
-def last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else ""
-
-
-def restart(name: str) -> None:
-    """kill -9 and start again through devstack's `up`, which provisions what an in-memory server forgot."""
-    from devstack.platform import Platform
-
-    service(name).kill()
-    Platform().up([name], report=lambda message: None)
-
-
 # --- kill -9 mid-load, then the same load again -------------------------------------------------------------
-class LoadTarget:
-    """One sink's private target for a trial and how to count it."""
-
-    def __init__(self, target: str, outputs: dict[str, Any]) -> None:
-        self.target, self.outputs = target, outputs
-        self.name = ""
-        self.since: dict[int, int] = {}
-
-    def prepare(self) -> dict[str, Any]:
-        """Outputs naming an empty target: a collection of its own (MongoDB, Firestore), the dataset's table
-        emptied (DynamoDB: devstack provisions the tables), the topic's offsets now (Kafka)."""
-        mine = {**self.outputs}
-        if self.target in ("mongodb", "firestore"):
-            key = f"{self.target}_collections"
-            self.name = f"faults-{DATASET}-{uuid.uuid4().hex[:8]}"
-            mine[key] = {**self.outputs[key], DATASET: self.name}
-        elif self.target == "dynamodb":
-            tally.delete_dynamodb(self.outputs, DATASET)
-        else:
-            self.name = self.outputs["kafka_topics"][DATASET]
-            self.since = end_offsets(self.outputs, self.name)
-        return mine
-
-    def held(self) -> int:
-        """Records the target holds now (polled while a load runs, so the kill lands at a point of its writes)."""
-        if self.target == "mongodb":
-            return tally.mongodb_count(self.outputs, self.name)
-        if self.target == "firestore":
-            return tally.firestore_count(self.outputs, self.name)
-        if self.target == "dynamodb":
-            return tally.dynamodb_count(self.outputs, DATASET)
-        return len(set(tally.kafka_keys(self.outputs, self.name, self.since)))
-
-    def count(self, keys: set[str]) -> Tally:
-        if self.target == "mongodb":
-            return tally.tally(keys, tally.mongodb_keys(self.outputs, self.name))
-        if self.target == "firestore":
-            return tally.tally(keys, tally.firestore_keys(self.outputs, self.name, keys))
-        if self.target == "dynamodb":
-            return tally.tally(keys, tally.dynamodb_keys(self.outputs, DATASET))
-        return tally.tally(keys, tally.kafka_keys(self.outputs, self.name, self.since))
-
-    def clean(self) -> None:
-        if self.target == "mongodb":
-            tally.drop_mongodb(self.outputs, self.name)
-
-
 def kill_mid_load(work: Workspace, target: str, trials: int, report: Callable[[Trial], None]) -> list[Trial]:
     case = f"kill -9 mid-load: {target}"
     keys = work.keys()
@@ -395,7 +185,7 @@ def kill_connect_mid_stream(
             stderr=subprocess.PIPE,
             text=True,
         )
-        on_topic = partial(_distinct_on_topic, work.outputs, topic, since)
+        on_topic = partial(distinct_on_topic, work.outputs, topic, since)
         started = time.monotonic()
         running = wait_for_progress(proc, on_topic, work.kill_point(len(keys)))  # a random point of the stream
         moment = time.monotonic() - started
@@ -415,28 +205,6 @@ def kill_connect_mid_stream(
         report(trial)
         results.append(trial)
     return results
-
-
-def wait_for_lake(
-    outputs: dict[str, Any],
-    topic: str,
-    dataset: str,
-    since: dict[int, int],
-    expected: int,
-    timeout: float,
-    written_since: float = 0.0,
-) -> list[str]:
-    """The lake's keys once it holds `expected` records and two reads 5 s apart agree (re-deliveries after a
-    restart land a while later), or at `timeout`."""
-    deadline = time.monotonic() + timeout
-    found = tally.lake_keys(outputs, topic, dataset, since, written_since)
-    while time.monotonic() < deadline:
-        time.sleep(5)
-        again = tally.lake_keys(outputs, topic, dataset, since, written_since)
-        if len(again) >= expected and len(again) == len(found):
-            return again
-        found = again
-    return found
 
 
 # --- the schema registry down when a load starts -------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from faults import cases, restarts
-from faults.cases import Trial, Workspace
+from faults.trial import DATASET, Trial, Workspace
 
 CASES: dict[str, Callable[[Workspace, int, Callable[[Trial], None]], list[Trial]]] = {
     "mongodb": lambda w, n, r: cases.kill_mid_load(w, "mongodb", n, r),
@@ -89,7 +89,7 @@ def prepare(work_dir: Path, rows: int, seed: int, outputs: dict[str, Any], pace:
     from loaders.generate import generate_dataset
 
     raw, source = work_dir / "raw", work_dir / "source"
-    if not (source / f"{cases.DATASET}.jsonl").exists() or (work_dir / "rows").read_text() != f"{rows} {seed}":
+    if not (source / f"{DATASET}.jsonl").exists() or (work_dir / "rows").read_text() != f"{rows} {seed}":
         generate_dataset(raw, rows, seed=seed)
         if not convert_dir(raw, source).ok:
             raise RuntimeError(f"converting {raw} failed; see {source / '_rejected'}")
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     outputs = start_platform(report=lambda message: console.print(f"  {message}", highlight=False))
     args.work.mkdir(parents=True, exist_ok=True)
     work = prepare(args.work.resolve(), args.rows, args.seed, outputs, args.pace)
-    console.print(f"source: {len(work.keys()):,} {cases.DATASET} in {work.source}")
+    console.print(f"source: {len(work.keys()):,} {DATASET} in {work.source}")
     results = run_cases(work, args.case or list(CASES), args.trials, lambda t: console.print(trial_line(t)))
     print_summary(console, results)
     return 0 if all(t.ok for t in results) else 1

@@ -25,22 +25,13 @@ import requests
 from contract.clients import gcs_client
 from devstack.platform import Platform
 from faults import tally
-from faults.cases import (
-    DATASET,
-    STREAM_S,
-    AtKill,
-    LoadTarget,
-    Trial,
-    Workspace,
-    last_line,
-    load_command,
-    produce_command,
-    run,
-    wait_for_lake,
-    wait_for_progress,
-)
+from faults.at_kill import AtKill
+from faults.cases import STREAM_S
 from faults.platform import SERVICES, up_stack
+from faults.runs import last_line, load_command, produce_command, run, wait_for_progress
 from faults.tally import Tally
+from faults.targets import LoadTarget, wait_for_lake
+from faults.trial import DATASET, Trial, Workspace
 from pipelines.streaming.sink import end_offsets
 
 LOAD_TARGETS = ("mongodb", "firestore", "dynamodb", "kafka")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import groupby
 from typing import Any
 
-from faults.cases import Trial
+from faults.trial import Trial
 
 
 def trial_line(trial: Trial) -> str:
