@@ -1,8 +1,8 @@
 """The fault cases. Each trial crashes something at a random moment, lets the product recover the way a user
 would (run the load again, start the server again), then counts the source's keys in the target.
 
-The loads and the producer run as the CLIs a user runs (`python -m loaders load`, `python -m pipelines
-produce`), in subprocesses, so kill -9 hits a real process with real buffers in flight (faults/runs.py)."""
+The loads and the producer run as the CLIs a user runs (`python -m loaders load`, and with `--mode streaming`
+for the producer), in subprocesses, so kill -9 hits a real process with real buffers in flight (faults/runs.py)."""
 
 from __future__ import annotations
 
