@@ -6,9 +6,9 @@ against the broker."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -85,6 +85,12 @@ def _admin(outputs: dict[str, Any]) -> Any:
     return AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
 
 
+def _forget_frames(exc: BaseException) -> None:
+    """A failed admin future keeps its error, whose traceback keeps the frames that keep the future and the
+    client: a cycle only the garbage collector frees, with the client's broker threads running until then."""
+    traceback.clear_frames(exc.__traceback__)
+
+
 def topic_config(outputs: dict[str, Any], topic: str, key: str) -> str:
     from confluent_kafka.admin import ConfigResource, ResourceType
 
@@ -125,12 +131,15 @@ def recreate_topic(outputs: dict[str, Any], topic: str, count: int) -> None:
     admin = _admin(outputs)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):  # already gone, or being deleted
+        try:
             admin.delete_topics([topic])[topic].result(timeout=10)
+        except Exception as exc:  # already gone, or being deleted
+            _forget_frames(exc)
         try:
             admin.create_topics([NewTopic(topic, num_partitions=count, replication_factor=1)])[topic].result(timeout=10)
             return
         except Exception as exc:
+            _forget_frames(exc)
             if "TOPIC_ALREADY_EXISTS" not in str(exc) and "marked for deletion" not in str(exc):
                 raise
         time.sleep(0.5)
