@@ -6,6 +6,7 @@ against the broker."""
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 import traceback
@@ -79,10 +80,27 @@ def assert_drift_heals(
 # --- Kafka ----------------------------------------------------------------------------------------------
 
 
+#: the module's one AdminClient per broker, shared by the helpers below
+_ADMINS: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_admin_client() -> Iterator[None]:
+    """Released when the module ends: cyclic garbage that still points at the client (a failed future's
+    traceback) is collected first, so the client goes with its last reference, not later with the garbage
+    collector while its broker threads run on (the suite's leak check names such a client)."""
+    yield
+    gc.collect()
+    _ADMINS.clear()
+
+
 def _admin(outputs: dict[str, Any]) -> Any:
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": outputs["kafka_bootstrap_servers"]})
+    bootstrap = outputs["kafka_bootstrap_servers"]
+    if bootstrap not in _ADMINS:
+        _ADMINS[bootstrap] = AdminClient({"bootstrap.servers": bootstrap})
+    return _ADMINS[bootstrap]
 
 
 def _forget_frames(exc: BaseException) -> None:

@@ -131,6 +131,7 @@ def open_world(platform: Callable[..., dict[str, Any]], tmp_path_factory: pytest
         for dataset in DATASETS:
             for doc in firestore.collection(outputs["firestore_collections"][dataset]).stream():
                 doc.reference.delete()
+        del admin  # gone now, even while something still holds this generator's frame
 
 
 def stage(report: RunReport, dataset: str, name: str) -> StageReport:
