@@ -96,4 +96,6 @@ $(VENV)/.installed: pyproject.toml loaders/kernel/Cargo.toml loaders/kernel/pypr
 	rm -rf $(KERNEL_WHEEL); $(PY) -m pip wheel --quiet --no-deps --wheel-dir $(KERNEL_WHEEL) ./loaders/kernel & kernel=$$!; \
 	$(PY) -m pip install --quiet -e '.[dev]'; rc=$$?; wait $$kernel || exit 1; exit $$rc
 	$(PY) -m pip install --quiet --force-reinstall --no-deps $(KERNEL_WHEEL)/*.whl
+	# dbt (the `transform` extra) cannot resolve beside mypy's pathspec: installed after, then mypy's put back
+	$(PY) -m pip install --quiet -e '.[transform]' && $(PY) -m pip install --quiet 'pathspec==1.1.1'
 	touch $@
