@@ -119,8 +119,36 @@ class S3Target:
 
     def table_prefix(self, dataset_name: str, table: str) -> str:
         """The S3 key prefix of one table's files (dlt's default layout `<table>/<load_id>.<file_id>.<ext>`)."""
-        parts = [p for p in (self.prefix.strip("/"), dataset_name, table) if p]
-        return "/".join(parts) + "/"
+        return _table_prefix(self.prefix, dataset_name, table)
+
+
+@dataclass(frozen=True)
+class GcsTarget:
+    """The batch pipeline's place in the GCS lake: the same layout as in S3, under `gs://<bucket>/<prefix>`."""
+
+    bucket: str
+    prefix: str = DEFAULT_PREFIX
+    project: str | None = None
+    #: the emulator's URL (anonymous access); None on GCP, where the default credential chain applies
+    endpoint_url: str | None = None
+
+    @property
+    def bucket_url(self) -> str:
+        prefix = self.prefix.strip("/")
+        return f"gs://{self.bucket}/{prefix}" if prefix else f"gs://{self.bucket}"
+
+    def table_prefix(self, dataset_name: str, table: str) -> str:
+        """The object name prefix of one table's files."""
+        return _table_prefix(self.prefix, dataset_name, table)
+
+
+#: where the batch lands: an S3 or a GCS landing bucket
+LakeTarget = S3Target | GcsTarget
+
+
+def _table_prefix(prefix: str, dataset_name: str, table: str) -> str:
+    parts = [p for p in (prefix.strip("/"), dataset_name, table) if p]
+    return "/".join(parts) + "/"
 
 
 def bucket_name(value: str) -> str:
@@ -141,6 +169,22 @@ def landing_target(outputs: Mapping[str, Any], bucket: str | None = None, prefix
         endpoint_url=(outputs.get("endpoints") or {}).get("s3"),
         access_key_id=creds.get("access_key_id"),
         secret_access_key=creds.get("secret_access_key"),
+    )
+
+
+def gcs_landing_target(
+    outputs: Mapping[str, Any], bucket: str | None = None, prefix: str = DEFAULT_PREFIX
+) -> GcsTarget | None:
+    """The batch pipeline's place in the GCS lake: the outputs' GCS landing bucket (or `bucket`), under `prefix`;
+    None when the stack has no GCS landing bucket (that stack's batch writes S3 only)."""
+    name = bucket or (outputs.get("gcs_buckets") or {}).get("landing")
+    if not name:
+        return None
+    return GcsTarget(
+        bucket=bucket_name(name.removeprefix("gs://")),
+        prefix=prefix,
+        project=outputs.get("gcp_project"),
+        endpoint_url=(outputs.get("endpoints") or {}).get("gcs"),
     )
 
 

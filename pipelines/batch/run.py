@@ -1,4 +1,5 @@
-"""Run the batch pipeline: per dataset, one dlt pipeline MongoDB collection -> S3 landing bucket.
+"""Run the batch pipeline: per dataset and lake, one dlt pipeline MongoDB collection -> the S3 or the GCS landing
+bucket (each lake has its own pipeline, so its own incremental state, kept in that lake).
 
 Shared by the CLI (`python -m pipelines batch`), the Airflow DAG (one task per dataset), the demo and the
 benchmark, so all of them run exactly the same code.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from contract.lake_layout import S3Target
+from contract.lake_layout import GcsTarget, LakeTarget
 from pipelines.batch.settings import FILE_FORMATS, BatchSettings
 from pipelines.common import work_dir
 from schemas import DATASETS
@@ -45,7 +46,8 @@ class DatasetLoad:
     files: int  # files written to the bucket in this run
     load_id: str | None  # None when there was nothing to load
     seconds: float
-    location: str  # s3://bucket/prefix/dataset_name/table/
+    location: str  # s3://bucket/prefix/dataset_name/table/ (gs://... in GCS)
+    lake: str = "s3"
 
 
 def dlt_data_dir() -> Path:
@@ -62,13 +64,17 @@ def configure_dlt_environment() -> Path:
     before dlt reads its configuration."""
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
+    # gcsfs otherwise asks the bucket over gRPC whether it is hierarchical: a long hang on emulators
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
     data_dir = dlt_data_dir()
     os.environ.setdefault("DLT_DATA_DIR", str(data_dir))
     return data_dir
 
 
-def filesystem_destination(target: S3Target) -> Any:
-    """dlt's filesystem destination on the landing bucket: emulator endpoint + keys, or AWS's default chain."""
+def filesystem_destination(target: LakeTarget) -> Any:
+    """dlt's filesystem destination on a landing bucket: emulator endpoint (+ keys), or the cloud's default chain."""
+    if isinstance(target, GcsTarget):
+        return gcs_destination(target)
     from dlt.common.configuration.specs import AwsCredentials
     from dlt.destinations import filesystem
 
@@ -82,6 +88,26 @@ def filesystem_destination(target: S3Target) -> Any:
         credentials.aws_secret_access_key = target.secret_access_key  # type: ignore[assignment]
     # without static keys the spec stays partial and dlt resolves botocore's default chain (profile, SSO, role)
     return partial_config_once(filesystem(bucket_url=target.bucket_url, credentials=credentials))
+
+
+def gcs_destination(target: GcsTarget) -> Any:
+    """The GCS lake: on an emulator anonymous access (gcsfs `token="anon"`) at its endpoint; on GCP the default
+    credential chain (dlt finds it and leaves the token to gcsfs)."""
+    from dlt.common.configuration.specs import GcpServiceAccountCredentials
+    from dlt.destinations import filesystem
+
+    credentials = GcpServiceAccountCredentials()
+    credentials.project_id = target.project  # type: ignore[assignment]
+    if not target.endpoint_url:
+        return partial_config_once(filesystem(bucket_url=target.bucket_url, credentials=credentials))
+    from google.auth.credentials import AnonymousCredentials
+
+    # given "default" credentials, dlt passes no token of its own and gcsfs takes the `anon` one below; with
+    # a key or the machine's default chain it would try to sign requests to the emulator with Google's OAuth
+    credentials._set_default_credentials(AnonymousCredentials())  # type: ignore[no-untyped-call]
+    credentials.resolve()
+    kwargs = {"endpoint_url": target.endpoint_url, "token": "anon"}
+    return partial_config_once(filesystem(bucket_url=target.bucket_url, credentials=credentials, kwargs=kwargs))
 
 
 def partial_config_once(destination: Any) -> Any:
@@ -120,8 +146,10 @@ def run_dataset(
     client: Any = None,
     arrow: bool = True,
     readers: int | None = None,
+    lake: str = "s3",
 ) -> DatasetLoad:
-    """Extract one dataset's collection and load it into the bucket; raises dlt's errors (contract, load).
+    """Extract one dataset's collection and load it into one lake's bucket (`lake`: s3 or gcs); raises dlt's
+    errors (contract, load).
     `arrow` (parquet only): pages go to dlt as Arrow tables; False: as rows, through dlt's normalize.
     `readers`: parallel queries for a collection with an integer cursor (default: one per two cores).
 
@@ -135,22 +163,23 @@ def run_dataset(
         with tempfile.TemporaryDirectory(prefix="run-", dir=data_dir) as scratch:
             return run_dataset(
                 settings, dataset, file_format=file_format, contract=contract, pipelines_dir=Path(scratch),
-                client=client, arrow=arrow, readers=readers,
+                client=client, arrow=arrow, readers=readers, lake=lake,
             )  # fmt: skip
     import dlt
 
     from pipelines.batch.mongodb import MixedPages, mongodb_source, write_disposition
     from schemas import load as load_schema
 
+    target = settings.lake_target(lake)
     owns_client = client is None
     if client is None:
         client = mongo_client(settings.mongodb_uri)
     started = time.monotonic()
     try:
         pipeline = dlt.pipeline(
-            pipeline_name=settings.pipeline_name(dataset),
+            pipeline_name=settings.pipeline_name(dataset, lake),
             pipelines_dir=str(pipelines_dir),
-            destination=filesystem_destination(settings.target),
+            destination=filesystem_destination(target),
             dataset_name=settings.dataset_name,
         )
         source = mongodb_source(
@@ -169,7 +198,7 @@ def run_dataset(
             if readers != 1 and caused_by(exc, MixedPages):  # bad data in a parallel read: pages in cursor order
                 return run_dataset(
                     settings, dataset, file_format=file_format, contract=contract, pipelines_dir=pipelines_dir,
-                    client=client, arrow=arrow, readers=1,
+                    client=client, arrow=arrow, readers=1, lake=lake,
                 )  # fmt: skip
             detail = contract_violation(exc)
             if detail is None:
@@ -194,8 +223,13 @@ def run_dataset(
         files=files,
         load_id=info.loads_ids[-1] if info.loads_ids else None,
         seconds=time.monotonic() - started,
-        location=f"s3://{settings.target.bucket}/{settings.target.table_prefix(settings.dataset_name, dataset)}",
+        location=f"{lake_scheme(target)}://{target.bucket}/{target.table_prefix(settings.dataset_name, dataset)}",
+        lake=lake,
     )
+
+
+def lake_scheme(target: LakeTarget) -> str:
+    return "gs" if isinstance(target, GcsTarget) else "s3"
 
 
 #: how dlt words a data error in a normalize job's message (the exception itself stays in the worker)
@@ -240,26 +274,31 @@ def run_batch(
     pipelines_dir: Path | None = None,
     on_done: Callable[[DatasetLoad], None] | None = None,
     readers: int | None = None,
+    lakes: Sequence[str] | None = None,
 ) -> list[DatasetLoad]:
-    """Every dataset that has a collection in the outputs (or those named), one after the other."""
+    """Every dataset that has a collection in the outputs (or those named), one after the other, into every
+    lake of the stack (or those named), each dataset into each lake in turn."""
     chosen = list(datasets) if datasets else [d for d in DATASETS if d in settings.collections]
+    into = list(lakes) if lakes else list(settings.lakes)
 
     client = mongo_client(settings.mongodb_uri)
     loads: list[DatasetLoad] = []
     try:
         for dataset in chosen:
-            load = run_dataset(
-                settings,
-                dataset,
-                file_format=file_format,
-                contract=contract,
-                pipelines_dir=pipelines_dir,
-                client=client,
-                readers=readers,
-            )
-            loads.append(load)
-            if on_done:
-                on_done(load)
+            for lake in into:
+                load = run_dataset(
+                    settings,
+                    dataset,
+                    file_format=file_format,
+                    contract=contract,
+                    pipelines_dir=pipelines_dir,
+                    client=client,
+                    readers=readers,
+                    lake=lake,
+                )
+                loads.append(load)
+                if on_done:
+                    on_done(load)
     finally:
         client.close()
     return loads
