@@ -1,0 +1,19 @@
+-- One row per card id (its latest version); the CVV stays in the lake, the card number keeps its last four.
+with cards as (
+    {{ latest_version(source('landing', 'cards'), 'id') }}
+)
+
+select
+    id as card_id,
+    client_id,
+    card_brand,
+    card_type,
+    right(cast(card_number as varchar), 4) as card_last4,
+    cast(expires || '-01' as date) as expires_month,
+    has_chip,
+    num_cards_issued,
+    cast(credit_limit as decimal(18, 2)) as credit_limit,
+    cast(acct_open_date || '-01' as date) as account_opened_month,
+    year_pin_last_changed,
+    card_on_dark_web
+from cards

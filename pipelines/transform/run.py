@@ -1,0 +1,169 @@
+"""`dbt build` (every model and its tests, in dependency order) and `dbt docs generate`, run in-process with a
+profile made from the stack outputs, written to a 0600 file in a private temp folder removed after the call.
+
+The result holds one line per model and test (status, seconds, failures, message), so an Airflow log or the demo
+shows which node failed and why; dbt's own artifacts (run_results.json, manifest.json, the docs page) are kept
+in `work_dir`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contract.lake_layout import S3Target
+from pipelines.transform import PROJECT_DIR
+from pipelines.transform.profiles import dbt_vars, profile, warehouse_of
+
+#: dbt's docs as one self-contained page (manifest and catalog inlined): it opens from the file system
+DOCS_PAGE = "static_index.html"
+
+
+class TransformError(RuntimeError):
+    """dbt could not run at all (bad profile, unreadable lake, broken project); the message says which."""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    name: str  # the model's or the test's name (a test's names its model and column)
+    kind: str  # model | test
+    layer: str  # silver | gold | the model folder the node belongs to
+    status: str  # success | error | fail | warn | pass | skipped
+    seconds: float
+    failures: int | None
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("success", "pass")
+
+
+@dataclass
+class BuildResult:
+    nodes: list[NodeResult] = field(default_factory=list)
+    target_dir: Path | None = None
+    docs_page: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.nodes) and all(n.ok for n in self.nodes)
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        return [n for n in self.nodes if not n.ok]
+
+    def seconds_by_layer(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for node in self.nodes:
+            key = f"{node.layer} {node.kind}s"
+            totals[key] = totals.get(key, 0.0) + node.seconds
+        return totals
+
+    def lines(self) -> list[str]:
+        """One line per node, failures first: what a log or a terminal shows."""
+        ordered = sorted(self.nodes, key=lambda n: (n.ok, n.layer, n.kind, n.name))
+        return [
+            f"{n.status.upper():>7} {n.kind:<5} {n.name} ({n.seconds:.2f} s)"
+            + (f": {n.message}" if not n.ok and n.message else "")
+            for n in ordered
+        ]
+
+
+def default_work_dir(outputs: Mapping[str, Any]) -> Path:
+    """Beside the DuckDB file (devstack: under its home), else a folder in the temp dir."""
+    warehouse = warehouse_of(outputs)
+    if warehouse["kind"] == "duckdb":
+        return Path(warehouse["path"]).parent / "dbt"
+    return Path(tempfile.gettempdir()) / "kde-dbt"
+
+
+def build(
+    outputs: Mapping[str, Any],
+    *,
+    target: S3Target | None = None,
+    keyfile: Mapping[str, Any] | None = None,
+    work_dir: Path | None = None,
+    select: Sequence[str] = (),
+    docs: bool = True,
+) -> BuildResult:
+    """Build silver and gold (models and tests) into the stack's warehouse; `target`: where the batch landed (by
+    default the outputs' landing bucket under `dlt/`); `keyfile`: BigQuery's service-account key."""
+    work = work_dir or default_work_dir(outputs)
+    warehouse = warehouse_of(outputs)
+    if warehouse["kind"] == "duckdb":
+        Path(warehouse["path"]).parent.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
+    vars_arg = json.dumps(dbt_vars(outputs, target))
+    common = ["--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"), "--log-path", str(work)]
+    selection = ["--select", *select] if select else []
+    with profiles_dir(profile(outputs, target, keyfile)) as profiles:
+        args = [*common, "--profiles-dir", str(profiles), "--vars", vars_arg]
+        outcome = _invoke(["build", *args, *selection])
+        result = BuildResult(nodes=_nodes(outcome), target_dir=work / "target")
+        if docs and result.nodes:
+            _invoke(["docs", "generate", "--static", *args])
+            page = work / "target" / DOCS_PAGE
+            result.docs_page = page if page.exists() else None
+    return result
+
+
+@contextmanager
+def profiles_dir(content: Mapping[str, Any]) -> Iterator[Path]:
+    """A private folder holding profiles.yml (0600), removed on the way out: the profile carries secrets."""
+    folder = Path(tempfile.mkdtemp(prefix="kde-dbt-profiles-"))
+    try:
+        path = folder / "profiles.yml"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(content, handle)  # JSON is YAML
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _invoke(args: list[str]) -> Any:
+    from dbt.cli.main import dbtRunner
+
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    outcome = dbtRunner().invoke([*args, "--no-use-colors", "--quiet"])
+    if outcome.exception is not None:
+        raise TransformError(f"dbt {args[0]} ({PROJECT_DIR}): {outcome.exception}") from None
+    if outcome.result is None:
+        raise TransformError(f"dbt {args[0]} ({PROJECT_DIR}): no result (see the log in --log-path)")
+    return outcome
+
+
+def _nodes(outcome: Any) -> list[NodeResult]:
+    results = getattr(outcome.result, "results", None) or []
+    if not outcome.success and not results:
+        raise TransformError(f"dbt build ({PROJECT_DIR}): failed before any node ran (see dbt.log)")
+    return [_node(r) for r in results]
+
+
+def _node(result: Any) -> NodeResult:
+    node = result.node
+    kind = "test" if node.resource_type == "test" else str(node.resource_type)
+    return NodeResult(
+        name=node.name,
+        kind=kind,
+        layer=_layer(node),
+        status=str(result.status),
+        seconds=float(result.execution_time or 0.0),
+        failures=result.failures,
+        message=(result.message or "").strip(),
+    )
+
+
+def _layer(node: Any) -> str:
+    """silver | gold: a model's folder; a test's is that of the model it is attached to."""
+    if node.resource_type != "test":
+        fqn = list(node.fqn)
+        return fqn[1] if len(fqn) > 2 else "-"
+    model = (getattr(node, "attached_node", None) or "").rsplit(".", 1)[-1]
+    return model.split("_", 1)[0] if "_" in model else "-"
