@@ -23,6 +23,7 @@ from typing import Any
 from contract.clients import s3_client
 from contract.lake_layout import (
     DLT_COLUMNS,
+    GcsTarget,
     S3Target,
     SinkError,
     is_dlt_data_file,
@@ -125,4 +126,23 @@ def read_table(
         body = s3.get_object(Bucket=target.bucket, Key=key)["Body"].read()
         for row in read_file(body, key):
             rows.append(row if with_dlt_columns else {k: v for k, v in row.items() if k not in DLT_COLUMNS})
+    return rows
+
+
+# --- dlt's tables in the GCS lake --------------------------------------------------------------------------------
+
+
+def gcs_table_blobs(gcs: Any, target: GcsTarget, dataset_name: str, table: str) -> list[Any]:
+    """The data files (google-cloud-storage blobs) of one table in the GCS lake, oldest load first."""
+    blobs = gcs.list_blobs(target.bucket, prefix=target.table_prefix(dataset_name, table))
+    return sorted((b for b in blobs if is_dlt_data_file(b.name)), key=lambda b: b.name)
+
+
+def read_gcs_table(gcs: Any, target: GcsTarget, dataset_name: str, table: str) -> list[dict[str, Any]]:
+    """Every row of a table in the GCS lake, dlt's own columns left out."""
+    rows: list[dict[str, Any]] = []
+    for blob in gcs_table_blobs(gcs, target, dataset_name, table):
+        rows += [
+            {k: v for k, v in r.items() if k not in DLT_COLUMNS} for r in read_file(blob.download_as_bytes(), blob.name)
+        ]
     return rows

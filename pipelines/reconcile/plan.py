@@ -1,6 +1,7 @@
 """Which stores hold a dataset on this stack: the source files when given, then every sink the stack outputs
-have a place for, then the lake (dlt's table for the MongoDB datasets, the S3 sink's objects for the streamed
-topics). The first stage present is the reference the others are compared with."""
+have a place for, then the lakes (dlt's table for the MongoDB datasets in S3 and, where the stack has a GCS landing
+bucket, in GCS; the S3 sink's objects for the streamed topics). The first stage present is the reference the
+others are compared with."""
 
 from __future__ import annotations
 
@@ -10,16 +11,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from contract.lake_layout import S3Target
+from contract.lake_layout import GcsTarget, S3Target, gcs_landing_target
 from contract.outputs import StackOutputs
 from pipelines.reconcile.stores import Store
 from pipelines.reconcile.stores.databases import DynamoStore, FirestoreStore, MongoStore
 from pipelines.reconcile.stores.files import SourceFile, source_path
 from pipelines.reconcile.stores.kafka import KafkaStore
-from pipelines.reconcile.stores.lake import DltLakeStore, SinkLakeStore
+from pipelines.reconcile.stores.lake import DltLakeStore, GcsLakeStore, SinkLakeStore
 from schemas import load as load_schema
 
-STAGES = ("source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-s3-sink")
+STAGES = ("source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-gcs", "lake-s3-sink")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Scope:
     sink_written_since: datetime | None = None
     #: where dlt's tables are (the batch pipeline's bucket and prefix); None: the outputs' landing bucket, `dlt/`
     dlt_target: S3Target | None = None
+    #: the same in the GCS lake; None: the outputs' GCS landing bucket (if any), `dlt/`
+    gcs_target: GcsTarget | None = None
     #: (dataset, stage) pairs left out, e.g. a topic the loaders do not fill because the producer streams it
     exclude: frozenset[tuple[str, str]] = frozenset()
 
@@ -53,6 +56,7 @@ def stores_for(dataset: str, outputs: StackOutputs, scope: Scope, s3: Any) -> li
         "dynamodb": (outputs.get("dynamodb_tables") or {}).get(dataset),
         "kafka": topic,
         "lake-dlt": collection,
+        "lake-gcs": collection if (scope.gcs_target or gcs_landing_target(outputs)) else None,
         "lake-s3-sink": topic if topic in (outputs.get("s3_sink") or {}).get("topics", []) else None,
     }
     build: dict[str, Callable[[], Store]] = {
@@ -62,6 +66,7 @@ def stores_for(dataset: str, outputs: StackOutputs, scope: Scope, s3: Any) -> li
         "dynamodb": lambda: DynamoStore(outputs, candidates["dynamodb"]),
         "kafka": lambda: KafkaStore(outputs, topic, schema, scope.kafka_since.get(topic), scope.kafka_since_time),
         "lake-dlt": lambda: DltLakeStore(outputs, s3, dataset, scope.since_load_id, scope.dlt_target),
+        "lake-gcs": lambda: GcsLakeStore(outputs, dataset, scope.since_load_id, scope.gcs_target),
         "lake-s3-sink": lambda: SinkLakeStore(
             outputs, s3, topic, scope.kafka_since.get(topic), scope.sink_written_since
         ),

@@ -13,7 +13,7 @@ class StoreError(RuntimeError):
 
 
 class Store(Protocol):
-    #: the stage's name in the report: source, mongodb, firestore, dynamodb, kafka, lake-dlt, lake-s3-sink
+    #: the stage's name in the report: source, mongodb, firestore, dynamodb, kafka, lake-dlt, lake-gcs, lake-s3-sink
     stage: str
     #: where it is, for messages (a path, database.collection, table, topic, s3://bucket/prefix)
     where: str

@@ -1,6 +1,7 @@
-"""The lake: dlt's batch table of a dataset (every load's files, or those from `--since LOAD_ID` on) and the S3
-sink's objects of a streamed topic. A dlt file is spooled to a temporary file and read a row group at a time,
-so memory stays at one batch whatever the file's size."""
+"""The lake: dlt's batch table of a dataset in the S3 lake and in the GCS lake (every load's files, or those from
+`--since LOAD_ID` on; a load id is a Unix time, so in the GCS lake, whose pipeline has load ids of its own, it
+means the loads from then on) and the S3 sink's objects of a streamed topic. A dlt file is spooled to a temporary
+file and read a row group at a time, so memory stays at one batch whatever the file's size."""
 
 from __future__ import annotations
 
@@ -12,15 +13,74 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from contract.lake_layout import DATASET_NAME, DLT_COLUMNS, S3Target, dlt_load_id_of, dlt_load_order, landing_target
-from contract.lake_readers import read_sink_records, sink_prefix, table_keys
+from contract.lake_layout import (
+    DATASET_NAME,
+    DLT_COLUMNS,
+    GcsTarget,
+    S3Target,
+    dlt_load_id_of,
+    dlt_load_order,
+    gcs_landing_target,
+    landing_target,
+)
+from contract.lake_readers import gcs_table_blobs, read_sink_records, sink_prefix, table_keys
 from contract.outputs import StackOutputs
 from pipelines.reconcile.stores import StoreError
 
 BATCH_ROWS = 10_000
 
 
-class DltLakeStore:
+class _DltTableStore:
+    """One dlt table in a lake; a subclass lists the table's files and downloads one."""
+
+    stage: str
+    where: str
+
+    def __init__(self, table: str, since_load_id: str | None) -> None:
+        self.dataset_name, self.table, self.since = DATASET_NAME, table, since_load_id
+        self.complete = since_load_id is None
+        self.coverage: dict[str, Any] = {}
+
+    def _keys(self) -> list[str]:
+        raise NotImplementedError
+
+    def _download(self, key: str, spool: Any) -> None:
+        raise NotImplementedError
+
+    def _errors(self) -> tuple[type[Exception], ...]:
+        """The client's exceptions that mean the lake cannot be read."""
+        raise NotImplementedError
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        load_ids: set[str] = set()
+        try:
+            for key in self._keys():
+                load_id = dlt_load_id_of(key)
+                if self.since is not None and dlt_load_order(load_id) < dlt_load_order(self.since):
+                    continue
+                load_ids.add(load_id)
+                for row in self._rows(key):
+                    yield {k: v for k, v in row.items() if k not in DLT_COLUMNS}
+        except self._errors() as exc:
+            raise StoreError(f"lake {self.where}: {exc}") from None
+        self.coverage = {"load_ids": sorted(load_ids)}
+
+    def _rows(self, key: str) -> Iterator[dict[str, Any]]:
+        with tempfile.TemporaryFile() as spool:
+            self._download(key, spool)
+            spool.seek(0)
+            if key.endswith(".parquet"):
+                import pyarrow.parquet as pq
+
+                for batch in pq.ParquetFile(spool).iter_batches(batch_size=BATCH_ROWS):
+                    yield from batch.to_pylist()
+                return
+            yield from _json_lines(spool)
+
+
+class DltLakeStore(_DltTableStore):
+    """The batch's table in the S3 lake."""
+
     stage = "lake-dlt"
 
     def __init__(
@@ -31,39 +91,53 @@ class DltLakeStore:
         since_load_id: str | None = None,
         target: S3Target | None = None,
     ) -> None:
-        self.s3, self.target, self.dataset_name, self.table = s3, target or landing_target(outputs), DATASET_NAME, table
-        self.since = since_load_id
-        self.complete = since_load_id is None
+        super().__init__(table, since_load_id)
+        self.s3, self.target = s3, target or landing_target(outputs)
         self.where = f"s3://{self.target.bucket}/{self.target.table_prefix(self.dataset_name, table)}"
-        self.coverage: dict[str, Any] = {}
 
-    def records(self) -> Iterator[dict[str, Any]]:
+    def _keys(self) -> list[str]:
+        return table_keys(self.s3, self.target, self.dataset_name, self.table)
+
+    def _download(self, key: str, spool: Any) -> None:
+        self.s3.download_fileobj(self.target.bucket, key, spool)
+
+    def _errors(self) -> tuple[type[Exception], ...]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        load_ids: set[str] = set()
-        try:
-            for key in table_keys(self.s3, self.target, self.dataset_name, self.table):
-                load_id = dlt_load_id_of(key)
-                if self.since is not None and dlt_load_order(load_id) < dlt_load_order(self.since):
-                    continue
-                load_ids.add(load_id)
-                for row in self._rows(key):
-                    yield {k: v for k, v in row.items() if k not in DLT_COLUMNS}
-        except (BotoCoreError, ClientError) as exc:
-            raise StoreError(f"lake {self.where}: {exc}") from None
-        self.coverage = {"load_ids": sorted(load_ids)}
+        return BotoCoreError, ClientError
 
-    def _rows(self, key: str) -> Iterator[dict[str, Any]]:
-        with tempfile.TemporaryFile() as spool:
-            self.s3.download_fileobj(self.target.bucket, key, spool)
-            spool.seek(0)
-            if key.endswith(".parquet"):
-                import pyarrow.parquet as pq
 
-                for batch in pq.ParquetFile(spool).iter_batches(batch_size=BATCH_ROWS):
-                    yield from batch.to_pylist()
-                return
-            yield from _json_lines(spool)
+class GcsLakeStore(_DltTableStore):
+    """The batch's table in the GCS lake (its own dlt pipeline, so its own load ids)."""
+
+    stage = "lake-gcs"
+
+    def __init__(
+        self, outputs: StackOutputs, table: str, since_load_id: str | None = None, target: GcsTarget | None = None
+    ) -> None:
+        super().__init__(table, since_load_id)
+        found = target or gcs_landing_target(outputs)
+        if found is None:
+            raise ValueError("no GCS landing bucket in the stack outputs (gcs_buckets.landing)")
+        self.target = found
+        self.blobs: dict[str, Any] = {}
+        self.where = f"gs://{self.target.bucket}/{self.target.table_prefix(self.dataset_name, table)}"
+
+    def _keys(self) -> list[str]:
+        from contract.clients import gcs_client
+
+        gcs = gcs_client({"gcp_project": self.target.project, "endpoints": {"gcs": self.target.endpoint_url}})
+        self.blobs = {b.name: b for b in gcs_table_blobs(gcs, self.target, self.dataset_name, self.table)}
+        return list(self.blobs)
+
+    def _download(self, key: str, spool: Any) -> None:
+        self.blobs[key].download_to_file(spool)
+
+    def _errors(self) -> tuple[type[Exception], ...]:
+        from google.api_core.exceptions import GoogleAPIError
+        from requests.exceptions import RequestException
+
+        return GoogleAPIError, RequestException
 
 
 def _json_lines(spool: Any) -> Iterator[dict[str, Any]]:
