@@ -126,14 +126,15 @@ def test_dag_keeps_the_seeds_schedule_without_catchup_and_has_no_cycles(parsed: 
     assert {"finance", "mongodb", "s3", "dlt"} <= set(dag["tags"])
 
 
-def test_one_load_task_per_dataset_every_load_retried_twice_then_reconcile(parsed: dict[str, Any]) -> None:
+def test_one_load_task_per_dataset_and_lake_every_load_retried_twice_then_reconcile(parsed: dict[str, Any]) -> None:
     tasks = parsed["dags"][DAG_ID]["tasks"]
-    assert set(tasks) == {f"load_{d}" for d in DATASETS} | {"summary", "reconcile"}
+    loads = sorted(f"load_{lake}_{d}" for lake in ("s3", "gcs") for d in DATASETS)
+    assert set(tasks) == {*loads, "summary", "reconcile"}
     assert {t["retries"] for name, t in tasks.items() if name != "reconcile"} == {2}
-    assert tasks["summary"]["upstream"] == sorted(f"load_{d}" for d in DATASETS)
+    assert tasks["summary"]["upstream"] == loads
     # a failed load must fail the run: the summary does not run (and succeed) after a failure
     assert tasks["summary"]["trigger_rule"] == "none_failed"
-    assert all(tasks[f"load_{d}"]["upstream"] == [] for d in DATASETS)
+    assert all(tasks[load]["upstream"] == [] for load in loads)
     # the verdict comes last and is not retried: waiting does not change it
     assert tasks["reconcile"]["upstream"] == ["summary"] and tasks["reconcile"]["retries"] == 0
     assert tasks["reconcile"]["trigger_rule"] == "all_success"
