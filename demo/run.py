@@ -8,8 +8,10 @@
    JSON lines (bad rows go to quarantine);
 4. the DAG `load_sources` in Airflow: the loaders put the sample into MongoDB, Firestore, DynamoDB and Kafka;
 5. the batch DAG `ingestion_pipeline_mongodb_s3` in Airflow (dlt MongoDB -> S3);
-6. stream the cards through the producer -> Kafka -> the stack's S3 sink connector, and wait for the lake;
-7. reconcile, once: the DAGs' reconcile tasks already compared the sinks they loaded and the lake dlt wrote, and
+6. the transform DAG `transform_finance_dbt` (dbt: silver and gold in devstack's DuckDB, every dbt test, the
+   docs page; its reconcile task checks silver against the lake, its gold check each month's total);
+7. stream the cards through the producer -> Kafka -> the stack's S3 sink connector, and wait for the lake;
+8. reconcile, once: the DAGs' reconcile tasks already compared the sinks they loaded and the lake dlt wrote, and
    stored their reports; this step reads those back and compares only what no DAG covered (the stream: Kafka
    and the S3 sink's lake), then shows and stores the whole as one run; exit 1 if anything is off.
 
@@ -35,6 +37,7 @@ SERVICES = ("moto", "gcs", "firestore", "ferretdb", "kafka", "registry", "connec
 STACK = "devstack"
 LOAD_DAG = "load_sources"
 BATCH_DAG = "ingestion_pipeline_mongodb_s3"
+TRANSFORM_DAG = "transform_finance_dbt"
 
 
 class Demo:
@@ -52,6 +55,8 @@ class Demo:
         self.streamed_at: datetime | None = None
         #: "<dag>/<dataset>" -> s3:// URL of the report the DAG run's reconcile task stored
         self.dag_reports: dict[str, str] = {}
+        #: the closing lines from gold and the dbt docs page, once the transform DAG has built them
+        self.gold: list[str] = []
 
     def say(self, message: str) -> None:
         self.console.print(f"  {message}", highlight=False)
@@ -134,6 +139,18 @@ class Demo:
     def run_batch_dag(self) -> None:
         if self.run_dag(BATCH_DAG):
             self.keep_dag_reconciliation(BATCH_DAG)
+
+    def run_transform_dag(self) -> None:
+        """What `airflow dags test` cannot do: start the DAG scheduled on the batch DAG's Asset."""
+        from demo.gold import answer_lines
+
+        if not self.run_dag(TRANSFORM_DAG):
+            return
+        built: dict[str, Any] = self.airflow.latest_xcom(TRANSFORM_DAG, "build")
+        for layer, seconds in built["seconds_by_layer"].items():
+            self.say(f"{layer:>14}: {seconds:.1f} s")
+        self.keep_dag_reconciliation(TRANSFORM_DAG)
+        self.gold = answer_lines(self.outputs, built.get("docs_page"))
 
     def keep_dag_reconciliation(self, dag_id: str) -> None:
         """What the DAG run's reconcile task compared and stored: the closing step reads it, not the stores again."""
@@ -248,6 +265,7 @@ def run_demo(
         ("generate and convert the sample", demo.generate_and_convert),
         (f"Airflow: {LOAD_DAG} (loaders -> MongoDB, Firestore, DynamoDB, Kafka)", demo.load_sinks),
         (f"Airflow: {BATCH_DAG} (dlt MongoDB -> S3)", demo.run_batch_dag),
+        (f"Airflow: {TRANSFORM_DAG} (dbt: silver and gold, tests, docs)", demo.run_transform_dag),
         ("streaming: producer -> Kafka -> S3 sink", lambda: demo.stream(sink_timeout)),
         ("reconcile: source files vs every sink vs the lake, by key and value", demo.reconcile),
     ]
@@ -269,4 +287,8 @@ def run_demo(
         print_verdict(demo.result.report, console)
     if demo.outputs:
         demo.still_running()
+    if demo.gold:
+        console.rule("[bold]an answer from gold")
+        for line in demo.gold:
+            console.print(f"  {line}", highlight=False)
     return demo.result
