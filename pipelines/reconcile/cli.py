@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.common import add_outputs_arguments, outputs_from_args, work_dir
-from pipelines.reconcile.plan import STAGES, Scope
+from pipelines.reconcile.plan import DEFAULT_STAGES, STAGES, Scope
 from pipelines.reconcile.report import Limit, RunReport, Thresholds, note
 from schemas import DATASETS
 
@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", action="append", choices=DATASETS, help="a dataset (repeat; default: all)")
     parser.add_argument("--source", type=Path, metavar="DIR",
                         help="the converter's output (<dataset>.jsonl, _rejected/): the reference stage")  # fmt: skip
-    parser.add_argument("--stage", action="append", choices=STAGES, help="only these stages (repeat; default all)")
+    parser.add_argument("--stage", action="append", choices=STAGES,
+                        help="only these stages (repeat; default all but silver)")  # fmt: skip
     parser.add_argument("--since", type=since_arg, metavar="TIME",
                         help="only dlt loads, Kafka records from then on: load id (Unix time) or ISO 8601")  # fmt: skip
     parser.add_argument("--max-missing", type=_limit, default=Limit(0), metavar="N|P%",
@@ -115,7 +116,7 @@ def since_arg(text: str) -> str:
 def scope_from_args(args: argparse.Namespace) -> Scope:
     since = args.since or None
     kafka_since = float(since) if since else None
-    return Scope(args.source, tuple(args.stage or STAGES), since, kafka_since_time=kafka_since)
+    return Scope(args.source, tuple(args.stage or DEFAULT_STAGES), since, kafka_since_time=kafka_since)
 
 
 def write_html(report: RunReport, path: Path | None) -> Path:

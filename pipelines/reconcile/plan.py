@@ -18,9 +18,13 @@ from pipelines.reconcile.stores.databases import DynamoStore, FirestoreStore, Mo
 from pipelines.reconcile.stores.files import SourceFile, source_path
 from pipelines.reconcile.stores.kafka import KafkaStore
 from pipelines.reconcile.stores.lake import DltLakeStore, GcsLakeStore, SinkLakeStore
+from pipelines.reconcile.stores.warehouse import SilverStore, readable
 from schemas import load as load_schema
 
-STAGES = ("source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-gcs", "lake-s3-sink")
+STAGES = ("source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-gcs", "lake-s3-sink", "silver")
+#: read only when a scope names them: the warehouse is built after the lake, by the transform DAG
+ON_REQUEST = ("silver",)
+DEFAULT_STAGES = tuple(s for s in STAGES if s not in ON_REQUEST)
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Scope:
     """What one run covers: the source folder, the stages, and where the partial stages start."""
 
     source_dir: Path | None = None
-    stages: Sequence[str] = STAGES
+    stages: Sequence[str] = DEFAULT_STAGES
     since_load_id: str | None = None
     #: Kafka: only records the broker stamped from then on (unix seconds; `--since`); the stage is then partial
     kafka_since_time: float | None = None
@@ -58,6 +62,7 @@ def stores_for(dataset: str, outputs: StackOutputs, scope: Scope, s3: Any) -> li
         "lake-dlt": collection,
         "lake-gcs": collection if (scope.gcs_target or gcs_landing_target(outputs)) else None,
         "lake-s3-sink": topic if topic in (outputs.get("s3_sink") or {}).get("topics", []) else None,
+        "silver": collection if readable(outputs, dataset) else None,
     }
     build: dict[str, Callable[[], Store]] = {
         "source": lambda: SourceFile(source_path(scope.source_dir or Path(), dataset)),
@@ -70,6 +75,7 @@ def stores_for(dataset: str, outputs: StackOutputs, scope: Scope, s3: Any) -> li
         "lake-s3-sink": lambda: SinkLakeStore(
             outputs, s3, topic, scope.kafka_since.get(topic), scope.sink_written_since
         ),
+        "silver": lambda: SilverStore(outputs, dataset),
     }
     wanted = [s for s in STAGES if s in scope.stages and (dataset, s) not in scope.exclude]
     return [build[stage]() for stage in wanted if candidates[stage]]
