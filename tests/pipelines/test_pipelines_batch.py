@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,10 @@ def mongo(outputs: dict[str, Any]) -> Iterator[Any]:
 
 @pytest.fixture
 def settings(outputs: dict[str, Any], mongo: Any) -> Iterator[BatchSettings]:
-    settings = settings_from_outputs(outputs, database=mongo.name, prefix=unique("test-batch"))
+    # the S3 lake only (its server is the one this module starts): test_pipelines_batch_gcs.py covers both lakes
+    settings = replace(
+        settings_from_outputs(outputs, database=mongo.name, prefix=unique("test-batch")), gcs_target=None
+    )
     yield settings
     delete_prefix(s3_client(outputs), settings.target.bucket, settings.target.prefix + "/")
 
@@ -160,6 +164,8 @@ def test_cli_writes_json_lines_on_request(
             mongo.name,
             "--prefix",
             prefix,
+            "--lake",
+            "s3",
         ],
         cwd=REPO_ROOT,
         env={"PATH": "/usr/bin:/bin", "DLT_DATA_DIR": str(tmp_path / "dlt"), "HOME": str(tmp_path)},
