@@ -21,6 +21,8 @@ from components.aws_lake import AwsLake
 from components.mongodb import MongoDb
 from components.orchestration import Orchestration
 from components.streaming import INTERNAL_BOOTSTRAP, INTERNAL_CONNECT_URL, INTERNAL_REGISTRY_URL, StreamingPlatform
+from components.warehouse import duckdb_warehouse
+from contract import naming
 
 EMULATED_CREDENTIALS = {"access_key_id": emu.FAKE_ACCESS_KEY_ID, "secret_access_key": emu.FAKE_SECRET_ACCESS_KEY}
 #: the emulators' addresses as containers on the stack network see them
@@ -30,6 +32,8 @@ INTERNAL_ENDPOINTS = {
     "gcs": emu.GCS_INTERNAL_URL,
     "firestore": emu.FIRESTORE_INTERNAL_HOST,
 }
+#: the DuckDB warehouse of stack `local` (no BigQuery emulator): a file in the Airflow container, where dbt runs
+WAREHOUSE_IN_CONTAINER = f"/opt/airflow/{naming.DUCKDB_WAREHOUSE_DIR}/{naming.DUCKDB_WAREHOUSE_FILE}"
 
 
 class DockerSubstrateArgs(TypedDict):
@@ -53,6 +57,8 @@ class DockerSubstrate(pulumi.ComponentResource):
     outputs: dict[str, Any]
     airflow_api: pulumi.Output[dict[str, str]]
     airflow_view: dict[str, Any]
+    #: the Airflow connection carrying the BigQuery warehouse's key (SECRET; None for DuckDB)
+    warehouse_connection: pulumi.Output[dict[str, Any]] | None
     sink_registry_url: str
     sink_s3_endpoint: str | None
 
@@ -83,6 +89,10 @@ class DockerSubstrate(pulumi.ComponentResource):
             force_destroy=args["force_destroy"],
             emulated=emulated,
         )
+        warehouse: pulumi.Input[dict[str, Any]] = duckdb_warehouse(WAREHOUSE_IN_CONTAINER)
+        self.warehouse_connection = None
+        if lake.warehouse is not None:  # BigQuery on the real cloud
+            warehouse, self.warehouse_connection = lake.warehouse.outputs, lake.warehouse.connection
         mongo = self._mongodb(args)
         orchestration = self._orchestration(args)
         self.outputs = {
@@ -103,6 +113,7 @@ class DockerSubstrate(pulumi.ComponentResource):
             "kafka_rest_proxy_url": self.streaming.rest_proxy_url,
             "kafka_console_url": self.streaming.console_url,
             "airflow_url": orchestration.url,
+            "warehouse": warehouse,
         }
         self.airflow_api = orchestration.api
         self.airflow_view = {

@@ -1,6 +1,7 @@
-"""GCP lake: the seed's GCS buckets (landing, staging, curated), BigQuery datasets (silver, gold) and the
-Firestore `(default)` database in native mode. On emulators only the GCS buckets are declared (there is no
-BigQuery emulator, and the Firestore emulator serves `(default)` without an admin API)."""
+"""GCP lake: the seed's GCS buckets (landing, staging, curated), BigQuery datasets (silver, gold) with the
+warehouse the transformations build in them (components/warehouse.py: their service account, its roles and
+key) and the Firestore `(default)` database in native mode. On emulators only the GCS buckets are declared
+(there is no BigQuery emulator, and the Firestore emulator serves `(default)` without an admin API)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components._outputs import output_map
+from components.warehouse import BigQueryWarehouse
 from contract import naming
 
 FIRESTORE_DATABASE = "(default)"
@@ -29,6 +31,8 @@ class GcpLake(pulumi.ComponentResource):
     buckets: dict[str, gcp.storage.Bucket]
     datasets: dict[str, gcp.bigquery.Dataset]
     firestore: gcp.firestore.Database | None
+    #: BigQuery as the transformations' warehouse (None without BigQuery)
+    warehouse: BigQueryWarehouse | None
     bucket_names: pulumi.Output[dict[str, str]]
     dataset_ids: pulumi.Output[dict[str, str]]
     firestore_database: pulumi.Output[str]
@@ -64,6 +68,21 @@ class GcpLake(pulumi.ComponentResource):
                     delete_contents_on_destroy=args.get("force_destroy", False),
                     opts=child,
                 )
+        self.warehouse = None
+        if self.datasets:
+            self.warehouse = BigQueryWarehouse(
+                "warehouse",
+                {
+                    "prefix": prefix,
+                    "stack": stack,
+                    "project": args["project"],
+                    "location": location,
+                    "silver_dataset": self.datasets["silver"].dataset_id,
+                    "gold_dataset": self.datasets["gold"].dataset_id,
+                    "landing_bucket": self.buckets["landing"].name,
+                },
+                child,
+            )
         self.firestore = None
         if args.get("with_firestore_database", True):
             self.firestore = gcp.firestore.Database(

@@ -21,6 +21,7 @@ from components.mwaa import Mwaa
 from components.network import Network
 from components.registry_fargate import SCHEMAS_TOPIC, RegistryFargate
 from components.schema_subject import SchemaSubject, schema_text
+from components.warehouse import BigQueryWarehouse
 from contract import naming
 from contract.kafka_auth import AWS_MSK_IAM
 from contract.s3_sink import DEAD_LETTER_TOPIC, S3SinkSettings, s3_sink_config
@@ -34,6 +35,8 @@ class ManagedSubstrate(pulumi.ComponentResource):
     #: dataset -> topic, as every stack publishes `kafka_topics` (the dead-letter topic is no dataset's)
     topic_names: pulumi.Output[dict[str, str]]
     connector_name: pulumi.Output[str]
+    #: BigQuery in the GCP lake's datasets; its `connection` goes to Airflow with the other settings
+    warehouse: BigQueryWarehouse
 
     def __init__(self, name: str, args: ManagedSubstrateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("kde:substrate:ManagedSubstrate", name, None, opts)
@@ -67,6 +70,7 @@ class ManagedSubstrate(pulumi.ComponentResource):
             "kafka_console_url": None,
             "airflow_url": airflow_url,
             "kafka_auth": {"mechanism": AWS_MSK_IAM, "region": region},
+            "warehouse": self.warehouse.outputs,
         }
         self.register_outputs({**self.outputs, "topic_names": self.topic_names, "connector_name": self.connector_name})
 
@@ -92,6 +96,8 @@ class ManagedSubstrate(pulumi.ComponentResource):
             location=args["gcp_location"],
             force_destroy=force_destroy,
         )
+        assert gcp_side.warehouse is not None  # the real cloud has BigQuery
+        self.warehouse = gcp_side.warehouse
         return aws_side, gcp_side
 
     def _network(self, args: ManagedSubstrateArgs, opts: pulumi.ResourceOptions) -> Network:

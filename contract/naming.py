@@ -84,3 +84,23 @@ def mongodb_collection(prefix: str, dataset: str) -> str:
 AIRFLOW_STACK_OUTPUTS_VARIABLE = "stack_outputs"
 AIRFLOW_MONGO_CONNECTION = "mongo_default"
 AIRFLOW_AWS_CONNECTION = "aws_default"
+
+#: the warehouse the transformations (dbt) build: BigQuery datasets on the clouds (bigquery_dataset), DuckDB
+#: schemas of these names in one file elsewhere (devstack: under its home; `local`: in the Airflow container)
+WAREHOUSE_LAYERS: tuple[str, ...] = BIGQUERY_DATASET_ROLES
+DUCKDB_WAREHOUSE_DIR = "warehouse"
+DUCKDB_WAREHOUSE_FILE = "finance.duckdb"
+#: the connection that carries the BigQuery warehouse's service-account key to the transformations
+AIRFLOW_WAREHOUSE_CONNECTION = "warehouse_bigquery"
+
+
+def duckdb_schema(role: str) -> str:
+    return _check(role, "role")
+
+
+def transform_service_account(prefix: str, stack: str) -> str:
+    """The transformations' GCP service account id (6-30 characters, starting with a letter)."""
+    account = resource_name(prefix, stack, "transform")
+    if not 6 <= len(account) <= 30 or not account[0].isalpha():
+        raise ValueError(f"service account {account!r}: 6-30 characters starting with a letter (shorten the prefix)")
+    return account

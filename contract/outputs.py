@@ -37,10 +37,17 @@ Keys (all always present; a value that does not apply is ``null`` or ``{}``):
 ``kafka_auth``               how clients authenticate to the brokers: ``null`` (plaintext, every stack but
                              ``prod``) or ``{"mechanism": "AWS_MSK_IAM", "region"}`` (MSK IAM over TLS: clients
                              sign a token with their default AWS credential chain; see contract.kafka_auth)
+``warehouse``                where the transformations (dbt: silver and gold) build, :class:`WarehouseOutputs`:
+                             ``kind`` (``"duckdb"`` or ``"bigquery"``); ``silver``, ``gold`` (DuckDB schema names or
+                             BigQuery dataset ids); ``path`` (DuckDB: the database file, as Airflow's workers see
+                             it; else ``null``); ``project``, ``location`` (BigQuery; else ``null``);
+                             ``airflow_connection`` (the Airflow connection id that carries the warehouse's
+                             credentials, the transformations' service-account key on BigQuery; ``null`` for DuckDB)
 
 devstack publishes the part it owns, the **substrate** (:data:`SUBSTRATE_KEYS`: processes, endpoints,
 credentials, the emulated account's buckets and tables, which S3 sink plugin its worker has, the Connect REST
-API's and the Airflow API's logins); the `devstack` stack reads that and adds the platform objects it creates.
+API's and the Airflow API's logins, and the DuckDB warehouse file under its home); the `devstack` stack reads
+that and adds the platform objects it creates.
 """
 
 from __future__ import annotations
@@ -62,6 +69,19 @@ class S3SinkOutputs(TypedDict):
     bucket: str
     prefix: str
     flavour: str
+
+
+WAREHOUSE_KINDS: tuple[str, ...] = ("duckdb", "bigquery")
+
+
+class WarehouseOutputs(TypedDict):
+    kind: str  # one of WAREHOUSE_KINDS
+    silver: str
+    gold: str
+    path: str | None  # DuckDB only
+    project: str | None  # BigQuery only
+    location: str | None  # BigQuery only
+    airflow_connection: str | None  # BigQuery only: the connection carrying the service-account key
 
 
 class StackOutputs(TypedDict):
@@ -89,14 +109,21 @@ class StackOutputs(TypedDict):
     kafka_topics: dict[str, str]
     s3_sink: S3SinkOutputs
     kafka_auth: dict[str, str] | None
+    warehouse: WarehouseOutputs
 
 
 OUTPUT_KEYS: tuple[str, ...] = tuple(StackOutputs.__annotations__)
 SECRET_KEYS: frozenset[str] = frozenset({"aws_credentials", "mongodb_uri", "kafka_connect_auth"})
 S3_SINK_KEYS: tuple[str, ...] = tuple(S3SinkOutputs.__annotations__)
+WAREHOUSE_KEYS: tuple[str, ...] = tuple(WarehouseOutputs.__annotations__)
+#: the warehouse keys that apply to one kind only (null for the other); Pulumi may drop a nested null
+_WAREHOUSE_ONLY: dict[str, tuple[str, ...]] = {
+    "duckdb": ("path",),
+    "bigquery": ("project", "location", "airflow_connection"),
+}
 
 #: what devstack publishes (`python -m devstack outputs`): the stack outputs it owns, plus the S3 sink plugin
-#: its worker runs and the Airflow API login (SECRET) the stack's Airflow resources use
+#: its worker runs, the Airflow API login (SECRET) the stack's Airflow resources use, and its DuckDB warehouse
 SUBSTRATE_KEYS: tuple[str, ...] = (
     "aws_region",
     "gcp_project",
@@ -117,6 +144,7 @@ SUBSTRATE_KEYS: tuple[str, ...] = (
     "airflow_url",
     "s3_sink_flavour",
     "airflow_api",
+    "warehouse",
 )
 SUBSTRATE_SECRET_KEYS: frozenset[str] = frozenset(
     {"aws_credentials", "mongodb_uri", "airflow_api", "kafka_connect_auth"}
@@ -153,9 +181,32 @@ def _shape_problem(key: str, value: Any) -> str | None:
     elif key == "s3_sink":
         if not isinstance(value, dict) or any(k not in value for k in S3_SINK_KEYS):
             return f"an object with {', '.join(S3_SINK_KEYS)}"
+    elif key == "warehouse":
+        return _warehouse_problem(value)
     elif not isinstance(value, str) or not value:
         return "a non-empty string"
     return None
+
+
+def _warehouse_problem(value: Any) -> str | None:
+    if not isinstance(value, dict) or value.get("kind") not in WAREHOUSE_KINDS:
+        return f"an object whose kind is {' or '.join(WAREHOUSE_KINDS)}"
+    kind = value["kind"]
+    for name in ("silver", "gold", *_WAREHOUSE_ONLY[kind]):
+        if not isinstance(value.get(name), str) or not value[name]:
+            return f"an object with a non-empty {name} for kind {kind}"
+    other = next(k for k in WAREHOUSE_KINDS if k != kind)
+    for name in _WAREHOUSE_ONLY[other]:
+        if value.get(name) is not None:
+            return f"an object with {name} null for kind {kind}"
+    return None
+
+
+def complete_warehouse(value: Any) -> Any:
+    """The warehouse with a null for each key of the other kind that is absent (Pulumi drops nested nulls)."""
+    if not isinstance(value, dict):
+        return value
+    return {**{name: None for name in WAREHOUSE_KEYS}, **value}
 
 
 def _validate(outputs: Mapping[str, Any], keys: tuple[str, ...], origin: str) -> None:
@@ -176,13 +227,18 @@ def validate_outputs(outputs: Mapping[str, Any], origin: str) -> StackOutputs:
     """The outputs (a null for each absent nullable key) if every key of the contract is there in its documented
     shape; else OutputsError naming the key."""
     complete = {**{key: None for key in NULLABLE_KEYS}, **outputs}
+    if "warehouse" in complete:
+        complete["warehouse"] = complete_warehouse(complete["warehouse"])
     _validate(complete, OUTPUT_KEYS, origin)
     return complete  # type: ignore[return-value]  # checked key by key above
 
 
 def validate_substrate(substrate: Mapping[str, Any], origin: str) -> dict[str, Any]:
-    _validate(substrate, SUBSTRATE_KEYS, origin)
-    return dict(substrate)
+    complete = dict(substrate)
+    if "warehouse" in complete:
+        complete["warehouse"] = complete_warehouse(complete["warehouse"])
+    _validate(complete, SUBSTRATE_KEYS, origin)
+    return complete
 
 
 def public_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:

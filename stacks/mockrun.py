@@ -5,6 +5,8 @@ Used by `stacks.plan` and the unit tests."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +27,10 @@ UNFILED_SECRETS: dict[str, dict[str, str]] = {
     "prod": {f"{PROJECT}:mongodbUri": "mongodb://plan:placeholder@mongodb.invalid/"}
 }
 MOCK_ACCOUNT = "123456789012"
+#: a GCP service-account key as the provider returns it (base64 of the JSON credentials file), fake
+MOCK_GCP_KEY = base64.b64encode(
+    json.dumps({"type": "service_account", "private_key": "mock-private-key", "client_email": "mock"}).encode()
+).decode()
 #: computed outputs of the managed engines' resources (stack `prod`) that the program reads; other stacks
 #: declare none of these types
 COMPUTED_OUTPUTS: dict[str, dict[str, Any]] = {
@@ -37,6 +43,7 @@ COMPUTED_OUTPUTS: dict[str, dict[str, Any]] = {
     "aws:s3/bucketObjectv2:BucketObjectv2": {"versionId": "mock-version"},
     "aws:lb/loadBalancer:LoadBalancer": {"dnsName": "internal-registry.mock.elb.amazonaws.com"},
     "aws:mwaa/environment:Environment": {"webserverUrl": "mock.airflow.amazonaws.com"},
+    "gcp:serviceaccount/key:Key": {"privateKey": MOCK_GCP_KEY},
 }
 #: managed-engine types whose ARN the program reads (IAM policies, plugin locations)
 ARN_TYPES = frozenset(
@@ -128,6 +135,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
             state["secret"] = "mock-secret-access-key"
         if args.typ == "aws:msk/cluster:Cluster" or args.typ == "aws:msk/serverlessCluster:ServerlessCluster":
             state["arn"] = f"arn:aws:kafka:mock-region:{MOCK_ACCOUNT}:cluster/{args.name}/mock-uuid"
+        elif args.typ == "gcp:serviceaccount/account:Account":
+            state["email"] = f"{args.inputs.get('accountId')}@{args.inputs.get('project')}.iam.gserviceaccount.com"
+            state["name"] = f"projects/{args.inputs.get('project')}/serviceAccounts/{state['email']}"
         elif args.typ in ARN_TYPES:
             state["arn"] = f"arn:aws:mock:mock-region:{MOCK_ACCOUNT}:{args.typ.split(':')[1]}/{args.name}"
         state.update(COMPUTED_OUTPUTS.get(args.typ, {}))

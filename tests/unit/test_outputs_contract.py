@@ -38,6 +38,27 @@ def test_devstack_publishes_the_substrate_assembled_from_its_services(tmp_path: 
     assert set(substrate["airflow_api"]) == {"url", "username", "password"}
 
 
+def test_devstack_publishes_its_duckdb_warehouse_under_its_home(tmp_path: Path) -> None:
+    cfg = DevstackConfig(home=tmp_path, ports={n: 20000 + i for i, n in enumerate(DEFAULT_PORTS)})
+    assert build_outputs(cfg)["warehouse"] == {
+        "kind": "duckdb",
+        "silver": "silver",
+        "gold": "gold",
+        "path": str(tmp_path / "warehouse" / "finance.duckdb"),
+        "project": None,
+        "location": None,
+        "airflow_connection": None,
+    }
+    write_outputs(cfg)
+    assert (tmp_path / "warehouse").is_dir()  # dbt creates the file; devstack owns its folder
+
+
+def test_a_nested_null_pulumi_dropped_from_the_warehouse_reads_as_null() -> None:
+    outputs = stack_run("devstack").raw_outputs
+    duckdb = {k: v for k, v in outputs["warehouse"].items() if v is not None}
+    assert validate_outputs({**outputs, "warehouse": duckdb}, "o.json")["warehouse"] == outputs["warehouse"]
+
+
 def test_devstack_publishes_no_platform_object(tmp_path: Path) -> None:
     """Topics, the S3 sink and the collections are the stack's: devstack's outputs do not name them."""
     substrate = _substrate(tmp_path)
@@ -81,6 +102,19 @@ def test_read_outputs_names_the_missing_keys(tmp_path: Path) -> None:
         ("kafka_bootstrap_servers", "", "'kafka_bootstrap_servers' must be a non-empty string"),
         ("s3_sink", {"connector": "x"}, "'s3_sink' must be an object with connector, topics, bucket"),
         ("kafka_console_url", 3, "'kafka_console_url' must be a string or null"),
+        ("warehouse", {"kind": "sqlite", "silver": "s", "gold": "g"}, "'warehouse' must be an object whose kind"),
+        ("warehouse", {"kind": "duckdb", "silver": "s", "gold": "g"}, "'warehouse' .* non-empty path for kind duckdb"),
+        (
+            "warehouse",
+            {"kind": "bigquery", "silver": "s", "gold": "g", "project": "p", "location": "EU"},
+            "'warehouse' .* non-empty airflow_connection for kind bigquery",
+        ),
+        (
+            "warehouse",
+            {"kind": "duckdb", "silver": "s", "gold": "g", "path": "/w.duckdb", "project": "p"},
+            "'warehouse' .* project null for kind duckdb",
+        ),
+        ("warehouse", {"kind": "duckdb", "silver": "", "gold": "g", "path": "/w"}, "'warehouse' .* non-empty silver"),
     ],
 )
 def test_a_wrong_shape_is_named_by_key(key: str, value: object, message: str | None) -> None:
