@@ -48,7 +48,7 @@ def profile(
         output = _duckdb(warehouse, target or landing_target(outputs))
     else:
         output = _bigquery(warehouse, keyfile)
-    return {PROFILE: {"target": TARGET, "outputs": {TARGET: output}}, "config": {"send_anonymous_usage_stats": False}}
+    return {PROFILE: {"target": TARGET, "outputs": {TARGET: output}}}
 
 
 def _duckdb(warehouse: Mapping[str, Any], lake: S3Target) -> dict[str, Any]:
