@@ -114,8 +114,7 @@ class S3Target:
 
     @property
     def bucket_url(self) -> str:
-        prefix = self.prefix.strip("/")
-        return f"s3://{self.bucket}/{prefix}" if prefix else f"s3://{self.bucket}"
+        return _bucket_url("s3", self.bucket, self.prefix)
 
     def table_prefix(self, dataset_name: str, table: str) -> str:
         """The S3 key prefix of one table's files (dlt's default layout `<table>/<load_id>.<file_id>.<ext>`)."""
@@ -134,8 +133,7 @@ class GcsTarget:
 
     @property
     def bucket_url(self) -> str:
-        prefix = self.prefix.strip("/")
-        return f"gs://{self.bucket}/{prefix}" if prefix else f"gs://{self.bucket}"
+        return _bucket_url("gs", self.bucket, self.prefix)
 
     def table_prefix(self, dataset_name: str, table: str) -> str:
         """The object name prefix of one table's files."""
@@ -144,6 +142,11 @@ class GcsTarget:
 
 #: where the batch lands: an S3 or a GCS landing bucket
 LakeTarget = S3Target | GcsTarget
+
+
+def _bucket_url(scheme: str, bucket: str, prefix: str) -> str:
+    prefix = prefix.strip("/")
+    return f"{scheme}://{bucket}/{prefix}" if prefix else f"{scheme}://{bucket}"
 
 
 def _table_prefix(prefix: str, dataset_name: str, table: str) -> str:
