@@ -135,5 +135,6 @@ def _airflow_settings(substrate: Substrate, outputs: dict[str, Any]) -> pulumi.C
             "aws_credentials": view["aws_credentials"],
             "aws_region": view["aws_region"],
             "s3_endpoint": pulumi.Output.from_input(view["endpoints"]).apply(lambda e: (e or {}).get("s3")),
+            "warehouse_connection": substrate.warehouse_connection,
         },
     )

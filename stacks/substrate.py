@@ -66,6 +66,9 @@ class Substrate:
     airflow_settings: AirflowTarget = AirflowSettings
     #: set when the substrate declared the topics and the sink connector itself (managed engines)
     managed: ManagedPlatform | None = None
+    #: SECRET: the Airflow connection carrying the BigQuery warehouse's key (components/warehouse.py); None where
+    #: the warehouse is DuckDB and needs none
+    warehouse_connection: pulumi.Input[dict[str, Any]] | None = None
 
 
 def substrate_for(cfg: StackConfig) -> Substrate:
@@ -125,6 +128,7 @@ def docker_substrate(cfg: StackConfig) -> Substrate:
         airflow_api=docker.airflow_api,
         airflow_view=docker.airflow_view,
         depends_on=[docker.aws_lake, docker.streaming],
+        warehouse_connection=docker.warehouse_connection,
     )
 
 
@@ -162,4 +166,5 @@ def managed_substrate(cfg: StackConfig) -> Substrate:
         airflow_api=None,
         airflow_settings=lambda name, args: AirflowSecrets(name, args, on_aws),
         managed=ManagedPlatform(topic_names=managed.topic_names, connector_name=managed.connector_name),
+        warehouse_connection=managed.warehouse.connection,
     )

@@ -3,7 +3,8 @@ reads (components/mwaa.py): the Variable `stack_outputs` as `airflow/variables/s
 `mongo_default` as `airflow/connections/mongo_default` (Airflow's JSON connection form). They take the place
 of the REST-API dynamic resources of components/airflow/settings.py (MWAA's API is not reachable from the
 engine, and a secret backend keeps the values out of Airflow's database). The secret values stay secret in
-the state. No `aws_default` connection: MWAA's workers use the execution role.
+the state. No `aws_default` connection: MWAA's workers use the execution role. The BigQuery warehouse's
+connection (components/warehouse.py) goes the same way, as `airflow/connections/warehouse_bigquery`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class AirflowSecretsArgs(TypedDict):
     aws_credentials: NotRequired[None]
     aws_region: NotRequired[pulumi.Input[str]]
     s3_endpoint: NotRequired[pulumi.Input[str | None]]
+    #: SECRET {"conn_id", "conn_type", "extra"}: the warehouse's credentials (components/warehouse.py)
+    warehouse_connection: NotRequired[pulumi.Input[dict[str, Any]] | None]
 
 
 class AirflowSecrets(pulumi.ComponentResource):
@@ -41,6 +44,13 @@ class AirflowSecrets(pulumi.ComponentResource):
             f"{VARIABLES_PREFIX}/{naming.AIRFLOW_STACK_OUTPUTS_VARIABLE}": args["stack_outputs"],
             f"{CONNECTIONS_PREFIX}/{naming.AIRFLOW_MONGO_CONNECTION}": mongo,
         }
+        warehouse = args.get("warehouse_connection")
+        if warehouse is not None:
+            fields: pulumi.Output[dict[str, Any]] = pulumi.Output.secret(warehouse)  # type: ignore[arg-type]
+            connection = fields.apply(
+                lambda f: json.dumps({"conn_type": f["conn_type"], "extra": f["extra"]}, sort_keys=True)
+            )
+            values[f"{CONNECTIONS_PREFIX}/{naming.AIRFLOW_WAREHOUSE_CONNECTION}"] = connection
         self.secrets = {}
         for secret_name, value in values.items():
             resource = secret_name.replace("/", "-")

@@ -1,7 +1,8 @@
 """The Airflow settings every stack creates so its DAGs find their targets: the public stack outputs as the
 Variable `stack_outputs`, the MongoDB URI as the connection `mongo_default`, and (where the stack has keys, i.e.
-emulators) the AWS keys and endpoint as `aws_default`. Names from contract.naming; secrets stay secret in the
-state and in Airflow (connection passwords and extras, which Airflow encrypts with its Fernet key)."""
+emulators) the AWS keys and endpoint as `aws_default`, and (where the warehouse is BigQuery) the transformations'
+service-account key as `warehouse_bigquery` (components/warehouse.py). Names from contract.naming; secrets stay
+secret in the state and in Airflow (connection passwords and extras, which Airflow encrypts with its Fernet key)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class AirflowSettingsArgs(TypedDict):
     aws_credentials: NotRequired[pulumi.Input[dict[str, str]] | None]  # None: the workers' own AWS chain
     aws_region: NotRequired[pulumi.Input[str]]
     s3_endpoint: NotRequired[pulumi.Input[str | None]]
+    #: SECRET {"conn_id", "conn_type", "extra"}: the warehouse's credentials (components/warehouse.py); None: none
+    warehouse_connection: NotRequired[pulumi.Input[dict[str, Any]] | None]
 
 
 class AirflowSettings(pulumi.ComponentResource):
@@ -77,6 +80,22 @@ class AirflowSettings(pulumi.ComponentResource):
                     "login": pulumi.Output.unsecret(creds.apply(lambda c: c["access_key_id"])),
                     "password": creds.apply(lambda c: c["secret_access_key"]),
                     "extra": extra,
+                },
+                child,
+            )
+        warehouse = args.get("warehouse_connection")
+        if warehouse is not None:
+            fields: pulumi.Output[dict[str, Any]] = pulumi.Output.secret(warehouse)  # type: ignore[arg-type]
+            self.connections[naming.AIRFLOW_WAREHOUSE_CONNECTION] = AirflowConnection(
+                f"{name}-{naming.AIRFLOW_WAREHOUSE_CONNECTION}",
+                {
+                    "api_url": api_url,
+                    "api_username": api_username,
+                    "api_password": api_password,
+                    "conn_id": pulumi.Output.unsecret(fields.apply(lambda f: f["conn_id"])),
+                    "conn_type": pulumi.Output.unsecret(fields.apply(lambda f: f["conn_type"])),
+                    "extra": fields.apply(lambda f: f["extra"]),
+                    "description": "the dbt transformations' BigQuery service account (set by Pulumi)",
                 },
                 child,
             )

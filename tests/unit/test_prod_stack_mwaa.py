@@ -107,7 +107,11 @@ def test_airflow_reads_its_settings_from_secrets_manager() -> None:
 def test_airflow_settings_are_secrets_never_plain_text() -> None:
     run = prod()
     names = sorted(s.inputs["name"] for s in run.of_type("aws:secretsmanager/secret:Secret"))
-    assert names == ["airflow/connections/mongo_default", "airflow/variables/stack_outputs"]
+    assert names == [
+        "airflow/connections/mongo_default",
+        "airflow/connections/warehouse_bigquery",  # the BigQuery transformations' key (test_warehouse.py)
+        "airflow/variables/stack_outputs",
+    ]
     assert {v.inputs["secretString"] for v in run.of_type("aws:secretsmanager/secretVersion:SecretVersion")} == {
         "[secret]"
     }
