@@ -88,6 +88,15 @@ def raw_inputs() -> Iterator[dict[str, dict[tuple[str, str], dict[str, Any]]]]:
         mockrun.RecordingMocks.new_resource = original  # type: ignore[method-assign]
 
 
+def _extra(stack: str) -> dict[str, str]:
+    return {
+        "keyfile_dict": KEYFILE,  # the key the provider returned, decoded to the JSON file Google's clients read
+        "project": f"kde-finance-{stack}",
+        "dataset": f"kde_{stack}_finance_silver",  # Cosmos's BigQuery profile requires a default dataset
+        "location": "ASIA-SOUTHEAST1",
+    }
+
+
 def test_dev_airflow_connection_carries_the_key_as_a_secret(raw_inputs: dict) -> None:
     name = f"airflow-settings-{naming.AIRFLOW_WAREHOUSE_CONNECTION}"
     declared = stack_run("dev").named(name).inputs
@@ -95,12 +104,7 @@ def test_dev_airflow_connection_carries_the_key_as_a_secret(raw_inputs: dict) ->
     assert declared["conn_type"] == "google_cloud_platform"
     assert declared["extra"] == "[secret]"
     extra = raw_inputs["dev"][("pulumi-python:dynamic/airflow:Connection", name)]["extra"]
-    assert extra == {
-        "keyfile_dict": KEYFILE,  # the key the provider returned, decoded to the JSON file Google's clients read
-        "project": "kde-finance-dev",
-        "dataset": "kde_dev_finance_silver",
-        "location": "ASIA-SOUTHEAST1",
-    }
+    assert extra == _extra("dev")
 
 
 def test_prod_airflow_connection_is_a_secrets_manager_secret_carrying_the_key(raw_inputs: dict) -> None:
@@ -111,15 +115,7 @@ def test_prod_airflow_connection_is_a_secrets_manager_secret_carrying_the_key(ra
     versions = stack_run("prod").of_type("aws:secretsmanager/secretVersion:SecretVersion")
     assert [v.inputs["secretString"] for v in versions if v.name == resource] == ["[secret]"]
     stored = raw_inputs["prod"][("aws:secretsmanager/secretVersion:SecretVersion", resource)]["secretString"]
-    assert json.loads(stored) == {
-        "conn_type": "google_cloud_platform",
-        "extra": {
-            "keyfile_dict": KEYFILE,
-            "project": "kde-finance-prod",
-            "dataset": "kde_prod_finance_silver",
-            "location": "ASIA-SOUTHEAST1",
-        },
-    }
+    assert json.loads(stored) == {"conn_type": "google_cloud_platform", "extra": _extra("prod")}
 
 
 @pytest.mark.parametrize("stack", CLOUD_STACKS)
