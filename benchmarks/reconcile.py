@@ -30,18 +30,25 @@ PARQUET_ROWS = 250_000  # rows per lake file, as dlt rotates its files
 def prepare(outputs: dict[str, Any], rows: int, work: Path) -> tuple[Path, str]:
     """A converted sample of `rows` transactions in `work`, and the same rows as parquet in the landing bucket
     under a prefix of its own; returns the source folder and the prefix."""
-    import io
-
-    import polars as pl
-
-    from contract.clients import s3_client
     from loaders.convert import convert_dir
     from loaders.generate import generate_dataset
 
     generate_dataset(work / "raw", rows, seed=7)
     assert convert_dir(work / "raw", work / "json").ok
+    return work / "json", write_lake(outputs, work / "json" / "transactions.jsonl")
+
+
+def write_lake(outputs: dict[str, Any], source: Path) -> str:
+    """The rows of `source` (converted transactions) as dlt's parquet files in the landing bucket, under a prefix
+    of its own (returned), in dlt's types: `date` a UTC timestamp."""
+    import io
+
+    import polars as pl
+
+    from contract.clients import s3_client
+
     prefix = f"bench-reconcile-{uuid.uuid4().hex[:8]}"
-    frame = pl.read_ndjson(work / "json" / "transactions.jsonl", infer_schema_length=None)
+    frame = pl.read_ndjson(source, infer_schema_length=None)
     frame = frame.with_columns(pl.col("date").str.to_datetime(time_zone="UTC"), pl.lit("1").alias("_dlt_load_id"))
     s3 = s3_client(outputs)
     for number, start in enumerate(range(0, frame.height, PARQUET_ROWS)):
@@ -49,7 +56,7 @@ def prepare(outputs: dict[str, Any], rows: int, work: Path) -> tuple[Path, str]:
         frame.slice(start, PARQUET_ROWS).write_parquet(body)
         key = f"{prefix}/mongodb/transactions/1.{number}.parquet"
         s3.put_object(Bucket=outputs["s3_buckets"]["landing"], Key=key, Body=body.getvalue())
-    return work / "json", prefix
+    return prefix
 
 
 def ours(outputs_path: str, source_dir: str, prefix: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,6 +77,60 @@ def read_sink_records(
                         name.partition, offset, obj["Key"], json.loads(line)
                     )
     return [records[k] for k in sorted(records)]
+
+
+def stream_sink_records(
+    outputs: Mapping[str, Any],
+    topic: str,
+    since: Mapping[int, int] | None = None,
+    s3: Any = None,
+    written_since: datetime | None = None,
+    fetchers: int = 2,
+) -> Iterator[SinkRecord]:
+    """read_sink_records' records, as the listing's pages come, holding only the objects being fetched (in
+    `fetchers` threads, ahead of the reader, in listing order). Within a folder the names sort by partition,
+    then offset (zero-padded), so a record at an offset already returned for its folder and partition is one
+    that a re-cut batch holds twice: it is skipped (the first copy is returned, where read_sink_records keeps
+    the later one; both are the same record). Records come in listing order, not sorted."""
+    s3 = s3 or s3_client(outputs)
+    bucket = outputs["s3_sink"]["bucket"]
+    done: dict[tuple[str, int], int] = {}  # (folder, partition) -> the next offset not yet returned
+    for key, body in _fetched(s3, bucket, _sink_keys(s3, bucket, sink_prefix(outputs, topic), written_since), fetchers):
+        name = parse_sink_object_name(key)
+        start = max((since or {}).get(name.partition, 0), done.get((name.folder, name.partition), 0))
+        last = None
+        for i, line in enumerate(_sink_lines(key, body).splitlines()):
+            offset = name.start_offset + i
+            if offset >= start and line.strip():
+                last = offset
+                yield SinkRecord(name.partition, offset, key, json.loads(line))
+        if last is not None:
+            done[(name.folder, name.partition)] = last + 1
+
+
+def _sink_keys(s3: Any, bucket: str, prefix: str, written_since: datetime | None) -> Iterator[str]:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if is_sink_object(obj["Key"]) and (written_since is None or obj["LastModified"] >= written_since):
+                yield obj["Key"]
+
+
+def _fetched(s3: Any, bucket: str, keys: Iterator[str], threads: int) -> Iterator[tuple[str, bytes]]:
+    """(key, body) of each key in order, `threads` GETs ahead of the caller."""
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    def get(key: str) -> tuple[str, bytes]:
+        return key, s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    with ThreadPoolExecutor(threads) as pool:
+        ahead: deque[Any] = deque()
+        for key in keys:
+            ahead.append(pool.submit(get, key))
+            if len(ahead) > threads:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _offset_order(obj: Mapping[str, Any]) -> tuple[int, int, str]:

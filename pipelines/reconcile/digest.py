@@ -5,15 +5,22 @@ a database file on disk under a memory cap, so a store of any size costs one bat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
-from pipelines.reconcile.canonical import NULL, canonical, canonical_row
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.reconcile.canonical import NULL, canonical
+from pipelines.reconcile.columnar import canonical_columns, canonical_values
 from schemas import DatasetSchema
 
 #: key segments: the checksums are compared per segment, and only the rows of differing segments are joined
 SEGMENTS = 1024
 BATCH = 10_000
+#: what a store yields: a record as a dict, or a batch of them as Arrow columns
+Record: TypeAlias = dict[str, Any] | pa.RecordBatch
 MEMORY_LIMIT = "64MB"  # at 1M rows x 2 stores: 325 MB peak RSS with 64 MB, 381 MB with 128 MB
 
 
@@ -29,20 +36,38 @@ class Digests:
         hashes = ", ".join(f"{c} UBIGINT" for c in self.columns)
         self.db.execute(f"CREATE TABLE digests (stage VARCHAR, key VARCHAR, seg USMALLINT, {hashes})")
 
-    def add(self, stage: str, records: Iterable[dict[str, Any]], progress: Callable[[int], None] | None = None) -> int:
-        """Digest every record of `stage`; returns how many there were."""
-        keys: list[str] = []
-        values: list[list[str]] = [[] for _ in self.columns]
+    def add(self, stage: str, records: Iterable[Record], progress: Callable[[int], None] | None = None) -> int:
+        """Digest every record of `stage` (dicts, or Arrow record batches of the store's columns, in any mix);
+        returns how many there were. DuckDB hashes a batch in a thread of its own (it lets go of the GIL) while
+        the store reads and encodes the next one."""
+        pending: list[dict[str, Any]] = []
         total = 0
-        for record in records:
-            keys.append(self.key_of(record))
-            for column, value in zip(values, canonical_row(self.schema, record), strict=True):
-                column.append(value)
-            if len(keys) >= BATCH:
-                total += self._flush(stage, keys, values)
-                if progress:
-                    progress(total)
-        total += self._flush(stage, keys, values)
+        with ThreadPoolExecutor(1, thread_name_prefix="digest") as hashing:
+            inserting: list[Future[None]] = []
+
+            def flush(columns: list[pa.Array]) -> int:
+                if inserting:
+                    inserting.pop().result()
+                if columns and len(columns[0]):
+                    inserting.append(hashing.submit(self._insert, stage, columns))
+                return len(columns[0]) if columns else 0
+
+            try:
+                for item in records:
+                    if isinstance(item, dict):
+                        pending.append(item)
+                        if len(pending) < BATCH:
+                            continue
+                        total += flush(self._columns_of(pending))
+                        pending = []
+                    else:
+                        total += flush(canonical_columns(self.schema, item))
+                    if progress:
+                        progress(total)
+                total += flush(self._columns_of(pending))
+            finally:
+                for insert in inserting:
+                    insert.result()
         if progress:
             progress(total)
         return total
@@ -53,21 +78,19 @@ class Digests:
         parts = (canonical(self.schema.field(k), record.get(k)) for k in self.schema.key)
         return "-".join("null" if p == NULL else p for p in parts)
 
-    def _flush(self, stage: str, keys: list[str], values: list[list[str]]) -> int:
-        import pyarrow as pa
+    def _columns_of(self, records: list[dict[str, Any]]) -> list[pa.Array]:
+        return [canonical_values(f, [r.get(f.name) for r in records]) for f in self.schema.fields]
 
-        count = len(keys)
-        if not count:
-            return 0
-        batch = pa.table({"key": keys, **{f"c{i}": column for i, column in enumerate(values)}})
+    def _insert(self, stage: str, columns: list[pa.Array]) -> None:
+        names = self.schema.field_names
+        parts = [pc.if_else(pc.equal(columns[names.index(k)], NULL), "null", columns[names.index(k)])
+                 for k in self.schema.key]  # fmt: skip
+        key = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "-")
+        batch = pa.table({"key": key, **{f"c{i}": column for i, column in enumerate(columns)}})
         self.db.register("batch", batch)
         hashes = ", ".join(f"hash(key, c{i})" for i in range(len(self.columns)))
         self.db.execute(f"INSERT INTO digests SELECT ?, key, hash(key) % {SEGMENTS}, {hashes} FROM batch", [stage])
         self.db.unregister("batch")
-        keys.clear()
-        for column in values:
-            column.clear()
-        return count
 
     def close(self) -> None:
         self.db.close()

@@ -1,11 +1,16 @@
-"""One reader per place a dataset lives. Each store streams its records (dicts, typed as that store types them)
-from `records()`, holds nothing but the batch in hand, and fills `coverage` with what it read (Kafka offsets,
-dlt load ids) once the stream ends. A store that cannot be read raises StoreError naming its endpoint."""
+"""One reader per place a dataset lives. Each store streams its records from `records()`: dicts typed as that
+store types them, or Arrow record batches where the store's bytes become columns without a Python object per
+value (MongoDB's raw batches, dlt's parquet). It holds nothing but the batch in hand, and fills `coverage` with
+what it read (Kafka offsets, dlt load ids) once the stream ends. A store that cannot be read raises StoreError
+naming its endpoint."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from pipelines.reconcile.digest import Record
 
 
 class StoreError(RuntimeError):
@@ -22,4 +27,4 @@ class Store(Protocol):
     #: what was read, once records() is exhausted (e.g. {"topic": t, "offsets": {p: [first, end)}})
     coverage: dict[str, Any]
 
-    def records(self) -> Iterator[dict[str, Any]]: ...
+    def records(self) -> Iterator[Record]: ...

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from contract.clients import dynamodb_resource, firestore_client, mongo_client
 from contract.errors import TargetUnreachable, probe_endpoint
 from contract.outputs import StackOutputs
 from pipelines.reconcile.stores import StoreError
+from schemas import DatasetSchema
+from schemas import load as load_schema
 
-PAGE = 2000
+PAGE = 10_000
+#: DynamoDB Scan segments read at once: one per core, as the read's ceiling in benchmarks/reconcile_stores.py
+SCAN_SEGMENTS = max(2, os.cpu_count() or 2)
 
 
 class MongoStore:
@@ -20,19 +27,66 @@ class MongoStore:
     def __init__(self, outputs: StackOutputs, collection: str) -> None:
         self.outputs, self.collection = outputs, collection
         self.where = f"{outputs['mongodb_database']}.{collection}"
+        datasets = [d for d, c in (outputs.get("mongodb_collections") or {}).items() if c == collection]
+        self.schema = load_schema(datasets[0]) if datasets else None
         self.coverage: dict[str, Any] = {}
 
-    def records(self) -> Iterator[dict[str, Any]]:
+    def records(self) -> Iterator[dict[str, Any] | Any]:
+        """The server's batches undecoded (find_raw_batches): a batch the compiled pass is sure of becomes an Arrow
+        record batch without a Python object per value; any other is decoded into dicts (the pass declines
+        whole batches: a field it does not know, another BSON type, see loaders/kernel/src/columns.rs)."""
+        from bson import decode_all
         from pymongo.errors import PyMongoError
 
         client = mongo_client(self.outputs)
+        columns = _column_reader(self.schema) if self.schema else None
         try:
-            cursor = client[self.outputs["mongodb_database"]][self.collection].find({}, {"_id": 0}, batch_size=PAGE)
-            yield from cursor
+            collection = client[self.outputs["mongodb_database"]][self.collection]
+            for raw in collection.find_raw_batches({}, {"_id": 0}, batch_size=PAGE):
+                batch = columns(raw) if columns else None
+                if batch is not None:
+                    yield batch
+                else:
+                    yield from decode_all(raw)
         except PyMongoError as exc:
             raise StoreError(f"mongodb {self.where}: {str(exc).split(', Timeout:')[0]}") from None
         finally:
             client.close()
+
+
+def _column_reader(schema: DatasetSchema) -> Callable[[bytes], Any] | None:
+    """The batch pipeline's compiled pass over a page of BSON documents (kde_convert_kernel.ColumnReader, built
+    from loaders/kernel) as a function page -> Arrow record batch or None (not sure: decode it); None when the
+    kernel is not installed or does not take the dataset's types. Every column is nullable: reconcile reads a
+    missing value as null and reports it, it does not refuse the page."""
+    import pyarrow as pa
+
+    try:
+        from kde_convert_kernel import ColumnReader
+    except ImportError:
+        return None
+    kinds = {"integer": pa.int64(), "number": pa.float64(), "string": pa.string(), "boolean": pa.bool_()}
+    if any(f.json_type not in kinds for f in schema.fields):
+        return None
+    try:
+        reader = ColumnReader([(f.name, f.json_type, True) for f in schema.fields], "_id")
+    except ValueError:
+        return None
+    types = pa.schema([pa.field(f.name, kinds[f.json_type]) for f in schema.fields])
+
+    def read(page: bytes) -> Any:
+        found = reader.read(page)
+        if found is None:
+            return None
+        rows, columns = found
+        arrays = [
+            pa.Array.from_buffers(field.type, rows, [validity and pa.py_buffer(validity), *map(pa.py_buffer, data)],
+                                  null_count=nulls)
+            for field, (nulls, validity, data) in zip(types, columns, strict=True)
+        ]  # fmt: skip
+        return pa.RecordBatch.from_arrays(arrays, schema=types)
+
+    return read
 
 
 class FirestoreStore:
@@ -59,29 +113,72 @@ class FirestoreStore:
 
 
 class DynamoStore:
+    """The table read by a parallel Scan: `segments` (Segment/TotalSegments) at once, each in a thread of its
+    own with its own client, its pages handed over through a short queue, so memory stays at a few pages."""
+
     stage = "dynamodb"
     complete = True
 
-    def __init__(self, outputs: StackOutputs, table: str) -> None:
-        self.outputs, self.table = outputs, table
+    def __init__(
+        self, outputs: StackOutputs, table: str, segments: int = SCAN_SEGMENTS, limit: int | None = None
+    ) -> None:
+        self.outputs, self.table, self.segments, self.limit = outputs, table, segments, limit
         self.where = f"dynamodb table {table}"
         self.coverage: dict[str, Any] = {}
 
     def records(self) -> Iterator[dict[str, Any]]:
+        _reachable("dynamodb", self.where, (self.outputs.get("endpoints") or {}).get("dynamodb"))
+        tables = [dynamodb_resource(self.outputs).Table(self.table) for _ in range(self.segments)]
+        pages: queue.Queue[list[dict[str, Any]] | BaseException | None] = queue.Queue(maxsize=2 * self.segments)
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=self._segment, args=(tables[n], n, pages, stop), daemon=True)
+            for n in range(self.segments)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            running = self.segments
+            while running:
+                page = pages.get()
+                if page is None:
+                    running -= 1
+                elif isinstance(page, BaseException):
+                    raise page
+                else:
+                    yield from page
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+
+    def _segment(self, table: Any, number: int, pages: queue.Queue[Any], stop: threading.Event) -> None:
+        """One segment's pages into `pages`, then None (or the error that ended it); gives up once `stop` is set."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        _reachable("dynamodb", self.where, (self.outputs.get("endpoints") or {}).get("dynamodb"))
-        table = dynamodb_resource(self.outputs).Table(self.table)
-        kwargs: dict[str, Any] = {}  # DynamoDB's own 1 MB pages: fewer round trips than any Limit
+        kwargs: dict[str, Any] = {"Segment": number, "TotalSegments": self.segments}
+        if self.limit:
+            kwargs["Limit"] = self.limit  # tests: many pages per segment; else DynamoDB's own 1 MB pages
+        end: BaseException | None = None
         try:
-            while True:
+            while not stop.is_set():
                 page = table.scan(**kwargs)
-                yield from page["Items"]
+                _put(pages, page["Items"], stop)
                 if "LastEvaluatedKey" not in page:
-                    return
+                    break
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (BotoCoreError, ClientError) as exc:
-            raise StoreError(f"{self.where}: {exc}") from None
+            end = StoreError(f"{self.where}: {exc}")
+        _put(pages, end, stop)
+
+
+def _put(pages: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            pages.put(item, timeout=0.5)
+            return
+        except queue.Full:
+            continue
 
 
 def _reachable(service: str, where: str, endpoint: str | None) -> None:

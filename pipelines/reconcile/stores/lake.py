@@ -23,8 +23,9 @@ from contract.lake_layout import (
     gcs_landing_target,
     landing_target,
 )
-from contract.lake_readers import gcs_table_blobs, read_sink_records, sink_prefix, table_keys
+from contract.lake_readers import gcs_table_blobs, sink_prefix, stream_sink_records, table_keys
 from contract.outputs import StackOutputs
+from pipelines.reconcile.digest import Record
 from pipelines.reconcile.stores import StoreError
 
 BATCH_ROWS = 10_000
@@ -51,7 +52,7 @@ class _DltTableStore:
         """The client's exceptions that mean the lake cannot be read."""
         raise NotImplementedError
 
-    def records(self) -> Iterator[dict[str, Any]]:
+    def records(self) -> Iterator[Record]:
         load_ids: set[str] = set()
         try:
             for key in self._keys():
@@ -60,12 +61,13 @@ class _DltTableStore:
                     continue
                 load_ids.add(load_id)
                 for row in self._rows(key):
-                    yield {k: v for k, v in row.items() if k not in DLT_COLUMNS}
+                    yield row if not isinstance(row, dict) else {k: v for k, v in row.items() if k not in DLT_COLUMNS}
         except self._errors() as exc:
             raise StoreError(f"lake {self.where}: {exc}") from None
         self.coverage = {"load_ids": sorted(load_ids)}
 
-    def _rows(self, key: str) -> Iterator[dict[str, Any]]:
+    def _rows(self, key: str) -> Iterator[Record]:
+        """A parquet file's rows as Arrow record batches (without dlt's columns), a jsonl file's as dicts."""
         with tempfile.TemporaryFile() as spool:
             self._download(key, spool)
             spool.seek(0)
@@ -73,7 +75,7 @@ class _DltTableStore:
                 import pyarrow.parquet as pq
 
                 for batch in pq.ParquetFile(spool).iter_batches(batch_size=BATCH_ROWS):
-                    yield from batch.to_pylist()
+                    yield batch.select([n for n in batch.schema.names if n not in DLT_COLUMNS])
                 return
             yield from _json_lines(spool)
 
@@ -172,12 +174,12 @@ class SinkLakeStore:
     def records(self) -> Iterator[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        records = stream_sink_records(self.outputs, self.topic, self.since or None, self.s3, self.written_since)
+        ends: dict[str, int] = {}
         try:
-            records = read_sink_records(self.outputs, self.topic, self.since or None, self.s3, self.written_since)
+            for record in records:
+                ends[str(record.partition)] = max(ends.get(str(record.partition), 0), record.offset + 1)
+                yield record.value
         except (BotoCoreError, ClientError) as exc:
             raise StoreError(f"lake {self.where}: {exc}") from None
-        ends: dict[str, int] = {}
-        for record in records:
-            ends[str(record.partition)] = max(ends.get(str(record.partition), 0), record.offset + 1)
-            yield record.value
         self.coverage = {"topic": self.topic, "end_offsets": ends}
