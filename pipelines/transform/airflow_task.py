@@ -54,7 +54,8 @@ def build_in_task() -> dict[str, Any]:
         print(f"{layer:>14}: {seconds:.1f} s")
     print(f"dbt docs: {result.docs_page}")
     if not result.ok:
-        raise TransformFailed("; ".join(f"{n.name} {n.status}: {n.message}" for n in result.failed))
+        skipped = f" ({len(result.skipped)} node(s) downstream skipped)" if result.skipped else ""
+        raise TransformFailed("; ".join(f"{n.name} {n.status}: {n.message}" for n in result.failed) + skipped)
     return {
         "nodes": [asdict(n) for n in result.nodes],
         "seconds_by_layer": result.seconds_by_layer(),

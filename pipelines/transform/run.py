@@ -56,7 +56,12 @@ class BuildResult:
 
     @property
     def failed(self) -> list[NodeResult]:
-        return [n for n in self.nodes if not n.ok]
+        """The nodes that failed themselves (not those skipped because a node upstream failed)."""
+        return [n for n in self.nodes if not n.ok and n.status != "skipped"]
+
+    @property
+    def skipped(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status == "skipped"]
 
     def seconds_by_layer(self) -> dict[str, float]:
         totals: dict[str, float] = {}
@@ -66,8 +71,9 @@ class BuildResult:
         return totals
 
     def lines(self) -> list[str]:
-        """One line per node, failures first: what a log or a terminal shows."""
-        ordered = sorted(self.nodes, key=lambda n: (n.ok, n.layer, n.kind, n.name))
+        """One line per node, failures first, then the skipped: what a log or a terminal shows."""
+        rank = {"skipped": 1, "success": 2, "pass": 2}
+        ordered = sorted(self.nodes, key=lambda n: (rank.get(n.status, 0), n.layer, n.kind, n.name))
         return [
             f"{n.status.upper():>7} {n.kind:<5} {n.name} ({n.seconds:.2f} s)"
             + (f": {n.message}" if not n.ok and n.message else "")
@@ -91,26 +97,42 @@ def build(
     work_dir: Path | None = None,
     select: Sequence[str] = (),
     docs: bool = True,
+    landing_root: str | None = None,
 ) -> BuildResult:
     """Build silver and gold (models and tests) into the stack's warehouse; `target`: where the batch landed (by
-    default the outputs' landing bucket under `dlt/`); `keyfile`: BigQuery's service-account key."""
+    default the outputs' landing bucket under `dlt/`); `keyfile`: BigQuery's service-account key;
+    `landing_root`: another place with dlt's table folders (a local folder of parquet files, say)."""
     work = work_dir or default_work_dir(outputs)
     warehouse = warehouse_of(outputs)
     if warehouse["kind"] == "duckdb":
         Path(warehouse["path"]).parent.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
-    vars_arg = json.dumps(dbt_vars(outputs, target))
+    vars_arg = json.dumps({**dbt_vars(outputs, target), **({"landing_root": landing_root} if landing_root else {})})
     common = ["--project-dir", str(PROJECT_DIR), "--target-path", str(work / "target"), "--log-path", str(work)]
     selection = ["--select", *select] if select else []
     with profiles_dir(profile(outputs, target, keyfile)) as profiles:
         args = [*common, "--profiles-dir", str(profiles), "--vars", vars_arg]
-        outcome = _invoke(["build", *args, *selection])
-        result = BuildResult(nodes=_nodes(outcome), target_dir=work / "target")
-        if docs and result.nodes:
-            _invoke(["docs", "generate", "--static", *args])
-            page = work / "target" / DOCS_PAGE
-            result.docs_page = page if page.exists() else None
+        try:
+            outcome = _invoke(["build", *args, *selection])
+            result = BuildResult(nodes=_nodes(outcome), target_dir=work / "target")
+            if docs and result.nodes:
+                _invoke(["docs", "generate", "--static", *args])
+                page = work / "target" / DOCS_PAGE
+                result.docs_page = page if page.exists() else None
+        finally:
+            _release_duckdb()
     return result
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its database open in the process after a run; close it, so this process (or another)
+    can open the file again, read-only or for the next build."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 @contextmanager

@@ -107,3 +107,22 @@ def test_the_page_renders_its_table_and_chart_in_chromium(tmp_path: Path, faulty
         assert row == ["mongodb", "300", "300", "0", "0", "0", "0", "ok", "kde-db.kde-finance-transactions"]
         assert _rgb(PROBLEM_COLOUR) not in colours
     assert len(colours) > 10  # text and table, not a blank page
+
+
+def test_the_dbt_docs_page_loads_in_chromium(tmp_path: Path) -> None:
+    """The page `make demo` names (dbt docs generate --static, built here from parquet files in a folder): the
+    docs app renders the project's models, the gold marts among them, with no page error."""
+    from _transform_world import duckdb_warehouse, world, write_landing
+
+    from pipelines.transform.run import build
+
+    outputs = duckdb_warehouse({"s3_buckets": {"landing": "unused"}}, tmp_path)
+    result = build(outputs, landing_root=str(write_landing(world(30), tmp_path / "landing")), work_dir=tmp_path)
+    assert result.ok and result.docs_page, "\n".join(result.lines())
+    dom = _chromium(result.docs_page, "--dump-dom", "--virtual-time-budget=15000")
+
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    rendered = dom.stdout.split("<script", 1)[0] + "".join(
+        p.split("</script>", 1)[-1] for p in dom.stdout.split("<script")[1:]
+    )
+    assert "gold_fraud_rate_by_state" in rendered and "silver_transactions" in rendered  # the app drew them
