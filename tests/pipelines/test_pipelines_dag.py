@@ -148,6 +148,18 @@ def test_the_loaders_dag_ends_with_reconcile_after_every_load(parsed: dict[str, 
     assert tasks["reconcile"]["upstream"] == ["summary"] and tasks["reconcile"]["retries"] == 0
 
 
+def test_the_transform_dag_follows_the_batch_asset_builds_once_then_checks_silver_and_gold(
+    parsed: dict[str, Any],
+) -> None:
+    dag = parsed["dags"]["transform_finance_dbt"]
+    assert "kde_finance_landing" in dag["schedule"]  # the Asset the batch DAG's reconcile task updates
+    assert dag["max_active_runs"] == 1 and dag["cycle"] is None  # one writer to the warehouse
+    tasks = dag["tasks"]
+    assert set(tasks) == {"build", "reconcile", "gold_check"}
+    assert tasks["reconcile"]["upstream"] == tasks["gold_check"]["upstream"] == ["build"]
+    assert {t["retries"] for t in tasks.values()} == {0}  # a failed dbt test does not pass by waiting
+
+
 OUTPUTS: dict[str, Any] = {
     "stack": "local",
     "aws_region": "us-east-1",
