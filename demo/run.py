@@ -7,7 +7,7 @@
 3. generate a sample of the Kaggle dataset (seeded: the same sample every time) and convert it to typed
    JSON lines (bad rows go to quarantine);
 4. the DAG `load_sources` in Airflow: the loaders put the sample into MongoDB, Firestore, DynamoDB and Kafka;
-5. the batch DAG `ingestion_pipeline_mongodb_s3` in Airflow (dlt MongoDB -> S3);
+5. the batch DAG `ingestion_pipeline_mongodb_s3` in Airflow (dlt MongoDB -> S3 and GCS);
 6. the transform DAG `transform_finance_dbt` (dbt: silver and gold in devstack's DuckDB, every dbt test, the
    docs page; its reconcile task checks silver against the lake, its gold check each month's total);
 7. stream the cards through the producer -> Kafka -> the stack's S3 sink connector, and wait for the lake;
@@ -264,7 +264,7 @@ def run_demo(
         (f"stack {STACK} on the Pulumi engine: topics, subjects, S3 sink, Airflow settings", demo.up_stack),
         ("generate and convert the sample", demo.generate_and_convert),
         (f"Airflow: {LOAD_DAG} (loaders -> MongoDB, Firestore, DynamoDB, Kafka)", demo.load_sinks),
-        (f"Airflow: {BATCH_DAG} (dlt MongoDB -> S3)", demo.run_batch_dag),
+        (f"Airflow: {BATCH_DAG} (dlt MongoDB -> S3 + GCS)", demo.run_batch_dag),
         (f"Airflow: {TRANSFORM_DAG} (dbt: silver and gold, tests, docs)", demo.run_transform_dag),
         ("streaming: producer -> Kafka -> S3 sink", lambda: demo.stream(sink_timeout)),
         ("reconcile: source files vs every sink vs the lake, by key and value", demo.reconcile),
@@ -290,5 +290,5 @@ def run_demo(
     if demo.gold:
         console.rule("[bold]an answer from gold")
         for line in demo.gold:
-            console.print(f"  {line}", highlight=False)
+            console.print(f"  {line}", highlight=False, soft_wrap=True)  # a path stays one line
     return demo.result
