@@ -1,6 +1,6 @@
 """test_reconcile.py's world: a generated sample converted, loaded by the loaders into FerretDB, the Firestore
-emulator, moto's DynamoDB and Kafka, moved to moto's S3 by the batch pipeline (dlt) and by an S3 sink connector,
-all under private outputs; and the checks its tests share on a reconciliation's report."""
+emulator, moto's DynamoDB and Kafka, moved to moto's S3 and the GCS emulator by the batch pipeline (dlt) and to S3
+by an S3 sink connector, all under private outputs; and the checks its tests share on a reconciliation's report."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from _pipelines_records import delete_prefix
 
 from components.connect.client import ConnectClient
-from contract.clients import dynamodb_resource, firestore_client, mongo_client, s3_client
+from contract.clients import dynamodb_resource, firestore_client, gcs_client, mongo_client, s3_client
 from contract.lake_readers import sink_prefix
 from contract.outputs import StackOutputs
 from contract.s3_sink import sink_config_for
@@ -84,7 +84,7 @@ def open_world(platform: Callable[..., dict[str, Any]], tmp_path_factory: pytest
     """The `world` fixture's body: everything built, yielded, then removed again."""
     from confluent_kafka.admin import NewTopic
 
-    base = platform("moto", "ferretdb", "firestore")
+    base = platform("moto", "ferretdb", "firestore", "gcs")
     tag = uuid.uuid4().hex[:8]
     outputs = _private(base, tag)
     tmp = tmp_path_factory.mktemp("reconcile")
@@ -109,15 +109,19 @@ def open_world(platform: Callable[..., dict[str, Any]], tmp_path_factory: pytest
                 assert report.failed == 0, (target, dataset, report)
         settings = settings_from_outputs(outputs, prefix=prefix)
         for dataset in DATASETS:
-            run_dataset(settings, dataset, pipelines_dir=tmp / "dlt")
+            for lake in settings.lakes:
+                run_dataset(settings, dataset, pipelines_dir=tmp / "dlt", lake=lake)
         cards = len((source / "cards.jsonl").read_text().splitlines())
         wait_for_records(outputs, outputs["kafka_topics"]["cards"], cards, timeout=120)
-        yield World(outputs, Scope(source_dir=source, dlt_target=settings.target), source, tmp, stored)
+        scope = Scope(source_dir=source, dlt_target=settings.target, gcs_target=settings.gcs_target)
+        yield World(outputs, scope, source, tmp, stored)
     finally:
         connect.delete(connector)
         admin.delete_topics(topics)
         s3 = s3_client(outputs)
         delete_prefix(s3, outputs["s3_buckets"]["landing"], prefix + "/")
+        for blob in gcs_client(outputs).list_blobs(outputs["gcs_buckets"]["landing"], prefix=prefix + "/"):
+            blob.delete()
         delete_prefix(s3, outputs["s3_sink"]["bucket"], sink_prefix(outputs, outputs["kafka_topics"]["cards"]))
         for url in filter(None, stored):
             bucket, key = url.removeprefix("s3://").split("/", 1)

@@ -33,7 +33,7 @@ from pipelines.reconcile.run import reconcile
 from pipelines.streaming.sink import wait_for_records
 
 pytestmark = pytest.mark.devstack
-ALL_STAGES = {"source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-s3-sink"}
+ALL_STAGES = {"source", "mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-gcs", "lake-s3-sink"}
 
 
 @pytest.fixture(scope="module")
