@@ -21,8 +21,8 @@ from components.aws_lake import AwsLake
 from components.mongodb import MongoDb
 from components.orchestration import Orchestration
 from components.streaming import INTERNAL_BOOTSTRAP, INTERNAL_CONNECT_URL, INTERNAL_REGISTRY_URL, StreamingPlatform
-from components.warehouse import duckdb_warehouse
 from contract import naming
+from contract.outputs import duckdb_warehouse
 
 EMULATED_CREDENTIALS = {"access_key_id": emu.FAKE_ACCESS_KEY_ID, "secret_access_key": emu.FAKE_SECRET_ACCESS_KEY}
 #: the emulators' addresses as containers on the stack network see them
@@ -89,7 +89,7 @@ class DockerSubstrate(pulumi.ComponentResource):
             force_destroy=args["force_destroy"],
             emulated=emulated,
         )
-        warehouse: pulumi.Input[dict[str, Any]] = duckdb_warehouse(WAREHOUSE_IN_CONTAINER)
+        warehouse: pulumi.Input[dict[str, Any]] = dict(duckdb_warehouse(WAREHOUSE_IN_CONTAINER))
         self.warehouse_connection = None
         if lake.warehouse is not None:  # BigQuery on the real cloud
             warehouse, self.warehouse_connection = lake.warehouse.outputs, lake.warehouse.connection

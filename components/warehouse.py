@@ -9,7 +9,7 @@ parquet with the caller's rights). Its key is a secret from the provider to the 
 carries it (`connection`: Airflow's `google_cloud_platform` type, the key as `keyfile_dict`, which the Google
 provider and Cosmos's BigQuery profile read); the stack creates that connection with its other Airflow settings.
 
-Elsewhere: DuckDB, one database file (`duckdb_warehouse`).
+Elsewhere: DuckDB, one database file (contract.outputs.duckdb_warehouse).
 """
 
 from __future__ import annotations
@@ -29,19 +29,6 @@ DATA_EDITOR = "roles/bigquery.dataEditor"
 #: bucket-level: list and read the landed objects BigQuery's external tables scan
 OBJECT_VIEWER = "roles/storage.objectViewer"
 CONNECTION_TYPE = "google_cloud_platform"
-
-
-def duckdb_warehouse(path: str) -> dict[str, Any]:
-    """The `warehouse` output of a DuckDB warehouse in the file `path` (as Airflow's workers see it)."""
-    return {
-        "kind": "duckdb",
-        "silver": naming.duckdb_schema("silver"),
-        "gold": naming.duckdb_schema("gold"),
-        "path": path,
-        "project": None,
-        "location": None,
-        "airflow_connection": None,
-    }
 
 
 class BigQueryWarehouseArgs(TypedDict):

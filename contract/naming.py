@@ -86,8 +86,7 @@ AIRFLOW_MONGO_CONNECTION = "mongo_default"
 AIRFLOW_AWS_CONNECTION = "aws_default"
 
 #: the warehouse the transformations (dbt) build: BigQuery datasets on the clouds (bigquery_dataset), DuckDB
-#: schemas of these names in one file elsewhere (devstack: under its home; `local`: in the Airflow container)
-WAREHOUSE_LAYERS: tuple[str, ...] = BIGQUERY_DATASET_ROLES
+#: schemas (duckdb_schema) in one file elsewhere (devstack: under its home; `local`: in the Airflow container)
 DUCKDB_WAREHOUSE_DIR = "warehouse"
 DUCKDB_WAREHOUSE_FILE = "finance.duckdb"
 #: the connection that carries the BigQuery warehouse's service-account key to the transformations

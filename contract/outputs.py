@@ -58,7 +58,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypedDict
 
-from contract import backend
+from contract import backend, naming
 
 PROJECT = "modern-data-pipeline"
 
@@ -200,6 +200,19 @@ def _warehouse_problem(value: Any) -> str | None:
         if value.get(name) is not None:
             return f"an object with {name} null for kind {kind}"
     return None
+
+
+def duckdb_warehouse(path: str) -> WarehouseOutputs:
+    """The `warehouse` of a DuckDB file at `path` (as Airflow's workers see it): devstack's and stack `local`'s."""
+    return {
+        "kind": "duckdb",
+        "silver": naming.duckdb_schema("silver"),
+        "gold": naming.duckdb_schema("gold"),
+        "path": path,
+        "project": None,
+        "location": None,
+        "airflow_connection": None,
+    }
 
 
 def complete_warehouse(value: Any) -> Any:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contract import naming
-from contract.outputs import validate_substrate
+from contract.outputs import WarehouseOutputs, duckdb_warehouse, validate_substrate
 from devstack import process, services
 from devstack.config import DevstackConfig
 
@@ -35,17 +35,9 @@ def warehouse_file(cfg: DevstackConfig) -> Path:
     return cfg.home / naming.DUCKDB_WAREHOUSE_DIR / naming.DUCKDB_WAREHOUSE_FILE
 
 
-def warehouse(cfg: DevstackConfig) -> dict[str, Any]:
-    """The DuckDB warehouse (contract.outputs.WarehouseOutputs): Airflow runs on this host, so one path serves all."""
-    return {
-        "kind": "duckdb",
-        "silver": naming.duckdb_schema("silver"),
-        "gold": naming.duckdb_schema("gold"),
-        "path": str(warehouse_file(cfg)),
-        "project": None,
-        "location": None,
-        "airflow_connection": None,
-    }
+def warehouse(cfg: DevstackConfig) -> WarehouseOutputs:
+    """The DuckDB warehouse: Airflow runs on this host, so one path serves the DAGs and every other reader."""
+    return duckdb_warehouse(str(warehouse_file(cfg)))
 
 
 def outputs_file(cfg: DevstackConfig) -> Path:
