@@ -11,7 +11,7 @@ from pathlib import Path
 
 from devstack import services as registry
 from devstack.config import DevstackConfig
-from devstack.outputs import write_outputs
+from devstack.outputs import warehouse_file, write_outputs
 from devstack.service import Service
 
 Report = Callable[[str], None]
@@ -137,6 +137,10 @@ class Platform:
         for svc in self.services(names, with_deps=False):
             paths = [p for p in svc.data_paths() if p.exists()]
             held.append(DataHeld(svc.name, paths, sum(disk_usage(p) for p in paths)))
+        if not names:  # the DuckDB warehouse is no service's: it is built from the lake, and goes with all of it
+            folder = warehouse_file(self.cfg).parent
+            paths = [folder] if folder.exists() else []
+            held.append(DataHeld("warehouse", paths, sum(disk_usage(p) for p in paths)))
         return held
 
     def reset(self, names: list[str] | None = None, report: Report = print) -> list[DataHeld]:

@@ -48,6 +48,22 @@ def test_the_old_name_moto_stands_for_its_two_services_everywhere(tmp_path: Path
     assert set(data) == {"s3", "dynamodb"}
 
 
+def test_the_warehouse_goes_with_a_whole_reset_only(tmp_path: Path) -> None:
+    from devstack.outputs import warehouse_file
+    from devstack.platform import Platform
+
+    platform = Platform(DevstackConfig(home=tmp_path, ports=dict(DEFAULT_PORTS)))
+    database = warehouse_file(platform.cfg)
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"duckdb")
+    platform.reset(["ferretdb"], report=lambda _: None)
+    assert database.exists()
+    held = {entry.service: entry for entry in platform.data_held()}
+    assert held["warehouse"].paths == [database.parent] and held["warehouse"].size_bytes > 0
+    platform.reset(report=lambda _: None)
+    assert not database.parent.exists()
+
+
 def test_port_in_use_is_detected() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
