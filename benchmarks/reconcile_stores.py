@@ -27,7 +27,7 @@ from rich.table import Table
 
 from benchmarks._ceilings import CEILING_THREADS
 from benchmarks._common import Contender, Trials, compare, delete_prefix, measure, platform_outputs
-from benchmarks._results import say, show
+from benchmarks._results import part, say, show
 
 STORES = ("mongodb", "dynamodb", "firestore", "kafka", "lake-s3-sink", "lake-dlt")
 TARGET = 0.8
@@ -314,6 +314,8 @@ def main(argv: list[str]) -> int:
 
             _platform.teardown()
             _platform.isolate()
+        # a section per size (and set of stores): a run of one keeps the others' figures
+        part(f"{rows:,}" + ("" if stores == STORES else f", {'/'.join(stores)}"))
         outputs = platform_outputs(["moto", "dynamodb", "ferretdb", "firestore"])
         ratios = table(rows, stores, bench_size(outputs, rows, stores, args.repeats))
         below = [f"{s} {r:.2f}x" for s, r in ratios.items() if r < TARGET]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -30,6 +31,7 @@ class Digests:
 
         self.schema = schema
         self.columns = [f"h{i}" for i in range(len(schema.fields))]
+        self._row = itemgetter(*schema.field_names) if len(schema.fields) > 1 else lambda r: (r[schema.fields[0].name],)
         self.db = duckdb.connect(str(folder / f"{schema.dataset}.duckdb"))
         self.db.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET threads = 2; SET preserve_insertion_order = false")
         self.db.execute(f"SET temp_directory = '{folder / 'spill'}'")
@@ -79,7 +81,12 @@ class Digests:
         return "-".join("null" if p == NULL else p for p in parts)
 
     def _columns_of(self, records: list[dict[str, Any]]) -> list[pa.Array]:
-        return [canonical_values(f, [r.get(f.name) for r in records]) for f in self.schema.fields]
+        fields = self.schema.fields
+        try:  # every record has every field (the usual case): transposed in C, no call per value
+            columns: list[Any] = list(zip(*map(self._row, records), strict=True)) or [[] for _ in fields]
+        except KeyError:
+            columns = [[r.get(f.name) for r in records] for f in fields]
+        return [canonical_values(f, column) for f, column in zip(fields, columns, strict=True)]
 
     def _insert(self, stage: str, columns: list[pa.Array]) -> None:
         names = self.schema.field_names

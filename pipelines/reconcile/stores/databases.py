@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from contract.clients import dynamodb_resource, firestore_client, mongo_client
+from contract.clients import dynamodb_client, firestore_client, mongo_client
 from contract.errors import TargetUnreachable, probe_endpoint
 from contract.outputs import StackOutputs
 from pipelines.reconcile.stores import StoreError
@@ -114,7 +114,10 @@ class FirestoreStore:
 
 class DynamoStore:
     """The table read by a parallel Scan: `segments` (Segment/TotalSegments) at once, each in a thread of its
-    own with its own client, its pages handed over through a short queue, so memory stays at a few pages."""
+    own with its own client, its pages handed over through a short queue, so memory stays at a few pages. Items
+    come on the low-level client, as the wire has them: a number of a number field stays its text (canonical()
+    reads it as boto3's Decimal of that text), a string is itself, anything else goes through boto3's own
+    TypeDeserializer, as the resource's Table would."""
 
     stage = "dynamodb"
     complete = True
@@ -124,15 +127,20 @@ class DynamoStore:
     ) -> None:
         self.outputs, self.table, self.segments, self.limit = outputs, table, segments, limit
         self.where = f"dynamodb table {table}"
+        datasets = [d for d, t in (outputs.get("dynamodb_tables") or {}).items() if t == table]
+        fields = load_schema(datasets[0]).fields if datasets else []
+        self.numbers = frozenset(f.name for f in fields if f.json_type in ("integer", "number"))
         self.coverage: dict[str, Any] = {}
 
     def records(self) -> Iterator[dict[str, Any]]:
         _reachable("dynamodb", self.where, (self.outputs.get("endpoints") or {}).get("dynamodb"))
-        tables = [dynamodb_resource(self.outputs).Table(self.table) for _ in range(self.segments)]
+        plain = _plain_item(self.numbers)
+        # not the resource's client: the resource makes it deserialize every response (botocore retries throttling)
+        clients = [dynamodb_client(self.outputs) for _ in range(self.segments)]
         pages: queue.Queue[list[dict[str, Any]] | BaseException | None] = queue.Queue(maxsize=2 * self.segments)
         stop = threading.Event()
         threads = [
-            threading.Thread(target=self._segment, args=(tables[n], n, pages, stop), daemon=True)
+            threading.Thread(target=self._segment, args=(clients[n], n, pages, stop), daemon=True)
             for n in range(self.segments)
         ]
         for thread in threads:
@@ -146,23 +154,23 @@ class DynamoStore:
                 elif isinstance(page, BaseException):
                     raise page
                 else:
-                    yield from page
+                    yield from map(plain, page)
         finally:
             stop.set()
             for thread in threads:
                 thread.join()
 
-    def _segment(self, table: Any, number: int, pages: queue.Queue[Any], stop: threading.Event) -> None:
+    def _segment(self, client: Any, number: int, pages: queue.Queue[Any], stop: threading.Event) -> None:
         """One segment's pages into `pages`, then None (or the error that ended it); gives up once `stop` is set."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        kwargs: dict[str, Any] = {"Segment": number, "TotalSegments": self.segments}
+        kwargs: dict[str, Any] = {"TableName": self.table, "Segment": number, "TotalSegments": self.segments}
         if self.limit:
             kwargs["Limit"] = self.limit  # tests: many pages per segment; else DynamoDB's own 1 MB pages
         end: BaseException | None = None
         try:
             while not stop.is_set():
-                page = table.scan(**kwargs)
+                page = client.scan(**kwargs)
                 _put(pages, page["Items"], stop)
                 if "LastEvaluatedKey" not in page:
                     break
@@ -170,6 +178,25 @@ class DynamoStore:
         except (BotoCoreError, ClientError) as exc:
             end = StoreError(f"{self.where}: {exc}")
         _put(pages, end, stop)
+
+
+def _plain_item(numbers: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserialize = TypeDeserializer().deserialize
+
+    def plain(item: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in item.items():
+            if "S" in value:
+                out[name] = value["S"]
+            elif "N" in value and name in numbers:
+                out[name] = value["N"]
+            else:
+                out[name] = deserialize(value)
+        return out
+
+    return plain
 
 
 def _put(pages: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
