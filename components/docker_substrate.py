@@ -19,7 +19,7 @@ from components import emulators as emu
 from components._substrate_parts import aws_lake, gcp_lake, moved_child
 from components.aws_lake import AwsLake
 from components.mongodb import MongoDb
-from components.orchestration import Orchestration
+from components.orchestration import WAREHOUSE_DIR_IN_CONTAINER, Orchestration
 from components.streaming import INTERNAL_BOOTSTRAP, INTERNAL_CONNECT_URL, INTERNAL_REGISTRY_URL, StreamingPlatform
 from contract import naming
 from contract.outputs import duckdb_warehouse
@@ -33,7 +33,7 @@ INTERNAL_ENDPOINTS = {
     "firestore": emu.FIRESTORE_INTERNAL_HOST,
 }
 #: the DuckDB warehouse of stack `local` (no BigQuery emulator): a file in the Airflow container, where dbt runs
-WAREHOUSE_IN_CONTAINER = f"/opt/airflow/{naming.DUCKDB_WAREHOUSE_DIR}/{naming.DUCKDB_WAREHOUSE_FILE}"
+WAREHOUSE_IN_CONTAINER = f"{WAREHOUSE_DIR_IN_CONTAINER}/{naming.DUCKDB_WAREHOUSE_FILE}"
 
 
 class DockerSubstrateArgs(TypedDict):

@@ -26,6 +26,9 @@ from components.generated_secrets import GeneratedSecrets
 from contract import naming
 
 DAGS_IN_CONTAINER = "/opt/airflow/dags"
+#: where a DuckDB warehouse lives (stack `local`: no BigQuery emulator): a Docker volume, so the file outlives
+#: a replaced container and every component sees the one file
+WAREHOUSE_DIR_IN_CONTAINER = f"/opt/airflow/{naming.DUCKDB_WAREHOUSE_DIR}"
 METADATA_DB_USER = "airflow"  # the metadata database is reachable only on the stack network
 API_PORT = 8080
 ADMIN_USER = "admin"
@@ -138,8 +141,10 @@ class Orchestration(pulumi.ComponentResource):
             "AIRFLOW__API__SECRET_KEY": pulumi.Output.secret(generated.api_secret_key),
         }
         env = airflow_env(args.get("variables", {}), args.get("connections", {}), args.get("env", {}), shared)
+        warehouse = docker.Volume(naming.resource_name(prefix, stack, "warehouse"), opts=child)
         dags = [
-            docker.ContainerVolumeArgs(host_path=args["dags_dir"], container_path=DAGS_IN_CONTAINER, read_only=True)
+            docker.ContainerVolumeArgs(host_path=args["dags_dir"], container_path=DAGS_IN_CONTAINER, read_only=True),
+            docker.ContainerVolumeArgs(volume_name=warehouse.name, container_path=WAREHOUSE_DIR_IN_CONTAINER),
         ]
 
         def component(role: str, alias: str, extra_env: Mapping[str, pulumi.Input[str]], **more: Any) -> Any:
