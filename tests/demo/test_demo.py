@@ -41,12 +41,17 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
         assert "HTML report: " in out and "reconciliation/transactions/" in out
         # every sink reconciled, clean, as the run's reports stored in the lake say (the banner names them anyway)
         reconciled = stored_stages(substrate, out)
-        for sink in ("mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-s3-sink"):
+        for sink in ("mongodb", "firestore", "dynamodb", "kafka", "lake-dlt", "lake-gcs", "lake-s3-sink", "silver"):
             assert reconciled.get(sink) and all(reconciled[sink]), (sink, reconciled)
-        for dag in ("load_sources", "ingestion_pipeline_mongodb_s3"):
+        for dag in ("load_sources", "ingestion_pipeline_mongodb_s3", "transform_finance_dbt"):
             assert f"{dag} succeeded" in out
             assert (tmp_path / "demo" / f"airflow-{dag}.log").exists()
         assert "Airflow UI: http://127.0.0.1:" in out and "passwords.json" in out
+        # it ends with an answer from gold and the dbt docs page
+        ending = out[out.index("an answer from gold") :]
+        assert "merchant states with the highest fraud rate" in ending
+        docs = re.search(r"dbt docs \(lineage\): (\S+static_index\.html)", ending)
+        assert docs and Path(docs.group(1)).exists(), ending
         if attempt == "again":
             assert "stack devstack: no changes" in out, out[-6000:]
     preview = run("stacks", "preview", "--expect-no-changes")
