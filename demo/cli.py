@@ -63,11 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"[bold]total {total:.1f}s[/] for {args.rows:,} transactions")
     for error in result.errors:
         console.print(f"[red]error:[/] {error}")
-    if not result.ok:
+    if result.ok:
+        console.print("[green bold]every row is where it should be[/]")
+    else:
         console.print("[red bold]something is missing: see the table above[/]")
-        return 1
-    console.print("[green bold]every row is where it should be[/]")
-    return 0
+    if result.gold:
+        console.rule("[bold]an answer from gold")
+        for line in result.gold:
+            console.print(f"  {line}", highlight=False, soft_wrap=True)  # a path stays one line
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

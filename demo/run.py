@@ -287,8 +287,5 @@ def run_demo(
         print_verdict(demo.result.report, console)
     if demo.outputs:
         demo.still_running()
-    if demo.gold:
-        console.rule("[bold]an answer from gold")
-        for line in demo.gold:
-            console.print(f"  {line}", highlight=False, soft_wrap=True)  # a path stays one line
+    demo.result.gold = demo.gold
     return demo.result

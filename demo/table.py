@@ -14,6 +14,8 @@ class DemoResult:
     timings: list[tuple[str, float]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     report: RunReport | None = None
+    #: the closing answer from gold and the dbt docs page (demo.gold), printed last
+    gold: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
