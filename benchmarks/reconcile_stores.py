@@ -267,7 +267,10 @@ def bench_size(outputs: dict[str, Any], rows: int, stores: tuple[str, ...], repe
                     f"{store} ceiling": partial(measure, "ceiling", MODULE, "ceiling", *args),
                     f"{store} reconcile": partial(measure, "reconcile", MODULE, "stage", *args),
                 }
-                trials.update(compare(contenders, repeats=repeats))
+                try:
+                    trials.update(compare(contenders, repeats=repeats))
+                except RuntimeError as exc:  # one store's failure (a contender that crashed) keeps the others' figures
+                    say(f"{rows:,} {store}: not measured, {str(exc).splitlines()[-1]}")
         finally:
             _empty(outputs, found)
     return trials
@@ -286,7 +289,7 @@ def table(rows: int, stores: tuple[str, ...], trials: dict[str, Trials]) -> dict
     for col in ("store", "ceiling s", "reconcile s", "ratio", "reconcile peak MB", "ceiling peak MB"):
         out.add_column(col, justify="left" if col == "store" else "right")
     ratios = {}
-    for store in stores:
+    for store in (s for s in stores if f"{s} reconcile" in trials):
         top, ours = trials[f"{store} ceiling"], trials[f"{store} reconcile"]
         ratios[store] = top.median / ours.median
         out.add_row(store, f"{top.median:.2f} ({top.spread()})", f"{ours.median:.2f} ({ours.spread()})",
@@ -318,6 +321,8 @@ def main(argv: list[str]) -> int:
         part(f"{rows:,}" + ("" if stores == STORES else f", {'/'.join(stores)}"))
         outputs = platform_outputs(["moto", "dynamodb", "ferretdb", "firestore"])
         ratios = table(rows, stores, bench_size(outputs, rows, stores, args.repeats))
+        if not ratios:
+            return 1
         below = [f"{s} {r:.2f}x" for s, r in ratios.items() if r < TARGET]
         say(
             f"{rows:,}: reconcile at {min(ratios.values()):.2f}x-{max(ratios.values()):.2f}x of the ceilings; "
