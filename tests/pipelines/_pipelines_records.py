@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 CHIP = ("Swipe Transaction", "Chip Transaction", "Online Transaction")
@@ -59,3 +61,17 @@ def delete_prefix(s3: Any, bucket: str, prefix: str) -> None:
         keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
         if keys:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+
+
+@contextlib.contextmanager
+def fresh_mongo_database(outputs: dict[str, Any], label: str) -> Iterator[Any]:
+    """A database of its own in the stack's MongoDB (FerretDB), dropped afterwards."""
+    import pymongo
+
+    client: Any = pymongo.MongoClient(outputs["mongodb_uri"], serverSelectionTimeoutMS=10_000)
+    db = client[unique(label)]
+    try:
+        yield db
+    finally:
+        client.drop_database(db.name)
+        client.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipelines_records import card, delete_prefix, transaction, unique, with_mongo_id
+from _pipelines_records import card, delete_prefix, fresh_mongo_database, transaction, unique, with_mongo_id
 
 from contract.clients import s3_client
 from contract.lake_readers import read_table, table_keys
@@ -32,14 +32,8 @@ def outputs(platform: Callable[..., dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.fixture
 def mongo(outputs: dict[str, Any]) -> Iterator[Any]:
-    """A fresh database in FerretDB, dropped afterwards."""
-    import pymongo
-
-    client: Any = pymongo.MongoClient(outputs["mongodb_uri"], serverSelectionTimeoutMS=10_000)
-    db = client[unique("test-batch")]
-    yield db
-    client.drop_database(db.name)
-    client.close()
+    with fresh_mongo_database(outputs, "test-batch") as db:
+        yield db
 
 
 @pytest.fixture

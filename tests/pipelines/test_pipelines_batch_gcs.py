@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pipelines_records import card, delete_prefix, transaction, unique, with_mongo_id
+from _pipelines_records import card, delete_prefix, fresh_mongo_database, transaction, unique, with_mongo_id
 
 from contract.clients import gcs_client, s3_client
 from contract.lake_readers import gcs_table_blobs, read_gcs_table, read_table
@@ -34,13 +34,8 @@ def outputs(platform: Callable[..., dict[str, Any]]) -> dict[str, Any]:
 
 @pytest.fixture
 def mongo(outputs: dict[str, Any]) -> Iterator[Any]:
-    import pymongo
-
-    client: Any = pymongo.MongoClient(outputs["mongodb_uri"], serverSelectionTimeoutMS=10_000)
-    db = client[unique("test-batch-gcs")]
-    yield db
-    client.drop_database(db.name)
-    client.close()
+    with fresh_mongo_database(outputs, "test-batch-gcs") as db:
+        yield db
 
 
 @pytest.fixture
