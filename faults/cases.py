@@ -27,7 +27,7 @@ from faults.runs import (
     timed,
     wait_for_progress,
 )
-from faults.targets import LoadTarget, wait_for_lake
+from faults.targets import LoadTarget, wait_for_lake, wait_for_sink_settled
 from faults.trial import DATASET, Trial, Workspace
 from pipelines.streaming.sink import end_offsets
 
@@ -177,6 +177,7 @@ def kill_connect_mid_stream(
     results = []
     for number in range(1, trials + 1):
         folder = work.trial_dir(case, number, dataset)
+        wait_for_sink_settled(work.outputs, topic)
         started_at, since = time.time(), end_offsets(work.outputs, topic)
         source = folder / f"{dataset}.jsonl"
         proc = subprocess.Popen(

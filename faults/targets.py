@@ -80,3 +80,36 @@ def wait_for_lake(
             return again
         found = again
     return found
+
+
+def sink_committed(outputs: dict[str, Any], topic: str) -> dict[int, int]:
+    """The S3 sink's committed offset of each partition of `topic` (Connect's consumer group of the connector):
+    where a restarted worker resumes."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import AdminClient
+
+    from contract.clients import kafka_config
+
+    group = f"connect-{outputs['s3_sink']['connector']}"
+    admin = AdminClient(kafka_config(outputs))
+    try:
+        future = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)], request_timeout=10)[group]
+        partitions = future.result().topic_partitions or []
+    finally:
+        del admin  # at once, not by the garbage collector through a failed future's traceback
+    return {tp.partition: tp.offset for tp in partitions if tp.topic == topic and tp.offset >= 0}
+
+
+def wait_for_sink_settled(outputs: dict[str, Any], topic: str, timeout: float = 120.0) -> None:
+    """Until the S3 sink has committed every record now on `topic`, so a case that kills the worker starts on a
+    sink that is not still catching up on an earlier case's records (a replay over those belongs to that case)."""
+    ends = end_offsets(outputs, topic)
+    deadline = time.monotonic() + timeout
+    while True:
+        committed = sink_committed(outputs, topic)
+        behind = {p: end for p, end in ends.items() if committed.get(p, 0) < end}
+        if not behind:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the S3 sink has not committed {topic} up to {behind} after {timeout:.0f}s")
+        time.sleep(1)
