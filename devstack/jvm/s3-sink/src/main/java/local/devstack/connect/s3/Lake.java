@@ -14,9 +14,14 @@ import org.apache.kafka.common.TopicPartition;
  * an interval set of offsets, each whole (all its objects are there) or partial (some were lost, or a crash stopped
  * its upload midway). A record is already in the lake exactly when its offset lies in a whole batch.
  *
+ * <p>Of two batches that overlap, the one written later holds the offsets: the earlier one is {@link Superseded}
+ * (newer records took its offsets, and it was written again elsewhere), and is deleted once newer whole batches
+ * cover it all.
+ *
  * <p>Only the objects at and above the first offset asked for are read (one HEAD each, on top of the listing, 1,000
  * names a request): a worker resuming from its committed offset reads the last few objects, and a rewind reads
- * those of the range it replays, once.
+ * those of the range it replays, once. A worker never commits past a superseded batch that a newer one overlaps
+ * ({@link #supersededFrom}), so a restart reads both back.
  */
 final class Lake {
   /**
@@ -38,6 +43,15 @@ final class Lake {
       return start <= offset && offset < end;
     }
 
+    boolean overlaps(Batch other) {
+      return start < other.end && other.start < end;
+    }
+
+    /** This batch less the objects named {@code gone}. */
+    Batch without(java.util.Collection<String> gone) {
+      return new Batch(start, end, objects, writtenAt, keys.stream().filter(k -> !gone.contains(k)).toList());
+    }
+
     Map<String, String> metadata() {
       return Map.of(BATCH_START, Long.toString(start), BATCH_END, Long.toString(end),
           BATCH_OBJECTS, Integer.toString(objects), WRITTEN_AT, Long.toString(writtenAt));
@@ -50,6 +64,7 @@ final class Lake {
   }
 
   private final NavigableMap<Long, Batch> batches = new TreeMap<>();
+  private final Superseded superseded = new Superseded();
   private long from;
 
   private Lake(long from) {
@@ -72,19 +87,34 @@ final class Lake {
       readMetadata(storage, byStart.subMap(lowest, true, readFrom, false), metadata);
     }
     Lake lake = new Lake(Math.min(from, lowest));
+    List<Batch> found = batches(metadata);
+    for (Batch batch : found) {
+      if (found.stream().anyMatch(b -> b.writtenAt() > batch.writtenAt() && b.overlaps(batch))) {
+        lake.superseded.add(batch);
+      } else {
+        lake.add(batch);
+      }
+    }
+    return lake;
+  }
+
+  /** The objects grouped into their batches (start, end and write time: a batch written again is another). */
+  private static List<Batch> batches(Map<String, Map<String, String>> metadata) {
     Map<List<Long>, List<String>> keysByBatch = new HashMap<>();
     Map<List<Long>, Map<String, String>> anyMetadata = new HashMap<>();
     for (Map.Entry<String, Map<String, String>> e : metadata.entrySet()) {
-      List<Long> id = List.of(number(e.getValue(), BATCH_START), number(e.getValue(), BATCH_END));
+      Map<String, String> meta = e.getValue();
+      List<Long> id = List.of(number(meta, BATCH_START), number(meta, BATCH_END), number(meta, WRITTEN_AT));
       keysByBatch.computeIfAbsent(id, k -> new ArrayList<>()).add(e.getKey());
-      anyMetadata.put(id, e.getValue());
+      anyMetadata.put(id, meta);
     }
+    List<Batch> batches = new ArrayList<>();
     for (Map.Entry<List<Long>, List<String>> e : keysByBatch.entrySet()) {
       Map<String, String> meta = anyMetadata.get(e.getKey());
-      lake.add(new Batch(e.getKey().get(0), e.getKey().get(1), (int) number(meta, BATCH_OBJECTS),
+      batches.add(new Batch(e.getKey().get(0), e.getKey().get(1), (int) number(meta, BATCH_OBJECTS),
           number(meta, WRITTEN_AT), List.copyOf(e.getValue())));
     }
-    return lake;
+    return batches;
   }
 
   /** The start offsets of {@code tp}'s objects, from their names ({@code .../<topic>+<p>+<offset>.json[.gz]}). */
@@ -152,13 +182,65 @@ final class Lake {
     }
   }
 
+  /** A batch the sink has just written: what it wrote again by name is its own, what it overlaps is superseded. */
+  void written(Batch batch) {
+    superseded.replaced(batch.keys());
+    for (Batch other : List.copyOf(batches.values())) {
+      if (other.overlaps(batch)) {
+        batches.remove(other.start(), other);
+        superseded.add(other.without(batch.keys()));
+      }
+    }
+    add(batch);
+  }
+
   void remove(Batch batch) {
     batches.remove(batch.start(), batch);
   }
 
-  /** S3's objects at these offsets are a deleted topic's (the records are newer): nothing of this one is there. */
-  void forget() {
-    batches.clear();
+  /**
+   * Newer records took the offsets from {@code start} on (a re-created topic, or a broker that lost the end of its
+   * log): the batches there are superseded, and their objects go once newer batches cover them.
+   */
+  void supersedeFrom(long start) {
+    for (Batch batch : List.copyOf(batches.tailMap(start, true).values())) {
+      batches.remove(batch.start());
+      superseded.add(batch);
+    }
+  }
+
+  /** Deletes the superseded batches that newer whole batches cover all of (a failure is left for later). */
+  void deleteSuperseded(Storage storage, TopicPartition tp) {
+    superseded.deleteCovered(storage, tp, this::covered);
+  }
+
+  /**
+   * The lowest start of a superseded batch that a newer one overlaps, or of that newer one (Long.MAX_VALUE: none):
+   * a worker resuming there reads both back, so a crash before the old one is deleted leaves it to the next start.
+   */
+  long supersededFrom() {
+    long lowest = Long.MAX_VALUE;
+    for (Batch old : superseded.batches()) {
+      for (Batch newer : batches.values()) {
+        if (newer.overlaps(old)) {
+          lowest = Math.min(lowest, Math.min(old.start(), newer.start()));
+        }
+      }
+    }
+    return lowest;
+  }
+
+  /** Whether whole batches written after {@code old} hold every offset of its range. */
+  private boolean covered(Batch old) {
+    long offset = old.start();
+    while (offset < old.end()) {
+      Batch newer = at(offset);
+      if (newer == null || !newer.whole() || newer.writtenAt() <= old.writtenAt()) {
+        return false;
+      }
+      offset = newer.end();
+    }
+    return true;
   }
 
   /** One line for the log: how many whole batches, from where to where, and each partial one. */
@@ -168,6 +250,7 @@ final class Lake {
     String held = whole.isEmpty() ? "no whole batch"
         : whole.size() + " whole batches within [" + whole.get(0).start() + "," + whole.get(whole.size() - 1).end()
             + ")";
-    return held + (partial.isEmpty() ? "" : ", partial: " + partial) + " from offset " + from + " on";
+    return held + (partial.isEmpty() ? "" : ", partial: " + partial) + " from offset " + from + " on"
+        + (superseded.isEmpty() ? "" : ", superseded: " + superseded);
   }
 }

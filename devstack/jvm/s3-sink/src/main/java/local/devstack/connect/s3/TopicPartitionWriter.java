@@ -26,6 +26,13 @@ import org.slf4j.LoggerFactory;
  * never overlap. A batch S3 holds only part of is written again whole: its objects left are deleted first (when the
  * records start inside it, the task rewinds the partition to its start).
  *
+ * <p>A record newer than the batch at its offset means newer records took the offsets from there on (a re-created
+ * topic, a broker that lost the end of its log): those batches are superseded, the records are written, and the old
+ * objects are deleted once the new batches cover them (a crash in between leaves them for the next start, which
+ * reads overlapping batches back and keeps the newer). When the record lies inside the batch, the partition is
+ * rewound to the batch's start, and the rewrite is not cut before the record: the object written again under the
+ * batch's name always holds the batch's records before it.
+ *
  * <p>S3 failing throws a RetriableException out of {@link #write} or {@link #tick} and leaves the writer as it was
  * before the failed call, with the records it took still in memory: the worker delivers the same records again,
  * and those already taken are recognised by offset.
@@ -62,6 +69,7 @@ final class TopicPartitionWriter {
   private long nextOffset = -1; // offset after the last record taken or skipped, -1: none yet
   private long firstOffset = -1; // the first record's offset since the lake was read or the partition rewound
   private long rewoundTo = -1; // a rewind asked of the worker: records until then are stale, -1: none
+  private long keepUntil = -1; // no rotation by size or time before the open batch reaches this offset, -1: none
   private Long baseTimestamp;
   private String currentPartition;
   private long nextScheduledRotation;
@@ -88,6 +96,7 @@ final class TopicPartitionWriter {
       lake = Lake.read(storage, config.topicsDir(), tp, offset);
       firstOffset = -1;
       log.info("{}: S3 holds {}", tp, lake.summary());
+      lake.deleteSuperseded(storage, tp); // left by a crash between a rewrite and its deletions
     }
     if (firstOffset < 0) {
       firstOffset = offset;
@@ -107,10 +116,14 @@ final class TopicPartitionWriter {
         nextOffset = offset + 1;
         return;
       }
-      // a record newer than the objects at its offset: a re-created topic, and the lake holds its predecessor's
-      log.info("{}: record {} is newer than S3's batch {}: the topic was re-created, its records are written", tp,
+      log.info("{}: record {} is newer than S3's batch {}: newer records took its offsets (a re-created topic, or "
+          + "a broker that lost the end of its log); they are written and the batches from there on superseded", tp,
           offset, held);
-      lake.forget();
+      lake.supersedeFrom(held.start());
+      if (held.start() < offset) { // its records before this one are written again with it, under its name
+        rewind(batchStart >= 0 ? Math.min(batchStart, held.start()) : held.start(), offset);
+        return;
+      }
     }
     take(record, now);
   }
@@ -120,14 +133,7 @@ final class TopicPartitionWriter {
     if (firstOffset > partial.start()) {
       log.warn("{}: S3 holds only {} of batch {}, and the records start inside it at {}: rewinding to {} to write "
           + "it again whole", tp, partial.keys().size(), partial, firstOffset, partial.start());
-      open.clear();
-      recordCount = 0;
-      batchStart = -1;
-      baseTimestamp = null;
-      nextOffset = -1;
-      firstOffset = -1;
-      rewoundTo = partial.start();
-      rewinder.rewind(tp, partial.start());
+      rewind(partial.start(), -1);
       return false;
     }
     log.warn("{}: S3 holds only {} of batch {}: deleting them, the batch is written again", tp, partial.keys().size(),
@@ -137,6 +143,19 @@ final class TopicPartitionWriter {
     }
     lake.remove(partial);
     return true;
+  }
+
+  /** Drops what is in memory and asks the worker for the records from {@code to} again. */
+  private void rewind(long to, long keep) {
+    open.clear();
+    recordCount = 0;
+    batchStart = -1;
+    baseTimestamp = null;
+    nextOffset = -1;
+    firstOffset = -1;
+    rewoundTo = to;
+    keepUntil = keep;
+    rewinder.rewind(tp, to);
   }
 
   /** The worker has rewound as asked: the records from now on are the rewound ones. */
@@ -150,7 +169,7 @@ final class TopicPartitionWriter {
           + " has a null value (a tombstone) and behavior.on.null.values=fail; set it to ignore to skip them");
     }
     if (record.value() == null) {
-      if (recordCount >= config.flushSize()) {
+      if (recordCount >= config.flushSize() && mayRotate()) {
         commit(now); // a rotation whose upload failed before: retried first
       }
       nextOffset = record.kafkaOffset() + 1;
@@ -158,7 +177,7 @@ final class TopicPartitionWriter {
     }
     Long timestamp = extractor == null ? null : extractor.extract(record, now);
     String encoded = partitioner.encodePartition(record, timestamp);
-    if (recordCount >= config.flushSize() || rotateOnTime(encoded, timestamp, now)) {
+    if ((recordCount >= config.flushSize() || rotateOnTime(encoded, timestamp, now)) && mayRotate()) {
       commit(now); // throws before this record is taken: its delivery again takes it
     }
     if (batchStart < 0) {
@@ -175,14 +194,14 @@ final class TopicPartitionWriter {
     object.lines.write(line, 0, line.length);
     object.lines.write('\n');
     recordCount++;
-    if (recordCount >= config.flushSize()) {
+    if (recordCount >= config.flushSize() && mayRotate()) {
       commit(now);
     }
   }
 
   /** Scheduled rotation when no record arrives (called after every put and before every offset commit). */
   void tick(long now) {
-    if (recordCount > 0 && scheduledRotationDue(now)) {
+    if (recordCount > 0 && scheduledRotationDue(now) && mayRotate()) {
       commit(now);
     }
   }
@@ -197,16 +216,20 @@ final class TopicPartitionWriter {
 
   /**
    * What may be committed of {@code consumed}: nothing before S3 was read (-1), the offset a rewind was asked for,
-   * the first record not yet in S3, or else all that was consumed.
+   * the first record not yet in S3, or else all that was consumed; never past a superseded batch that newer ones
+   * overlap, so a restart reads it back and deletes it once they cover it.
    */
   long offsetToCommit(long consumed) {
     if (lake == null) {
       return -1;
     }
-    if (rewoundTo >= 0) {
-      return rewoundTo;
-    }
-    return batchStart >= 0 ? batchStart : consumed;
+    long offset = rewoundTo >= 0 ? rewoundTo : batchStart >= 0 ? batchStart : consumed;
+    return Math.min(offset, lake.supersededFrom());
+  }
+
+  /** Not while a rewrite is short of the offset it must reach (see {@link #keepUntil}). */
+  private boolean mayRotate() {
+    return keepUntil < 0 || nextOffset >= keepUntil;
   }
 
   private boolean rotateOnTime(String encoded, Long timestamp, long now) {
@@ -233,7 +256,7 @@ final class TopicPartitionWriter {
         storage.put(key(e.getKey(), e.getValue().startOffset), format.object(e.getValue().lines.toByteArray()),
             metadata);
       }
-      lake.add(batch);
+      lake.written(batch);
       log.info("{}: wrote batch {}", tp, batch);
     }
     open.clear();
@@ -241,6 +264,7 @@ final class TopicPartitionWriter {
     batchStart = -1;
     baseTimestamp = null;
     scheduleNextRotation(now);
+    lake.deleteSuperseded(storage, tp);
   }
 
   private Lake.Batch batch(long now) {

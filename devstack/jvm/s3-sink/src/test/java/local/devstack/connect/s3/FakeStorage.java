@@ -16,6 +16,8 @@ final class FakeStorage implements Storage {
   final List<String> writes = new ArrayList<>();
   final List<String> deletes = new ArrayList<>();
   boolean down;
+  /** Deletes fail (as S3 dying between a batch's write and the deletion of what it replaces). */
+  boolean deletesFail;
   int calls;
   int heads;
   /** Writes that still succeed before every call fails (as `down`); -1: no limit. */
@@ -59,12 +61,28 @@ final class FakeStorage implements Storage {
   @Override
   public void delete(String key) {
     call("deleting " + key);
+    if (deletesFail) {
+      throw new RetriableException("deleting " + key + " failed (fake)");
+    }
     objects.remove(key);
     deletes.add(key);
   }
 
   @Override
   public void close() {}
+
+  /** Every line of every object, in key order. */
+  List<String> lines() {
+    List<String> lines = new ArrayList<>();
+    for (StoredObject o : objects.values()) {
+      for (String line : new String(o.body(), StandardCharsets.UTF_8).split("\n")) {
+        if (!line.isEmpty()) {
+          lines.add(line);
+        }
+      }
+    }
+    return lines;
+  }
 
   /** The "id" of every line of every object: a record written twice is there twice. */
   List<Long> ids() {
