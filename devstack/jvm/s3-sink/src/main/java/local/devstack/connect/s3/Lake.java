@@ -1,7 +1,6 @@
 package local.devstack.connect.s3;
 
-import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
@@ -18,10 +17,9 @@ import org.apache.kafka.common.TopicPartition;
  * (newer records took its offsets, and it was written again elsewhere), and is deleted once newer whole batches
  * cover it all.
  *
- * <p>Only the objects at and above the first offset asked for are read (one HEAD each, on top of the listing, 1,000
- * names a request): a worker resuming from its committed offset reads the last few objects, and a rewind reads
- * those of the range it replays, once. A worker never commits past a superseded batch that a newer one overlaps
- * ({@link #supersededFrom}), so a restart reads both back.
+ * <p>{@link LakeReader} reads it from the first offset asked for on: a worker resuming from its committed offset
+ * reads the last few objects, and a rewind reads those of the range it replays, once. A worker never commits past a
+ * superseded batch that a newer one overlaps ({@link #supersededFrom}), so a restart reads both back.
  */
 final class Lake {
   /**
@@ -48,7 +46,7 @@ final class Lake {
     }
 
     /** This batch less the objects named {@code gone}. */
-    Batch without(java.util.Collection<String> gone) {
+    Batch without(Collection<String> gone) {
       return new Batch(start, end, objects, writtenAt, keys.stream().filter(k -> !gone.contains(k)).toList());
     }
 
@@ -67,100 +65,12 @@ final class Lake {
   private final Superseded superseded = new Superseded();
   private long from;
 
-  private Lake(long from) {
+  Lake(long from) {
     this.from = from;
   }
 
   static Lake empty(long from) {
     return new Lake(from);
-  }
-
-  /** The batches of {@code tp} under {@code topicsDir} that hold {@code from} or lie above it. */
-  static Lake read(Storage storage, String topicsDir, TopicPartition tp, long from) {
-    NavigableMap<Long, List<String>> byStart = objects(storage, topicsDir, tp);
-    Long floor = byStart.floorKey(from);
-    long readFrom = floor == null ? from : floor;
-    Map<String, Map<String, String>> metadata = new HashMap<>();
-    readMetadata(storage, byStart.tailMap(readFrom, true), metadata);
-    long lowest = lowestBatchStart(metadata.values(), readFrom);
-    if (lowest < readFrom) { // a batch holding `from` began below its floor object: its other objects count too
-      readMetadata(storage, byStart.subMap(lowest, true, readFrom, false), metadata);
-    }
-    Lake lake = new Lake(Math.min(from, lowest));
-    List<Batch> found = batches(metadata);
-    for (Batch batch : found) {
-      if (found.stream().anyMatch(b -> b.writtenAt() > batch.writtenAt() && b.overlaps(batch))) {
-        lake.superseded.add(batch);
-      } else {
-        lake.add(batch);
-      }
-    }
-    return lake;
-  }
-
-  /** The objects grouped into their batches (start, end and write time: a batch written again is another). */
-  private static List<Batch> batches(Map<String, Map<String, String>> metadata) {
-    Map<List<Long>, List<String>> keysByBatch = new HashMap<>();
-    Map<List<Long>, Map<String, String>> anyMetadata = new HashMap<>();
-    for (Map.Entry<String, Map<String, String>> e : metadata.entrySet()) {
-      Map<String, String> meta = e.getValue();
-      List<Long> id = List.of(number(meta, BATCH_START), number(meta, BATCH_END), number(meta, WRITTEN_AT));
-      keysByBatch.computeIfAbsent(id, k -> new ArrayList<>()).add(e.getKey());
-      anyMetadata.put(id, meta);
-    }
-    List<Batch> batches = new ArrayList<>();
-    for (Map.Entry<List<Long>, List<String>> e : keysByBatch.entrySet()) {
-      Map<String, String> meta = anyMetadata.get(e.getKey());
-      batches.add(new Batch(e.getKey().get(0), e.getKey().get(1), (int) number(meta, BATCH_OBJECTS),
-          number(meta, WRITTEN_AT), List.copyOf(e.getValue())));
-    }
-    return batches;
-  }
-
-  /** The start offsets of {@code tp}'s objects, from their names ({@code .../<topic>+<p>+<offset>.json[.gz]}). */
-  private static NavigableMap<Long, List<String>> objects(Storage storage, String topicsDir, TopicPartition tp) {
-    NavigableMap<Long, List<String>> byStart = new TreeMap<>();
-    for (String key : storage.list(ObjectNames.topicPrefix(topicsDir, tp.topic()))) {
-      Long start = ObjectNames.startOffset(key, tp);
-      if (start != null) {
-        byStart.computeIfAbsent(start, k -> new ArrayList<>()).add(key);
-      }
-    }
-    return byStart;
-  }
-
-  /** HEADs the objects; those without a whole batch record (written by an earlier version) are left out. */
-  private static void readMetadata(
-      Storage storage, Map<Long, List<String>> objects, Map<String, Map<String, String>> into) {
-    for (List<String> keys : objects.values()) {
-      for (String key : keys) {
-        Map<String, String> meta = storage.metadata(key);
-        if (meta != null && valid(meta)) {
-          into.put(key, meta);
-        }
-      }
-    }
-  }
-
-  private static boolean valid(Map<String, String> meta) {
-    try {
-      return number(meta, BATCH_START) < number(meta, BATCH_END) && number(meta, BATCH_OBJECTS) > 0
-          && meta.containsKey(WRITTEN_AT) && number(meta, WRITTEN_AT) >= 0;
-    } catch (NumberFormatException | NullPointerException e) {
-      return false;
-    }
-  }
-
-  private static long number(Map<String, String> meta, String key) {
-    return Long.parseLong(meta.get(key));
-  }
-
-  private static long lowestBatchStart(Iterable<Map<String, String>> metadata, long fallback) {
-    long lowest = fallback;
-    for (Map<String, String> meta : metadata) {
-      lowest = Math.min(lowest, number(meta, BATCH_START));
-    }
-    return lowest;
   }
 
   /** The lowest offset this reading knows about: below it, S3 was not read. */
@@ -182,10 +92,19 @@ final class Lake {
     }
   }
 
+  /** A batch read back from S3, {@code superseded} when a batch written later overlaps it. */
+  void found(Batch batch, boolean superseded) {
+    if (superseded) {
+      this.superseded.add(batch);
+    } else {
+      add(batch);
+    }
+  }
+
   /** A batch the sink has just written: what it wrote again by name is its own, what it overlaps is superseded. */
   void written(Batch batch) {
     superseded.replaced(batch.keys());
-    for (Batch other : List.copyOf(batches.values())) {
+    for (Batch other : near(batch)) {
       if (other.overlaps(batch)) {
         batches.remove(other.start(), other);
         superseded.add(other.without(batch.keys()));
@@ -221,13 +140,19 @@ final class Lake {
   long supersededFrom() {
     long lowest = Long.MAX_VALUE;
     for (Batch old : superseded.batches()) {
-      for (Batch newer : batches.values()) {
+      for (Batch newer : near(old)) {
         if (newer.overlaps(old)) {
           lowest = Math.min(lowest, Math.min(old.start(), newer.start()));
         }
       }
     }
     return lowest;
+  }
+
+  /** The batches that may overlap {@code batch}: those starting in its range, and the one before it. */
+  private List<Batch> near(Batch batch) {
+    Long floor = batches.floorKey(batch.start());
+    return List.copyOf(batches.subMap(floor == null ? batch.start() : floor, true, batch.end(), false).values());
   }
 
   /** Whether whole batches written after {@code old} hold every offset of its range. */

@@ -93,7 +93,7 @@ final class TopicPartitionWriter {
       return; // before the worker's rewind, or delivered again after a retriable failure: already taken
     }
     if (lake == null || offset < lake.from()) {
-      lake = Lake.read(storage, config.topicsDir(), tp, offset);
+      lake = LakeReader.read(storage, config.topicsDir(), tp, offset);
       firstOffset = -1;
       log.info("{}: S3 holds {}", tp, lake.summary());
       lake.deleteSuperseded(storage, tp); // left by a crash between a rewrite and its deletions
