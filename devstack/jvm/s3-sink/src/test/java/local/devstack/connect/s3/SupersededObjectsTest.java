@@ -16,6 +16,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.LongUnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.common.record.TimestampType;
@@ -40,8 +41,10 @@ class SupersededObjectsTest {
   /** The partition as Kafka holds it now: offset -> record. */
   private final TreeMap<Long, SinkRecord> log = new TreeMap<>();
 
-  private TopicPartitionWriter writer(int flushSize, long now) {
-    S3SinkConfig config = new S3SinkConfig(props("flush.size", Integer.toString(flushSize)));
+  private TopicPartitionWriter writer(int flushSize, long now, String... overrides) {
+    List<String> settings = new ArrayList<>(List.of(overrides));
+    settings.addAll(List.of("flush.size", Integer.toString(flushSize)));
+    S3SinkConfig config = new S3SinkConfig(props(settings.toArray(String[]::new)));
     return new TopicPartitionWriter(TP, config, Partitioner.of(config, Locale.ROOT),
         TimestampExtractor.of(config.getString(S3SinkConfig.TIMESTAMP_EXTRACTOR), "ts"),
         new RecordFormat(false, -1), storage, context::offset, now);
@@ -49,7 +52,12 @@ class SupersededObjectsTest {
 
   /** Offsets [from, to) of generation {@code gen}, produced at {@code time}, are now on the partition. */
   private void produce(long from, long to, int gen, long time) {
+    produce(from, to, gen, offset -> time);
+  }
+
+  private void produce(long from, long to, int gen, LongUnaryOperator times) {
     for (long offset = from; offset < to; offset++) {
+      long time = times.applyAsLong(offset);
       byte[] value = ("{\"id\":" + offset + ",\"gen\":" + gen + "}").getBytes(StandardCharsets.UTF_8);
       log.put(offset, new SinkRecord(TOPIC, 0, null, null, null, value, offset, time, TimestampType.CREATE_TIME));
     }
@@ -160,6 +168,22 @@ class SupersededObjectsTest {
     assertTrue(done >= 30, "the new records cover the old topic's batches: " + done);
     assertExactly(done, "the new topic's records, each once");
     assertTrue(storage.deletes.containsAll(List.of(Records.key(10), Records.key(20))), storage.deletes.toString());
+  }
+
+  @Test
+  void aBatchOfSeveralObjectsGoesWholeOnceNewerBatchesCoverIt() {
+    String[] hourly = {"partitioner.class", S3SinkConfig.TIME_BASED_PARTITIONER, "path.format", "'hour'=HH",
+        "partition.duration.ms", "3600000", "locale", "en-US", "timezone", "UTC", "timestamp.extractor", "Record"};
+    produce(0, 12, 1, offset -> offset % 2 == 0 ? T0 : T0 + 3_600_000); // hours 03 and 04 in turn
+    deliver(writer(4, T0 + 7_200_000, hourly), 0, 12, T0 + 7_200_000);
+    assertEquals(6, storage.objects.size(), "three batches of two objects: " + storage.objects.keySet());
+    log.clear();
+    produce(0, 15, 2, T0 + 10_800_000); // a re-created topic's records, all in hour 06
+    long done = committed(deliver(writer(5, T0 + 14_400_000, hourly), 0, 15, T0 + 14_400_000));
+    assertTrue(done >= 12, "the new records cover the old topic's batches: " + done);
+    assertExactly(done, "the hourly objects of the old topic replaced");
+    assertTrue(storage.objects.keySet().stream().allMatch(k -> k.contains("/hour=06/")), storage.objects.keySet()
+        .toString());
   }
 
   @Test
