@@ -85,6 +85,13 @@ class Mwaa(pulumi.ComponentResource):
             source=pulumi.StringAsset(requirements_text(root / "pyproject.toml")),
             opts=child,
         )
+        startup = aws.s3.BucketObjectv2(
+            f"{env_name}-startup",
+            bucket=bucket,
+            key="startup.sh",
+            source=pulumi.StringAsset(startup_script(root / "pyproject.toml")),
+            opts=child,
+        )
         self.role = aws.iam.Role(
             f"{env_name}-execution",
             name=f"{env_name}-execution",
@@ -131,6 +138,8 @@ class Mwaa(pulumi.ComponentResource):
             plugins_s3_object_version=plugins.version_id,
             requirements_s3_path=requirements.key,
             requirements_s3_object_version=requirements.version_id,
+            startup_script_s3_path=startup.key,
+            startup_script_s3_object_version=startup.version_id,
             webserver_access_mode="PRIVATE_ONLY",
             network_configuration=network,
             airflow_configuration_options=airflow_configuration(args["region"]),
@@ -152,6 +161,26 @@ def requirements_text(pyproject: Path) -> str:
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     pins = [*project["dependencies"], *project["optional-dependencies"]["pipelines"]]
     return "".join(f"{pin}\n" for pin in pins)
+
+
+#: BigQuery's dbt on MWAA's workers, where $KDE_DBT_BIGQUERY (pipelines/transform/run.py) looks for it
+DBT_BIGQUERY_HOME = "/usr/local/airflow/dbt-bigquery"
+
+
+def startup_script(pyproject: Path) -> str:
+    """MWAA's startup script (run on each container before Airflow): BigQuery's dbt in a virtualenv of its own
+    on the workers, with pyproject's `transform-bigquery` pins; it cannot share the DAGs' packages (the
+    requirements above), as pipelines/transform/bigquery_env.py explains."""
+    project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    pins = " ".join(f"'{pin}'" for pin in project["optional-dependencies"]["transform-bigquery"])
+    return (
+        "#!/bin/sh\n"
+        f"export KDE_DBT_BIGQUERY={DBT_BIGQUERY_HOME}/bin/dbt\n"
+        'if [ "${MWAA_AIRFLOW_COMPONENT}" = "worker" ]; then\n'
+        f"  python3 -m venv {DBT_BIGQUERY_HOME}\n"
+        f"  {DBT_BIGQUERY_HOME}/bin/pip install --no-cache-dir {pins}\n"
+        "fi\n"
+    )
 
 
 def _trust() -> dict[str, Any]:
