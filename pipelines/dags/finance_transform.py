@@ -7,8 +7,9 @@ pipelines/transform/assets.py).
    with the service-account key from the Airflow connection the outputs name), then `dbt docs generate`; one log
    line per model and test, and the task fails naming every failed node;
 2. `reconcile`: the stage `silver` (every landing key in silver, value for value) against the lake, stored like
-   the batch DAG's report;
-3. `gold_check`: each month's total in gold equals silver's.
+   the batch DAG's report (DuckDB; on BigQuery the build's dbt test `silver_keys_match_landing` checks the keys);
+3. `gold_check`: each month's total in gold equals silver's (DuckDB: read by the task; BigQuery: the build's dbt
+   test `gold_month_totals_equal_silver`, the same sums in BigQuery's SQL).
 
 One task runs the whole build rather than one task per model (Cosmos): the DuckDB file takes one writer at a
 time, and each dbt start costs seconds of parsing that a dozen tasks would pay a dozen times.
@@ -71,7 +72,7 @@ def transform_finance_dbt() -> None:
         """Each month's total in gold equals silver's."""
         from pipelines.transform.airflow_task import gold_check_in_task
 
-        return gold_check_in_task()
+        return gold_check_in_task(built)
 
     built = build()
     reconcile(built)  # type: ignore[arg-type]  # TaskFlow resolves the XComArg at run time

@@ -3,7 +3,9 @@ name (`warehouse`: DuckDB on devstack, BigQuery on dev and prod), from the lake'
 
 - `assets`: the Airflow Asset the batch DAG emits and the transform DAG is scheduled on (no I/O);
 - `profiles`: the dbt profile and vars for one stack, built at run time from its outputs;
-- `run`: `dbt build` + `dbt docs generate` in-process, with one result per model and test.
+- `run`: `dbt build` + `dbt docs generate` (DuckDB's in-process, BigQuery's own dbt as a command), with one result
+  per model and test;
+- `bigquery_env`: the virtualenv BigQuery's dbt runs from (it cannot share this environment).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """The dbt profile and vars for one stack, from its outputs: the `warehouse` key says which warehouse and
-where, `landing_target` where the batch landed. Secrets (the lake's keys, BigQuery's service-account key) go only
+where; the lake it reads is where the batch landed for that warehouse (DuckDB: the S3 landing bucket; BigQuery: the
+GCS one, which its external tables can read). Secrets (the lake's keys, BigQuery's service-account key) go only
 into the profile dict: `run.profiles_dir` writes it to a 0600 file that lives as long as one dbt invocation."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from contract.lake_layout import DATASET_NAME, S3Target, landing_target
+from contract.lake_layout import DATASET_NAME, LakeTarget, S3Target, gcs_landing_target, landing_target
 
 PROFILE = "kde_finance"  # dbt_project.yml's `profile`
 TARGET = "stack"
@@ -24,28 +25,44 @@ def warehouse_of(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return dict(warehouse)
 
 
-def landing_root(target: S3Target) -> str:
-    """Where dlt's tables of the MongoDB datasets are: `s3://<bucket>/<prefix>/mongodb`."""
+def landing_root(target: LakeTarget) -> str:
+    """Where dlt's tables of the MongoDB datasets are: `s3://<bucket>/<prefix>/mongodb` (or `gs://...`)."""
     return f"{target.bucket_url}/{DATASET_NAME}"
 
 
-def dbt_vars(outputs: Mapping[str, Any], target: S3Target | None = None) -> dict[str, Any]:
+def lake_of(outputs: Mapping[str, Any]) -> LakeTarget:
+    """The landing lake the stack's warehouse reads: DuckDB the S3 one (through s3fs), BigQuery the GCS one."""
+    if warehouse_of(outputs)["kind"] == "duckdb":
+        return landing_target(outputs)
+    gcs = gcs_landing_target(outputs)
+    if gcs is None:
+        raise WarehouseConfigError(
+            "stack outputs: a BigQuery warehouse reads the GCS lake; `gcs_buckets.landing` is empty"
+        )
+    return gcs
+
+
+def dbt_vars(outputs: Mapping[str, Any], target: LakeTarget | None = None) -> dict[str, Any]:
     warehouse = warehouse_of(outputs)
     return {
-        "landing_root": landing_root(target or landing_target(outputs)),
+        "landing_root": landing_root(target or lake_of(outputs)),
+        "landing_schema": warehouse["silver"],  # BigQuery's external tables over the landing files
         "silver_schema": warehouse["silver"],
         "gold_schema": warehouse["gold"],
     }
 
 
 def profile(
-    outputs: Mapping[str, Any], target: S3Target | None = None, keyfile: Mapping[str, Any] | None = None
+    outputs: Mapping[str, Any], target: LakeTarget | None = None, keyfile: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """profiles.yml's content for the stack's warehouse. `keyfile`: BigQuery's service-account key (from the
     Airflow connection `warehouse.airflow_connection`); DuckDB needs none."""
     warehouse = warehouse_of(outputs)
     if warehouse["kind"] == "duckdb":
-        output = _duckdb(warehouse, target or landing_target(outputs))
+        lake = target or landing_target(outputs)
+        if not isinstance(lake, S3Target):
+            raise WarehouseConfigError(f"the DuckDB warehouse reads the S3 lake, not {lake.bucket_url}")
+        output = _duckdb(warehouse, lake)
     else:
         output = _bigquery(warehouse, keyfile)
     return {PROFILE: {"target": TARGET, "outputs": {TARGET: output}}}

@@ -35,7 +35,8 @@ def test_duckdb_reads_the_landing_bucket_with_the_outputs_endpoint_and_keys() ->
         "s3", "http://127.0.0.1:15000", "devstack", "devstack-secret",
     )  # fmt: skip
     assert dbt_vars({**OUTPUTS, "warehouse": DUCKDB}) == {
-        "landing_root": "s3://kde-devstack-landing/dlt/mongodb", "silver_schema": "silver", "gold_schema": "gold",
+        "landing_root": "s3://kde-devstack-landing/dlt/mongodb", "landing_schema": "silver",
+        "silver_schema": "silver", "gold_schema": "gold",
     }  # fmt: skip
     # the batch's Variables may move the lake: the vars follow the target given
     moved = dbt_vars({**OUTPUTS, "warehouse": DUCKDB}, S3Target(bucket="other", prefix="p"))
@@ -53,6 +54,16 @@ def test_bigquery_needs_the_key_the_connection_carries() -> None:
     assert output["keyfile_json"] == key
 
 
+def test_bigquery_reads_the_gcs_lake_through_external_tables_in_silver() -> None:
+    outputs = {**OUTPUTS, "warehouse": BIGQUERY, "gcs_buckets": {"landing": "kde-dev-landing"}}
+    assert dbt_vars(outputs) == {
+        "landing_root": "gs://kde-dev-landing/dlt/mongodb", "landing_schema": "kde_finance_silver",
+        "silver_schema": "kde_finance_silver", "gold_schema": "kde_finance_gold",
+    }  # fmt: skip
+    with pytest.raises(WarehouseConfigError, match=r"gcs_buckets\.landing"):
+        dbt_vars({**OUTPUTS, "warehouse": BIGQUERY})
+
+
 @pytest.mark.parametrize("warehouse", [None, {"kind": "sqlite"}, {**DUCKDB, "path": ""}])
 def test_a_missing_or_unknown_warehouse_is_a_clear_error(warehouse: Any) -> None:
     with pytest.raises(WarehouseConfigError, match="warehouse"):
@@ -67,3 +78,14 @@ def test_the_profile_file_is_private_and_removed_after() -> None:
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert json.loads(path.read_text()) == content
     assert not folder.exists()
+
+
+def test_bigquerys_gold_check_is_the_builds_dbt_test() -> None:
+    from pipelines.transform.airflow_task import GOLD_TEST, TransformFailed, gold_test_of
+
+    passed = {"nodes": [{"name": GOLD_TEST, "status": "pass", "seconds": 1.5}, {"name": "x", "status": "fail"}]}
+    assert gold_test_of(passed)["ok"] is True
+    with pytest.raises(TransformFailed, match=f"{GOLD_TEST} fail"):
+        gold_test_of({"nodes": [{"name": GOLD_TEST, "status": "fail"}]})
+    with pytest.raises(TransformFailed, match="not in the build"):
+        gold_test_of({"nodes": []})

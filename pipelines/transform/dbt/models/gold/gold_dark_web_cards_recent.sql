@@ -8,7 +8,7 @@ select
     c.client_id,
     c.card_brand,
     c.card_type,
-    right(cast(c.card_number as varchar), 4) as card_last4,
+    {{ dbt.right(dbt.cast('c.card_number', dbt.type_string()), 4) }} as card_last4,
     count(*) as recent_transactions,
     sum(t.amount) as recent_amount,
     max(t.transaction_at) as last_transaction_at
@@ -16,5 +16,5 @@ from {{ ref('silver_cards') }} as c
 join {{ ref('silver_transactions') }} as t on t.card_id = c.card_id
 cross join newest
 where c.card_on_dark_web
-  and t.transaction_at >= newest.newest_at - to_days({{ var('recent_days') }})
+  and t.transaction_at >= {{ days_before('newest.newest_at', var('recent_days')) }}
 group by c.card_id, c.client_id, c.card_brand, c.card_type, c.card_number

@@ -3,8 +3,8 @@ select
     mcc,
     any_value(mcc_description) as mcc_description,
     count(*) as labelled_transactions,
-    count(*) filter (where is_fraud) as fraud_transactions,
-    cast(count(*) filter (where is_fraud) as double) / count(*) as fraud_rate
+    sum(case when is_fraud then 1 else 0 end) as fraud_transactions,
+    cast(sum(case when is_fraud then 1 else 0 end) as {{ type_double() }}) / count(*) as fraud_rate
 from {{ ref('silver_transactions') }}
 where is_labelled
 group by mcc
