@@ -61,37 +61,21 @@ class Mwaa(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         env_name = naming.resource_name(args["prefix"], args["stack"], "airflow")
         root, bucket = args["repo_root"], args["artifact_bucket"]
+
+        def artifact(suffix: str, key: str, source: pulumi.Asset | pulumi.Archive) -> aws.s3.BucketObjectv2:
+            return aws.s3.BucketObjectv2(f"{env_name}-{suffix}", bucket=bucket, key=key, source=source, opts=child)
+
         dags = [
-            aws.s3.BucketObjectv2(
-                f"{env_name}-dag-{path.stem}",
-                bucket=bucket,
-                key=f"dags/{path.name}",
-                source=pulumi.FileAsset(str(path)),
-                opts=child,
-            )
+            artifact(f"dag-{path.stem}", f"dags/{path.name}", pulumi.FileAsset(str(path)))
             for path in sorted((root / "pipelines" / "dags").glob("*.py"))
         ]
-        plugins = aws.s3.BucketObjectv2(
-            f"{env_name}-plugins",
-            bucket=bucket,
-            key="plugins.zip",
-            source=pulumi.AssetArchive({p: pulumi.FileArchive(str(root / p)) for p in PLUGIN_PACKAGES}),
-            opts=child,
-        )
-        requirements = aws.s3.BucketObjectv2(
-            f"{env_name}-requirements",
-            bucket=bucket,
-            key="requirements.txt",
-            source=pulumi.StringAsset(requirements_text(root / "pyproject.toml")),
-            opts=child,
-        )
-        startup = aws.s3.BucketObjectv2(
-            f"{env_name}-startup",
-            bucket=bucket,
-            key="startup.sh",
-            source=pulumi.StringAsset(startup_script(root / "pyproject.toml")),
-            opts=child,
-        )
+        archive: dict[str, pulumi.Asset | pulumi.Archive] = {
+            p: pulumi.FileArchive(str(root / p)) for p in PLUGIN_PACKAGES
+        }
+        plugins = artifact("plugins", "plugins.zip", pulumi.AssetArchive(archive))
+        pyproject = root / "pyproject.toml"
+        requirements = artifact("requirements", "requirements.txt", pulumi.StringAsset(requirements_text(pyproject)))
+        startup = artifact("startup", "startup.sh", pulumi.StringAsset(startup_script(pyproject)))
         self.role = aws.iam.Role(
             f"{env_name}-execution",
             name=f"{env_name}-execution",
