@@ -15,8 +15,11 @@
    stored their reports; this step reads those back and compares only what no DAG covered (the stream: Kafka
    and the S3 sink's lake), then shows and stores the whole as one run; exit 1 if anything is off.
 
-Re-running is safe: every load writes by key, the batch loads only new transactions, and the streamed topic
-is reconciled from the offsets this run's producer started at (it re-sends the cards whole).
+Re-running is safe: every load writes by key, the batch loads only new transactions, the loaders' Kafka
+checkpoint is kept with the platform (a fresh --work-dir sends nothing twice), and the streamed topic is
+reconciled from the offsets this run's producer started at (it re-sends the cards whole). A sample of another
+--rows or --seed gives the same keys other values, which the lake and Kafka would keep as they were: when the
+platform holds such a sample, the demo stops before loading and says how to go on (demo/sample.py).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from demo.sample import SampleConflict, conflicts, explain, link_checkpoints, platform_folder, write_marker
 from demo.table import DemoResult
 from schemas import DATASETS
 
@@ -57,6 +61,8 @@ class Demo:
         self.dag_reports: dict[str, str] = {}
         #: the closing lines from gold and the dbt docs page, once the transform DAG has built them
         self.gold: list[str] = []
+        #: the demo's folder in the platform's home (demo.sample)
+        self.platform = work
 
     def say(self, message: str) -> None:
         self.console.print(f"  {message}", highlight=False)
@@ -103,6 +109,8 @@ class Demo:
             generate_dataset(self.raw_dir, self.rows, self.seed)
         with self.console.status("converting CSV/JSON to typed JSON lines ..."):
             report = convert_dir(self.raw_dir, self.converted_dir)
+        self.platform = platform_folder()
+        link_checkpoints(self.converted_dir, self.platform)
         for dataset, counts in report.datasets.items():
             if counts.error:
                 self.result.errors.append(f"converting {dataset}: {counts.error}")
@@ -127,9 +135,22 @@ class Demo:
         self.say(f"{dag_id} succeeded, log: {log}")
         return True
 
+    def check_sample(self) -> None:
+        """Stop before loading when the platform holds another sample (demo.sample): SampleConflict."""
+        from contract.outputs import validate_outputs
+
+        outputs = validate_outputs(self.outputs, f"stack {STACK}")
+        with self.console.status("comparing the sample with what MongoDB and Kafka already hold ..."):
+            found = conflicts(outputs, self.converted_dir, DATASETS, self.streamed())
+        if found:
+            raise SampleConflict(explain(found, self.platform, self.rows, self.seed))
+        self.say("the platform holds nothing this sample disagrees with")
+
     def load_sinks(self) -> None:
+        self.check_sample()
         if not self.run_dag(LOAD_DAG, {"source_dir": str(self.converted_dir.resolve())}):
             return
+        write_marker(self.platform, self.rows, self.seed)
         loaded: dict[str, int] = self.airflow.latest_xcom(LOAD_DAG, "summary")
         for name, count in sorted(loaded.items()):
             sink, dataset = name.split(".", 1)
@@ -277,7 +298,8 @@ def run_demo(
             except Exception as exc:  # a failed step is reported in the table; later steps may still run
                 demo.result.errors.append(f"{title}: {type(exc).__name__}: {exc}")
                 console.print(f"[red]{title} failed:[/] {type(exc).__name__}: {exc}")
-                if number < 2 or not demo.outputs:  # without the platform and its outputs nothing else can run
+                # without the platform and its outputs nothing else can run; nor after a refused sample
+                if number < 2 or not demo.outputs or isinstance(exc, SampleConflict):
                     break
     console.rule("[bold]result")
     console.print(render(demo.result))

@@ -1,8 +1,9 @@
 """`python -m demo` end to end on devstack with a tiny sample: the devstack stack up on the real engine, every sink
 loaded by the load_sources DAG, the batch DAG and the stream land in the lake, the reconciliation
 (pipelines.reconcile) finds nothing missing or different and the command exits 0; a second run is "no changes"
-for the engine and reconciles again, a preview afterwards changes nothing, and after a destroy the demo works
-again. Slow (every service the demo needs, Airflow three times): the sample is kept tiny."""
+for the engine and reconciles again (from a fresh work dir, as the next session's), a preview afterwards changes
+nothing, after a destroy the demo works again, and a sample of another size is refused before anything is loaded.
+Slow (every service the demo needs, Airflow three times): the sample is kept tiny."""
 
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.devstack
 def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str, Any]], tmp_path: Path) -> None:
     substrate = devstack(*SERVICES)  # started (and stopped at the end) by the session when they were not running
-    for attempt in ("first", "again"):
-        proc = run("demo", "--rows", "300", "--work-dir", str(tmp_path / "demo"))
+    # again from a fresh work dir, as the next `make test` session's: the platform still holds the first run's data
+    for attempt, work in (("first", tmp_path / "demo"), ("again", tmp_path / "demo-again")):
+        proc = run("demo", "--rows", "300", "--work-dir", str(work))
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out[-6000:]
         assert "Reconciliation" in out
@@ -45,7 +47,7 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
             assert reconciled.get(sink) and all(reconciled[sink]), (sink, reconciled)
         for dag in ("load_sources", "ingestion_pipeline_mongodb_s3", "transform_finance_dbt"):
             assert f"{dag} succeeded" in out
-            assert (tmp_path / "demo" / f"airflow-{dag}.log").exists()
+            assert (work / f"airflow-{dag}.log").exists()
         assert "Airflow UI: http://127.0.0.1:" in out and "passwords.json" in out
         # it ends with an answer from gold and the dbt docs page
         ending = out[out.index("an answer from gold") :]
@@ -67,6 +69,13 @@ def test_demo_reconciles_every_dataset_and_sink(devstack: Callable[..., dict[str
     # every resource of the stack, the S3 sink's dead-letter topic among them
     assert "stack devstack: {'create': 18}" in out
     assert "FAIL" not in out
+
+    # another sample gives the same keys other values, which the lake and Kafka would keep: refused before loading
+    proc = run("demo", "--rows", "400", "--work-dir", str(tmp_path / "demo-400"))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-6000:]
+    assert "nothing was loaded" in out and "`python -m demo --rows 300 --seed 42`" in out, out[-6000:]
+    assert "load_sources succeeded" not in out and not (tmp_path / "demo-400" / "airflow-load_sources.log").exists()
 
 
 def stored_stages(outputs: dict[str, Any], out: str) -> dict[str, list[bool]]:
@@ -107,3 +116,21 @@ def test_the_demo_succeeds_only_when_its_reconciliation_does_and_no_step_failed(
     stages[1].comparison = same
     result.errors.append("the DAG run failed")
     assert not result.ok
+
+
+def test_the_kafka_checkpoints_live_with_the_platform_not_the_work_dir(tmp_path: Path) -> None:
+    from demo.sample import link_checkpoints
+
+    platform, first, second = tmp_path / "platform", tmp_path / "one" / "converted", tmp_path / "two" / "converted"
+    (first / "_state").mkdir(parents=True)
+    (first / "_state" / "kafka-t-1.delivered").write_text("k1\n")
+    target = link_checkpoints(first, platform)
+    # a checkpoint an earlier run kept in its work dir moves to the platform's folder
+    assert (target / "kafka-t-1.delivered").read_text() == "k1\n"
+    assert (first / "_state").is_symlink() and (first / "_state" / "kafka-t-1.delivered").exists()
+    assert link_checkpoints(first, platform) == target  # again: nothing changes
+    # a fresh work dir sees the same checkpoints
+    (second / "_state").mkdir(parents=True)
+    (second / "_state" / "kafka-t-1.delivered").write_text("older\n")
+    link_checkpoints(second, platform)
+    assert (second / "_state" / "kafka-t-1.delivered").read_text() == "k1\n"
