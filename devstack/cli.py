@@ -111,7 +111,7 @@ def _reset(platform: Platform, names: list[str] | None, yes: bool) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             _report("nothing deleted")
             return 1
-    platform.reset([entry.service for entry in held], _report)
+    platform.reset(names, _report)  # None: every service, and the warehouse, which is no service's
     _report("done: `make up` starts the platform again, empty, and declares the stack's objects on it")
     return 0
 
