@@ -19,6 +19,8 @@ from schemas import DatasetSchema
 
 #: seconds without a record, before the end offsets are reached, after which the broker counts as stuck
 STALL_S = 30
+#: records asked of one consume() call at most
+BATCH = 10_000
 METADATA_TIMEOUT_S = 10
 
 
@@ -54,7 +56,8 @@ class KafkaStore:
         finally:
             consumer.close()
 
-    def _assign(self, consumer: Any) -> dict[int, int]:
+    def _assign(self, consumer: Any) -> dict[int, tuple[int, int]]:
+        """Assigns each partition from its first offset to read; per partition, that offset and the end offset."""
         from confluent_kafka import TopicPartition
 
         metadata = consumer.list_topics(self.topic, timeout=METADATA_TIMEOUT_S)
@@ -72,7 +75,7 @@ class KafkaStore:
             ranges[partition] = [max(low, min(since.get(partition, 0), high)), high]
         self.coverage.update({"topic": self.topic, "offsets": {str(p): r for p, r in ranges.items()}})
         consumer.assign([TopicPartition(self.topic, p, first) for p, (first, end) in ranges.items() if first < end])
-        return {p: end for p, (first, end) in ranges.items() if first < end}
+        return {p: (first, end) for p, (first, end) in ranges.items() if first < end}
 
     def _offsets_at_time(self, consumer: Any, partitions: list[int]) -> dict[int, int]:
         """Per partition, the first offset stamped at or after `since_time` (none yet: past the end)."""
@@ -85,11 +88,15 @@ class KafkaStore:
         self.coverage["since_time"] = self.since_time
         return {tp.partition: tp.offset if tp.offset >= 0 else 2**62 for tp in found}
 
-    def _read(self, consumer: Any, ends: dict[int, int]) -> Iterator[dict[str, Any]]:
+    def _read(self, consumer: Any, ranges: dict[int, tuple[int, int]]) -> Iterator[dict[str, Any]]:
         decode = self._decoder()
+        ends = {p: end for p, (_, end) in ranges.items()}
         waiting, last_record = dict(ends), time.monotonic()
+        position = {p: first for p, (first, _) in ranges.items()}
         while waiting:
-            messages = consumer.consume(10_000, timeout=1.0)
+            # ask for no more than the offsets left: consume() waits out its timeout when it gets fewer than asked
+            left = sum(waiting[p] - position[p] for p in waiting)
+            messages = consumer.consume(max(1, min(BATCH, left)), timeout=1.0)
             if not messages and time.monotonic() - last_record > STALL_S:
                 raise StoreError(f"kafka {self.where}: no record for {STALL_S}s before the end offsets {ends}")
             for message in messages:
@@ -99,6 +106,7 @@ class KafkaStore:
                 last_record = time.monotonic()
                 if partition not in waiting or offset >= waiting[partition]:
                     continue
+                position[partition] = offset + 1
                 value = decode(message)
                 if value is not None:
                     yield value
