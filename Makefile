@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK ?= devstack
 ARGS ?=
-# what `python -m devstack install` imports, installed first so the services build while pip installs the rest
-BOOTSTRAP_PINS := $(shell grep -oE '"(requests|psutil)==[^"]+"' pyproject.toml)
+# what `python -m devstack install` imports, and uv, installed first so the services build while uv installs the rest
+BOOTSTRAP_PINS := $(shell grep -oE '"(requests|psutil|uv)==[^"]+"' pyproject.toml)
+UV := $(VENV)/bin/uv pip install --quiet --python $(PY)
 KERNEL_WHEEL := .out/setup/kernel-wheel
 
 .DEFAULT_GOAL := help
@@ -88,14 +89,13 @@ $(VENV)/.bootstrapped:
 	$(PY) -m pip install --quiet $(BOOTSTRAP_PINS)
 	touch $@
 
-# the project with every extra and the converter's Rust kernel, whose wheel compiles while pip downloads
+# the project with every extra and the converter's Rust kernel, whose wheel compiles while uv installs the rest
 # (tools/setup.sh runs all of it beside devstack's services and the Pulumi CLI)
 $(VENV)/.installed: pyproject.toml loaders/kernel/Cargo.toml loaders/kernel/pyproject.toml $(wildcard loaders/kernel/src/*.rs) | $(VENV)/.bootstrapped
 	@command -v cargo >/dev/null || { echo "cargo not found: the converter's kernel (loaders/kernel) is Rust; install it with rustup"; exit 1; }
-	$(PY) -m pip install --quiet --upgrade pip
-	rm -rf $(KERNEL_WHEEL); $(PY) -m pip wheel --quiet --no-deps --wheel-dir $(KERNEL_WHEEL) ./loaders/kernel & kernel=$$!; \
-	$(PY) -m pip install --quiet -e '.[dev]'; rc=$$?; wait $$kernel || exit 1; exit $$rc
-	$(PY) -m pip install --quiet --force-reinstall --no-deps $(KERNEL_WHEEL)/*.whl
+	rm -rf $(KERNEL_WHEEL); $(VENV)/bin/uv build --quiet --python $(PY) --wheel --out-dir $(KERNEL_WHEEL) ./loaders/kernel & kernel=$$!; \
+	$(UV) -e '.[dev]'; rc=$$?; wait $$kernel || exit 1; exit $$rc
+	$(UV) --reinstall --no-deps $(KERNEL_WHEEL)/*.whl
 	# dbt (the `transform` extra) cannot resolve beside mypy's pathspec: installed after, then mypy's put back
-	$(PY) -m pip install --quiet -e '.[transform]' && $(PY) -m pip install --quiet 'pathspec==1.1.1'
+	$(UV) -e '.[transform]' && $(UV) 'pathspec==1.1.1'
 	touch $@
