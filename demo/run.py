@@ -29,11 +29,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from demo.sample import SampleConflict, conflicts, explain, link_checkpoints, platform_folder, write_marker
 from demo.table import DemoResult
 from schemas import DATASETS
+
+if TYPE_CHECKING:
+    from demo.airflow import DagSession
 
 DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 42
@@ -54,6 +57,8 @@ class Demo:
         self.raw_dir = work / "raw"
         self.converted_dir = work / "converted"
         self.airflow = DevstackAirflow()
+        #: one Airflow process for the run's DAGs (demo.dag_session), started by the first
+        self.dags: DagSession | None = None
         #: topic -> partition -> the offset this run's producer started at; and when it started
         self.kafka_since: dict[str, dict[int, int]] = {}
         self.streamed_at: datetime | None = None
@@ -127,7 +132,8 @@ class Demo:
     def run_dag(self, dag_id: str, conf: dict[str, Any] | None = None) -> bool:
         log = self.work / f"airflow-{dag_id}.log"
         with self.console.status(f"airflow dags test {dag_id} (log: {log}) ..."):
-            code = self.airflow.dags_test(dag_id, log, conf)
+            self.dags = self.dags or self.airflow.session()
+            code = self.dags.run(dag_id, log, conf)
         if code != 0:
             self.result.errors.append(f"the DAG run of {dag_id} failed (exit {code}); see {log}")
             self.console.print(f"  [red]{dag_id} failed[/], log: {log}")
@@ -264,6 +270,22 @@ class Demo:
                  "connections and variables")  # fmt: skip
 
 
+def run_steps(demo: Demo, steps: list[tuple[str, Callable[[], None]]]) -> None:
+    from pipelines.common import quiet_http_clients
+
+    for number, (title, action) in enumerate(steps):
+        quiet_http_clients()
+        with demo.step(title):
+            try:
+                action()
+            except Exception as exc:  # a failed step is reported in the table; later steps may still run
+                demo.result.errors.append(f"{title}: {type(exc).__name__}: {exc}")
+                demo.console.print(f"[red]{title} failed:[/] {type(exc).__name__}: {exc}")
+                # without the platform and its outputs nothing else can run; nor after a refused sample
+                if number < 2 or not demo.outputs or isinstance(exc, SampleConflict):
+                    break
+
+
 def run_demo(
     rows: int = DEFAULT_ROWS,
     seed: int = DEFAULT_SEED,
@@ -274,7 +296,7 @@ def run_demo(
     from rich.console import Console
 
     from demo.table import render
-    from pipelines.common import quiet_http_clients, work_dir
+    from pipelines.common import work_dir
 
     console = console or Console()
     work = work or work_dir() / "demo"
@@ -290,17 +312,11 @@ def run_demo(
         ("streaming: producer -> Kafka -> S3 sink", lambda: demo.stream(sink_timeout)),
         ("reconcile: source files vs every sink vs the lake, by key and value", demo.reconcile),
     ]
-    for number, (title, action) in enumerate(steps):
-        quiet_http_clients()
-        with demo.step(title):
-            try:
-                action()
-            except Exception as exc:  # a failed step is reported in the table; later steps may still run
-                demo.result.errors.append(f"{title}: {type(exc).__name__}: {exc}")
-                console.print(f"[red]{title} failed:[/] {type(exc).__name__}: {exc}")
-                # without the platform and its outputs nothing else can run; nor after a refused sample
-                if number < 2 or not demo.outputs or isinstance(exc, SampleConflict):
-                    break
+    try:
+        run_steps(demo, steps)
+    finally:
+        if demo.dags is not None:
+            demo.dags.close()
     console.rule("[bold]result")
     console.print(render(demo.result))
     if demo.result.report is not None:
