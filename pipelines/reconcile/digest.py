@@ -94,10 +94,17 @@ class Digests:
                  for k in self.schema.key]  # fmt: skip
         key = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "-")
         batch = pa.table({"key": key, **{f"c{i}": column for i, column in enumerate(columns)}})
-        self.db.register("batch", batch)
         hashes = ", ".join(f"hash(key, c{i})" for i in range(len(self.columns)))
-        self.db.execute(f"INSERT INTO digests SELECT ?, key, hash(key) % {SEGMENTS}, {hashes} FROM batch", [stage])
-        self.db.unregister("batch")
+        # a cursor of its own: stages are read side by side (pipelines.reconcile.run), and DuckDB's appends from
+        # several connections to one table never conflict
+        with self.db.cursor() as cursor:
+            cursor.register("batch", batch)
+            cursor.execute(f"INSERT INTO digests SELECT ?, key, hash(key) % {SEGMENTS}, {hashes} FROM batch", [stage])
+
+    def drop(self, stage: str) -> None:
+        """Forget every digest of `stage` (a store that failed part-way)."""
+        with self.db.cursor() as cursor:
+            cursor.execute("DELETE FROM digests WHERE stage = ?", [stage])
 
     def close(self) -> None:
         self.db.close()
