@@ -287,7 +287,7 @@ def _empty(outputs: dict[str, Any], found: dict[str, Any]) -> None:
 
 def shown(ratio: float) -> str:
     """Two decimals, rounded down: 0.798 of the ceiling must not read as the 0.80x target met."""
-    return f"{math.floor(ratio * 100) / 100:.2f}x"
+    return f"{math.floor(ratio * 100 + 1e-9) / 100:.2f}x"
 
 
 def table(rows: int, stores: tuple[str, ...], trials: dict[str, Trials]) -> dict[str, float]:
