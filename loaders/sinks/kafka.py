@@ -41,7 +41,9 @@ def topic_id(
         **quiet(verbose),
         **(client_settings or {}),
     }
-    admin = AdminClient(config)
+    admin: Any = AdminClient(config)
+    future: Any = None
+    failure: Exception | None = None
     try:
         admin.list_topics(timeout=timeout_s)  # a dead broker: one metadata request, not a describe's retries
         future = admin.describe_topics(TopicCollection([topic]), request_timeout=timeout_s)[topic]
@@ -49,11 +51,17 @@ def topic_id(
     except KafkaException as exc:
         error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
         if error is not None and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-            message = f"kafka at {bootstrap_servers} has no topic {topic!r}; the stack creates it: make up"
-            raise LoadError(message) from None
-        raise unreachable("kafka", bootstrap_servers, error.str() if error else exc) from None
+            failure = LoadError(f"kafka at {bootstrap_servers} has no topic {topic!r}; the stack creates it: make up")
+        else:
+            failure = unreachable("kafka", bootstrap_servers, error.str() if error else exc)
     except FutureTimeout:
-        raise unreachable("kafka", bootstrap_servers, f"no answer within {timeout_s:.0f}s") from None
+        failure = unreachable("kafka", bootstrap_servers, f"no answer within {timeout_s:.0f}s")
+    finally:
+        # the future keeps the broker's error, whose traceback keeps this frame, which keeps the future and the
+        # client: a cycle only the garbage collector would free, with the client's broker threads running till then
+        future = admin = None
+    if failure is not None:
+        raise failure
     return str(description.topic_id)
 
 

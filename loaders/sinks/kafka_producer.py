@@ -124,9 +124,10 @@ class SchemaRegistryJsonProducer:
             pool.shutdown(wait=True)
             metadata.result()
             self.framing = registry.result()
+            self.reader, self.checkpoint, self.run_start = topic_state.result()
         except BaseException:  # a failed start or a Ctrl-C in it: what a thread opened is closed, not leaked
             pool.shutdown(wait=True)
-            if topic_state is not None and topic_state.exception() is None:
+            if topic_state is not None and topic_state.done() and topic_state.exception() is None:
                 reader, state, _ = topic_state.result()
                 reader.close()
                 if state is not None:
@@ -136,7 +137,6 @@ class SchemaRegistryJsonProducer:
             self.producer.purge()
             self.producer.close()
             raise
-        self.reader, self.checkpoint, self.run_start = topic_state.result()
         self.sent = 0
         self.delivered = 0  # as of the last flush
         self.failed = 0
