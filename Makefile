@@ -82,8 +82,9 @@ faults: setup ## crash loads, the broker, Connect and the registry at random mom
 clean: down ## remove the venv, devstack's caches and the built Pulumi CLI
 	rm -rf $(VENV) .devstack tools/bin
 
-# the venv and what devstack's installer imports: the first seconds of `make setup`
-$(VENV)/.bootstrapped:
+# the venv, what devstack's installer imports, and uv: the first seconds of `make setup` (again when pyproject.toml
+# changes, so a venv made before a pin, uv's included, gets it)
+$(VENV)/.bootstrapped: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(BOOTSTRAP_PINS)
